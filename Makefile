@@ -1,0 +1,158 @@
+# oreore: kernel-patches/ -> kernel -> kmod/ -> vm/ (initramfs + QEMU) -> harness/ in the guest -> verdict.
+#
+#   make deps      install the Debian packages (root)
+#   make test      host-side tests
+#   make vm-test   build what changed, boot the patched kernel, run the suites, print the verdict
+#
+# Everything is built under $(BUILD); the kernel is compiled with ccache, whose cache is outside the clone.
+
+KVER    ?= 6.1
+BUILD   ?= build
+TIMEOUT ?= 15m
+# Arguments for the in-guest test binaries, e.g. TESTARGS=-test.run=Attach
+TESTARGS ?=
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DELETE_ON_ERROR:
+.SUFFIXES:
+
+TOP      := $(CURDIR)
+TARBALL  := /usr/src/linux-source-$(KVER).tar.xz
+SRC      := $(TOP)/$(BUILD)/src/linux-source-$(KVER)
+KOUT     := $(TOP)/$(BUILD)/kernel-$(KVER)
+KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(KVER)
+GUEST    := $(TOP)/$(BUILD)/guest
+VMOUT    := $(TOP)/$(BUILD)/vm
+BIN      := $(TOP)/$(BUILD)/bin
+PATCHES  := $(sort $(wildcard kernel-patches/v$(KVER)/*.patch))
+FRAGMENT := kernel-patches/oreore.config
+BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
+KO       := $(KMOD_OUT)/oreore.ko
+INITRAMFS := $(GUEST)/initramfs.cpio
+
+# Fixed build identity, so that a rebuild of the same tree compiles the same bytes and hits ccache.
+KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) CC="ccache gcc" HOSTCC="ccache gcc" \
+	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore
+
+GO       := go
+GO_GUEST := CGO_ENABLED=0 $(GO)
+GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
+
+APT_PACKAGES := linux-source-$(KVER) build-essential bc bison flex libelf-dev libssl-dev dwarves \
+	ccache cpio xz-utils rsync git qemu-system-x86 clang llvm python3-ply python3-git
+
+.PHONY: all deps kernel-src kernel kmod initramfs vm-test test checkpatch clean
+all: vm-test
+
+deps:
+	apt-get update
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES)
+	@command -v $(GO) >/dev/null || { echo "deps: Go is not installed (Debian's golang is too old: install Go >= 1.26 from go.dev)"; exit 1; }
+	$(GO) mod download
+
+# --- kernel source: Debian's tarball as a git tree, the series applied with git am ---------------------------
+# The stamp records which series is applied; a changed series is re-applied from the base tag, which would lose
+# uncommitted edits in the tree, so those stop the build instead.
+SRC_STAMP := $(SRC)/.oreore-series
+SERIES_ID := $(shell cat $(PATCHES) 2>/dev/null | sha256sum | cut -c1-16)
+
+kernel-src: $(SRC_STAMP)
+$(SRC_STAMP): $(PATCHES)
+	@test -f $(TARBALL) || { echo "kernel-src: $(TARBALL) is missing: run 'make deps'"; exit 1; }
+	@if [ ! -d $(SRC)/.git ]; then \
+		echo "kernel-src: extracting $(TARBALL)"; \
+		rm -rf $(SRC) && mkdir -p $(dir $(SRC)) && tar -C $(dir $(SRC)) -xf $(TARBALL); \
+		sed -i -e '\|^/\*$$|d' -e '\|^!/debian/$$|d' $(SRC)/.gitignore; \
+		git -C $(SRC) init -q -b oreore; \
+		git -C $(SRC) add -A; \
+		git -C $(SRC) $(GIT_ID) commit -q -m "Debian linux-source-$(KVER) $$(make -s -C $(SRC) kernelversion)"; \
+		git -C $(SRC) tag base; \
+	fi
+	@if [ -n "$$(git -C $(SRC) status --porcelain --untracked-files=no)" ]; then \
+		echo "kernel-src: $(SRC) has uncommitted changes; commit or drop them before the series is re-applied"; exit 1; fi
+	@# A tree that already holds the series' result is left alone: rewriting its files would rebuild half the kernel.
+	@want=$$(cd $(SRC) && export GIT_INDEX_FILE=$$(mktemp -u); git read-tree base && \
+		git apply --cached $(abspath $(PATCHES)) && git write-tree; rm -f $$GIT_INDEX_FILE); \
+	if [ "$$want" = "$$(git -C $(SRC) rev-parse 'HEAD^{tree}')" ]; then \
+		echo "kernel-src: $(SRC) already holds kernel-patches/v$(KVER)"; \
+	else \
+		echo "kernel-src: applying kernel-patches/v$(KVER) ($(words $(PATCHES)) patches) on the base tag"; \
+		git -C $(SRC) checkout -q -B oreore base; \
+		git -C $(SRC) $(GIT_ID) am -q --committer-date-is-author-date $(abspath $(PATCHES)); \
+	fi
+	echo $(SERIES_ID) > $@
+
+# --- kernel: tinyconfig + the fragment; make runs only when the tree or config changed ------------------------
+$(KOUT)/.config: $(FRAGMENT) $(SRC_STAMP)
+	mkdir -p $(KOUT)
+	$(KMAKE) -s tinyconfig
+	cd $(SRC) && scripts/kconfig/merge_config.sh -m -O $(KOUT) $(KOUT)/.config $(TOP)/$(FRAGMENT) >/dev/null
+	$(KMAKE) -s olddefconfig
+	@# olddefconfig drops options whose dependencies are missing, silently: say so.
+	@missing=$$(grep -oE '^CONFIG_[A-Z0-9_]+=.+' $(FRAGMENT) | while read -r opt; do \
+		grep -qxF "$$opt" $@ || echo "$$opt"; done); \
+	if [ -n "$$missing" ]; then echo "kernel config: dropped by olddefconfig (missing dependencies?):"; \
+		echo "$$missing"; rm -f $@; exit 1; fi
+
+# The key covers what the kernel is built from; an unchanged key skips kbuild's ~10 s no-op walk.
+kernel: $(KOUT)/.config
+	@key=$$( { git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
+		git -C $(SRC) ls-files --others --exclude-standard; cat $(KOUT)/.config; } | sha256sum); \
+	if [ -f $(BZIMAGE) ] && [ "$$key" = "$$(cat $(KOUT)/.oreore-key 2>/dev/null)" ]; then \
+		echo "kernel: $(BZIMAGE) is up to date"; exit 0; fi; \
+	echo "kernel: building $(BZIMAGE) (log: $(KOUT)/build.log)"; \
+	start=$$(date +%s); \
+	if ! $(KMAKE) -j$$(nproc) bzImage modules_prepare > $(KOUT)/build.log 2>&1; then \
+		grep -E 'error|Error' $(KOUT)/build.log | head -20; tail -30 $(KOUT)/build.log; \
+		echo "kernel: build failed (full log: $(KOUT)/build.log)"; exit 1; fi; \
+	echo "$$key" > $(KOUT)/.oreore-key; \
+	echo "kernel: built in $$(( $$(date +%s) - start )) s"
+
+# --- module: built out of tree in a copy, so that kmod/ stays clean -------------------------------------------
+kmod: kernel
+	mkdir -p $(KMOD_OUT)
+	rsync -a --checksum kmod/ $(KMOD_OUT)/
+	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" modules
+
+# --- guest binaries and the initramfs -------------------------------------------------------------------------
+$(BIN)/%: FORCE
+	@mkdir -p $(BIN)
+	$(GO) build -o $@ ./vm/cmd/$*
+
+initramfs: kmod $(BIN)/mkinitramfs
+	@mkdir -p $(GUEST)
+	$(GO_GUEST) build -o $(GUEST)/guest-init ./harness/cmd/guest-init
+	$(GO_GUEST) build -o $(GUEST)/test2json cmd/test2json
+	$(GO_GUEST) test -c -tags guest -o $(GUEST)/oreore.test ./harness/suite
+	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
+		-module $(KO) -test $(GUEST)/oreore.test
+
+# --- the main job ---------------------------------------------------------------------------------------------
+# The suites run first; then the runner's self-tests boot misbehaving guests and check the verdict codes.
+vm-test: initramfs $(BIN)/vmtest
+	$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -- $(TESTARGS)
+	OREORE_BZIMAGE=$(BZIMAGE) $(GO) test -count=1 -tags vmselftest ./vm/selftest/
+
+# --- host-side tests ------------------------------------------------------------------------------------------
+test: $(SRC_STAMP)
+	$(GO) vet ./...
+	$(GO) vet -tags guest ./harness/suite/
+	$(GO) vet -tags vmselftest ./vm/selftest/
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	OREORE_KERNEL_SRC=$(SRC) $(GO) test -count=1 ./...
+	$(MAKE) -s checkpatch
+
+# Every patch, and the module, must be clean for checkpatch --strict. spdxcheck wants Debian's python3.
+checkpatch: $(SRC_STAMP)
+	@for p in $(PATCHES); do \
+		PATH=/usr/bin:$$PATH $(SRC)/scripts/checkpatch.pl --strict -q $$p || exit 1; \
+	done
+	@PATH=/usr/bin:$$PATH $(SRC)/scripts/checkpatch.pl --strict -q --no-tree -f kmod/oreore.c
+	@echo "checkpatch: $(words $(PATCHES)) patches and kmod/oreore.c are clean"
+
+clean:
+	rm -rf $(BUILD)
+
+FORCE:

@@ -1,0 +1,214 @@
+package asm
+
+import "fmt"
+
+// ALUOp is an arithmetic operation. Imm and Reg build the 64-bit form (rN),
+// Imm32 and Reg32 the 32-bit form (wN), whose result is zero-extended.
+type ALUOp OpCode
+
+const (
+	Add  ALUOp = 0x00
+	Sub  ALUOp = 0x10
+	Mul  ALUOp = 0x20
+	Div  ALUOp = 0x30
+	Or   ALUOp = 0x40
+	And  ALUOp = 0x50
+	LSh  ALUOp = 0x60
+	RSh  ALUOp = 0x70
+	Neg  ALUOp = 0x80
+	Mod  ALUOp = 0x90
+	Xor  ALUOp = 0xa0
+	Mov  ALUOp = 0xb0
+	ArSh ALUOp = 0xc0
+)
+
+// Imm is dst op= imm on 64 bits.
+func (op ALUOp) Imm(dst Register, imm int32) Instruction {
+	return Instruction{OpCode: ClassALU64 | SourceImm | OpCode(op), Dst: dst, Constant: int64(imm)}
+}
+
+// Reg is dst op= src on 64 bits.
+func (op ALUOp) Reg(dst, src Register) Instruction {
+	return Instruction{OpCode: ClassALU64 | SourceReg | OpCode(op), Dst: dst, Src: src}
+}
+
+// Imm32 is dst op= imm on the low 32 bits.
+func (op ALUOp) Imm32(dst Register, imm int32) Instruction {
+	return Instruction{OpCode: ClassALU | SourceImm | OpCode(op), Dst: dst, Constant: int64(imm)}
+}
+
+// Reg32 is dst op= src on the low 32 bits.
+func (op ALUOp) Reg32(dst, src Register) Instruction {
+	return Instruction{OpCode: ClassALU | SourceReg | OpCode(op), Dst: dst, Src: src}
+}
+
+var aluSymbols = map[ALUOp]string{
+	Add: "+=", Sub: "-=", Mul: "*=", Div: "/=", Or: "|=", And: "&=", LSh: "<<=",
+	RSh: ">>=", Mod: "%=", Xor: "^=", Mov: "=", ArSh: "s>>=",
+}
+
+// JumpOp is a branch, call or exit. Imm and Reg compare 64-bit registers,
+// Imm32 and Reg32 their low 32 bits; the offset counts slots from the next
+// instruction.
+type JumpOp OpCode
+
+const (
+	Ja   JumpOp = 0x00
+	JEq  JumpOp = 0x10
+	JGT  JumpOp = 0x20
+	JGE  JumpOp = 0x30
+	JSet JumpOp = 0x40
+	JNE  JumpOp = 0x50
+	JSGT JumpOp = 0x60
+	JSGE JumpOp = 0x70
+	Call JumpOp = 0x80
+	Exit JumpOp = 0x90
+	JLT  JumpOp = 0xa0
+	JLE  JumpOp = 0xb0
+	JSLT JumpOp = 0xc0
+	JSLE JumpOp = 0xd0
+)
+
+// Imm is: if dst op imm goto +off.
+func (op JumpOp) Imm(dst Register, imm int32, off int16) Instruction {
+	return Instruction{OpCode: ClassJMP | SourceImm | OpCode(op), Dst: dst, Offset: off, Constant: int64(imm)}
+}
+
+// Reg is: if dst op src goto +off.
+func (op JumpOp) Reg(dst, src Register, off int16) Instruction {
+	return Instruction{OpCode: ClassJMP | SourceReg | OpCode(op), Dst: dst, Src: src, Offset: off}
+}
+
+// Imm32 is: if wdst op imm goto +off.
+func (op JumpOp) Imm32(dst Register, imm int32, off int16) Instruction {
+	return Instruction{OpCode: ClassJMP32 | SourceImm | OpCode(op), Dst: dst, Offset: off, Constant: int64(imm)}
+}
+
+// Reg32 is: if wdst op wsrc goto +off.
+func (op JumpOp) Reg32(dst, src Register, off int16) Instruction {
+	return Instruction{OpCode: ClassJMP32 | SourceReg | OpCode(op), Dst: dst, Src: src, Offset: off}
+}
+
+var jumpSymbols = map[JumpOp]string{
+	JEq: "==", JGT: ">", JGE: ">=", JSet: "&", JNE: "!=", JSGT: "s>", JSGE: "s>=",
+	JLT: "<", JLE: "<=", JSLT: "s<", JSLE: "s<=",
+}
+
+// Goto is an unconditional jump by off slots.
+func Goto(off int16) Instruction {
+	return Instruction{OpCode: ClassJMP | OpCode(Ja), Offset: off}
+}
+
+// CallHelper calls the kernel helper with the given BPF_FUNC_* number.
+func CallHelper(id int32) Instruction {
+	return Instruction{OpCode: ClassJMP | OpCode(Call), Constant: int64(id)}
+}
+
+// Return ends the program with r0 as its result.
+func Return() Instruction {
+	return Instruction{OpCode: ClassJMP | OpCode(Exit)}
+}
+
+// LoadMem is dst = *(size *)(src + off).
+func LoadMem(dst, src Register, off int16, size Size) Instruction {
+	return Instruction{OpCode: ClassLDX | ModeMem | OpCode(size), Dst: dst, Src: src, Offset: off}
+}
+
+// StoreMem is *(size *)(dst + off) = src.
+func StoreMem(dst Register, off int16, src Register, size Size) Instruction {
+	return Instruction{OpCode: ClassSTX | ModeMem | OpCode(size), Dst: dst, Src: src, Offset: off}
+}
+
+// StoreImm is *(size *)(dst + off) = imm.
+func StoreImm(dst Register, off int16, imm int32, size Size) Instruction {
+	return Instruction{OpCode: ClassST | ModeMem | OpCode(size), Dst: dst, Offset: off, Constant: int64(imm)}
+}
+
+// LoadImm64 is dst = imm ll: the one instruction that takes two slots.
+func LoadImm64(dst Register, imm int64) Instruction {
+	return Instruction{OpCode: ClassLD | ModeImm | OpCode(DWord), Dst: dst, Constant: imm}
+}
+
+// LoadMapFD is dst = map fd, which the kernel replaces by the map's address.
+func LoadMapFD(dst Register, fd int) Instruction {
+	ins := LoadImm64(dst, int64(fd))
+	ins.Src = PseudoMapFD
+	return ins
+}
+
+// String prints the instruction in llvm-objdump's notation.
+func (ins Instruction) String() string {
+	class := ins.OpCode & classMask
+	switch class {
+	case ClassALU, ClassALU64:
+		reg := "r"
+		if class == ClassALU {
+			reg = "w"
+		}
+		op := ALUOp(ins.OpCode & 0xf0)
+		if op == Neg {
+			return fmt.Sprintf("%s%d = -%s%d", reg, ins.Dst, reg, ins.Dst)
+		}
+		sym, ok := aluSymbols[op]
+		if !ok {
+			break
+		}
+		if ins.OpCode&SourceReg != 0 {
+			return fmt.Sprintf("%s%d %s %s%d", reg, ins.Dst, sym, reg, ins.Src)
+		}
+		return fmt.Sprintf("%s%d %s %d", reg, ins.Dst, sym, int32(ins.Constant))
+	case ClassJMP, ClassJMP32:
+		op := JumpOp(ins.OpCode & 0xf0)
+		switch {
+		case op == Exit && class == ClassJMP:
+			return "exit"
+		case op == Call && class == ClassJMP:
+			return fmt.Sprintf("call %d", ins.Constant)
+		case op == Ja && class == ClassJMP:
+			return fmt.Sprintf("goto %+d", ins.Offset)
+		}
+		sym, ok := jumpSymbols[op]
+		if !ok {
+			break
+		}
+		reg := "r"
+		if class == ClassJMP32 {
+			reg = "w"
+		}
+		rhs := fmt.Sprint(int32(ins.Constant))
+		if ins.OpCode&SourceReg != 0 {
+			rhs = fmt.Sprintf("%s%d", reg, ins.Src)
+		}
+		return fmt.Sprintf("if %s%d %s %s goto %+d", reg, ins.Dst, sym, rhs, ins.Offset)
+	case ClassLDX:
+		if ins.OpCode&0xe0 == ModeMem {
+			size := Size(ins.OpCode & sizeOf)
+			return fmt.Sprintf("r%d = *(%s *)(r%d %s)", ins.Dst, size.cType(), ins.Src, signed(ins.Offset))
+		}
+	case ClassSTX:
+		if ins.OpCode&0xe0 == ModeMem {
+			size := Size(ins.OpCode & sizeOf)
+			return fmt.Sprintf("*(%s *)(r%d %s) = r%d", size.cType(), ins.Dst, signed(ins.Offset), ins.Src)
+		}
+	case ClassST:
+		if ins.OpCode&0xe0 == ModeMem {
+			size := Size(ins.OpCode & sizeOf)
+			return fmt.Sprintf("*(%s *)(r%d %s) = %d", size.cType(), ins.Dst, signed(ins.Offset), int32(ins.Constant))
+		}
+	case ClassLD:
+		if ins.IsLoadImm64() {
+			if ins.Src == PseudoMapFD {
+				return fmt.Sprintf("r%d = map_fd %d ll", ins.Dst, ins.Constant)
+			}
+			return fmt.Sprintf("r%d = %d ll", ins.Dst, ins.Constant)
+		}
+	}
+	return fmt.Sprintf("<opcode %#02x dst r%d src r%d off %d imm %d>", uint8(ins.OpCode), ins.Dst, ins.Src, ins.Offset, ins.Constant)
+}
+
+func signed(off int16) string {
+	if off < 0 {
+		return fmt.Sprintf("- %d", -int32(off))
+	}
+	return fmt.Sprintf("+ %d", off)
+}

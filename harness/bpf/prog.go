@@ -1,0 +1,281 @@
+package bpf
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/asm"
+)
+
+// ProgLoadAttr is what BPF_PROG_LOAD needs from the caller.
+type ProgLoadAttr struct {
+	Type               uint32
+	Insns              asm.Instructions
+	License            string
+	Name               string // at most 15 bytes
+	ExpectedAttachType uint32
+}
+
+type progLoadAttr struct {
+	progType           uint32
+	insnCnt            uint32
+	insns              pointer
+	license            pointer
+	logLevel           uint32
+	logSize            uint32
+	logBuf             pointer
+	kernVersion        uint32
+	progFlags          uint32
+	progName           [unix.BPF_OBJ_NAME_LEN]byte
+	progIfindex        uint32
+	expectedAttachType uint32
+}
+
+// VerifierError is a failed BPF_PROG_LOAD: the errno and the verifier's log.
+type VerifierError struct {
+	Errno unix.Errno
+	Log   []string
+}
+
+func (e *VerifierError) Error() string {
+	msg := fmt.Sprintf("BPF_PROG_LOAD: %s (%s)", unix.ErrnoName(e.Errno), e.Errno.Error())
+	if len(e.Log) == 0 {
+		return msg + "; the verifier log is empty"
+	}
+	return msg + "; verifier log:\n\t" + strings.Join(e.Log, "\n\t")
+}
+
+func (e *VerifierError) Unwrap() error { return e.Errno }
+
+// Contains reports whether a line of the log contains s.
+func (e *VerifierError) Contains(s string) bool {
+	for _, line := range e.Log {
+		if strings.Contains(line, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// A 6.1 verifier fails the load with ENOSPC when the log does not fit, even
+// for a good program, so the buffer grows until it does.
+const (
+	logSizeStart = 64 << 10
+	logSizeMax   = 64 << 20
+)
+
+// ProgLoad loads a program, always with a verifier log; on failure the error
+// is a *VerifierError carrying the log lines.
+func ProgLoad(a ProgLoadAttr) (FD, error) {
+	if len(a.Name) >= unix.BPF_OBJ_NAME_LEN {
+		return -1, fmt.Errorf("BPF_PROG_LOAD: name %q is longer than %d bytes", a.Name, unix.BPF_OBJ_NAME_LEN-1)
+	}
+	insns, err := a.Insns.Marshal()
+	if err != nil {
+		return -1, fmt.Errorf("BPF_PROG_LOAD: %w", err)
+	}
+	license := append([]byte(a.License), 0)
+	for size := logSizeStart; ; size *= 4 {
+		log := make([]byte, size)
+		attr := progLoadAttr{
+			progType:           a.Type,
+			insnCnt:            uint32(len(insns) / 8),
+			insns:              ptrTo(insns),
+			license:            ptrTo(license),
+			logLevel:           1,
+			logSize:            uint32(len(log)),
+			logBuf:             ptrTo(log),
+			expectedAttachType: a.ExpectedAttachType,
+		}
+		copy(attr.progName[:], a.Name)
+		fd, err := sys(unix.BPF_PROG_LOAD, &attr)
+		if err == nil {
+			return FD(fd), nil
+		}
+		if errors.Is(err, unix.ENOSPC) && size < logSizeMax {
+			continue
+		}
+		return -1, &VerifierError{Errno: err.(unix.Errno), Log: logLines(log)}
+	}
+}
+
+func logLines(buf []byte) []string {
+	if i := bytes.IndexByte(buf, 0); i >= 0 {
+		buf = buf[:i]
+	}
+	text := strings.TrimRight(string(buf), "\n")
+	if text == "" {
+		return nil
+	}
+	return strings.Split(text, "\n")
+}
+
+type progAttachAttr struct {
+	targetFD     uint32
+	attachBPFFD  uint32
+	attachType   uint32
+	attachFlags  uint32
+	replaceBPFFD uint32
+}
+
+// ProgAttachAttr is what BPF_PROG_ATTACH and BPF_PROG_DETACH take. Fields
+// the caller leaves zero are passed as zero.
+type ProgAttachAttr struct {
+	TargetFD     uint32
+	Prog         FD
+	AttachType   uint32
+	AttachFlags  uint32
+	ReplaceBPFFD uint32
+}
+
+func (a ProgAttachAttr) raw() progAttachAttr {
+	return progAttachAttr{
+		targetFD:     a.TargetFD,
+		attachBPFFD:  uint32(a.Prog),
+		attachType:   a.AttachType,
+		attachFlags:  a.AttachFlags,
+		replaceBPFFD: a.ReplaceBPFFD,
+	}
+}
+
+// ProgAttach issues BPF_PROG_ATTACH.
+func ProgAttach(a ProgAttachAttr) error {
+	attr := a.raw()
+	_, err := sys(unix.BPF_PROG_ATTACH, &attr)
+	return wrap("BPF_PROG_ATTACH", err)
+}
+
+// ProgDetach issues BPF_PROG_DETACH.
+func ProgDetach(a ProgAttachAttr) error {
+	attr := a.raw()
+	_, err := sys(unix.BPF_PROG_DETACH, &attr)
+	return wrap("BPF_PROG_DETACH", err)
+}
+
+type progTestRunAttr struct {
+	progFD      uint32
+	retval      uint32
+	dataSizeIn  uint32
+	dataSizeOut uint32
+	dataIn      pointer
+	dataOut     pointer
+	repeat      uint32
+	duration    uint32
+	ctxSizeIn   uint32
+	ctxSizeOut  uint32
+	ctxIn       pointer
+	ctxOut      pointer
+	flags       uint32
+	cpu         uint32
+	batchSize   uint32
+	_           uint32
+}
+
+// TestRun is the input of BPF_PROG_TEST_RUN. DataOut and CtxOut are
+// buffers for the kernel to fill; nil asks for nothing back.
+type TestRun struct {
+	DataIn  []byte
+	DataOut []byte
+	CtxIn   []byte
+	CtxOut  []byte
+	Repeat  uint32
+}
+
+// TestRunResult is what BPF_PROG_TEST_RUN reports.
+type TestRunResult struct {
+	Retval   uint32
+	Duration time.Duration // mean per run, as the kernel measures it
+	DataOut  []byte
+	CtxOut   []byte
+}
+
+// ProgTestRun runs a program once, or Repeat times, on the given input.
+func ProgTestRun(prog FD, in TestRun) (TestRunResult, error) {
+	attr := progTestRunAttr{
+		progFD:      uint32(prog),
+		dataSizeIn:  uint32(len(in.DataIn)),
+		dataSizeOut: uint32(len(in.DataOut)),
+		dataIn:      ptrTo(in.DataIn),
+		dataOut:     ptrTo(in.DataOut),
+		repeat:      in.Repeat,
+		ctxSizeIn:   uint32(len(in.CtxIn)),
+		ctxSizeOut:  uint32(len(in.CtxOut)),
+		ctxIn:       ptrTo(in.CtxIn),
+		ctxOut:      ptrTo(in.CtxOut),
+	}
+	if _, err := sys(unix.BPF_PROG_TEST_RUN, &attr); err != nil {
+		return TestRunResult{}, wrap("BPF_PROG_TEST_RUN", err)
+	}
+	res := TestRunResult{Retval: attr.retval, Duration: time.Duration(attr.duration)}
+	if in.DataOut != nil {
+		res.DataOut = in.DataOut[:min(int(attr.dataSizeOut), len(in.DataOut))]
+	}
+	if in.CtxOut != nil {
+		res.CtxOut = in.CtxOut[:min(int(attr.ctxSizeOut), len(in.CtxOut))]
+	}
+	return res, nil
+}
+
+// ProgInfo is the part of struct bpf_prog_info the harness reads.
+type ProgInfo struct {
+	Type          uint32
+	ID            uint32
+	Tag           [unix.BPF_TAG_SIZE]byte
+	JitedLen      uint32
+	XlatedLen     uint32
+	LoadTime      time.Duration // since boot
+	CreatedByUID  uint32
+	Name          string
+	GPLCompatible bool
+}
+
+// progInfo mirrors struct bpf_prog_info up to gpl_compatible; the kernel
+// fills only as much as info_len says.
+type progInfo struct {
+	progType        uint32
+	id              uint32
+	tag             [unix.BPF_TAG_SIZE]byte
+	jitedProgLen    uint32
+	xlatedProgLen   uint32
+	jitedProgInsns  uint64
+	xlatedProgInsns uint64
+	loadTime        uint64
+	createdByUID    uint32
+	nrMapIDs        uint32
+	mapIDs          uint64
+	name            [unix.BPF_OBJ_NAME_LEN]byte
+	ifindex         uint32
+	flags           uint32 // bit 0: gpl_compatible
+}
+
+type objInfoAttr struct {
+	bpfFD   uint32
+	infoLen uint32
+	info    pointer
+}
+
+// ProgGetInfo issues BPF_OBJ_GET_INFO_BY_FD on a program.
+func ProgGetInfo(prog FD) (ProgInfo, error) {
+	var raw progInfo
+	attr := objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
+	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
+		return ProgInfo{}, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	return ProgInfo{
+		Type:          raw.progType,
+		ID:            raw.id,
+		Tag:           raw.tag,
+		JitedLen:      raw.jitedProgLen,
+		XlatedLen:     raw.xlatedProgLen,
+		LoadTime:      time.Duration(raw.loadTime),
+		CreatedByUID:  raw.createdByUID,
+		Name:          unix.ByteSliceToString(raw.name[:]),
+		GPLCompatible: raw.flags&1 != 0,
+	}, nil
+}

@@ -1,0 +1,62 @@
+// Package bpf wraps the bpf(2) commands the harness uses, one function per
+// command, on golang.org/x/sys/unix alone. The attr structs mirror the
+// members of union bpf_attr in include/uapi/linux/bpf.h (Linux 6.1).
+package bpf
+
+import (
+	"fmt"
+	"runtime"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// FD is a file descriptor of a BPF object.
+type FD int
+
+// Close releases the descriptor.
+func (fd FD) Close() error { return unix.Close(int(fd)) }
+
+// pointer is an __aligned_u64 user pointer that keeps its target visible
+// to the Go garbage collector while the attr struct is alive.
+type pointer struct{ ptr unsafe.Pointer }
+
+func ptrTo[T any](s []T) pointer {
+	if len(s) == 0 {
+		return pointer{}
+	}
+	return pointer{unsafe.Pointer(&s[0])}
+}
+
+// sys issues one bpf(2) command. The attr must be a pointer to a struct.
+func sys[T any](cmd int, attr *T) (int, error) {
+	r, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(unsafe.Pointer(attr)), unsafe.Sizeof(*attr))
+	runtime.KeepAlive(attr)
+	if errno != 0 {
+		return int(r), errno
+	}
+	return int(r), nil
+}
+
+// Error names the command that failed and wraps the errno, so callers can
+// test it with errors.Is(err, unix.ENOENT).
+type Error struct {
+	Cmd   string
+	Errno unix.Errno
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("%s: %s (%s)", e.Cmd, unix.ErrnoName(e.Errno), e.Errno.Error())
+}
+
+func (e *Error) Unwrap() error { return e.Errno }
+
+func wrap(cmd string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errno, ok := err.(unix.Errno); ok {
+		return &Error{Cmd: cmd, Errno: errno}
+	}
+	return fmt.Errorf("%s: %w", cmd, err)
+}

@@ -1,0 +1,180 @@
+// Command guest-init is /init of the test VM. It mounts what the suites
+// need, loads the modules in /lib/modules, runs every test binary in /tests
+// under test2json with the events going to the results port, and ends the
+// VM with reboot(RESTART), which QEMU's -no-reboot turns into an exit.
+//
+// Arguments after "--" on the kernel command line are passed to every test
+// binary, e.g. -test.run=Attach.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/guest"
+)
+
+// port writes JSON lines to the results port; test2json and the init share it.
+type port struct {
+	mu sync.Mutex
+	f  *os.File
+}
+
+func (p *port) emit(g guest.Guest) {
+	line, _ := json.Marshal(g)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.f.Write(append(line, '\n'))
+}
+
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "oreore-init: "+format+"\n", args...)
+}
+
+func main() {
+	exit := 2
+	var out *port
+	defer func() {
+		if r := recover(); r != nil {
+			logf("panic: %v", r)
+			if out != nil {
+				out.emit(guest.Guest{Guest: "error", Msg: fmt.Sprintf("guest-init panicked: %v", r)})
+			}
+		}
+		if out != nil {
+			out.emit(guest.Guest{Guest: "done", Exit: exit})
+			out.f.Sync()
+		}
+		unix.Sync()
+		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+	}()
+
+	if err := mountAll(); err != nil {
+		logf("%v", err)
+		return
+	}
+	f, err := openPort(guest.ResultsPort)
+	if err != nil {
+		logf("results port: %v", err)
+		return
+	}
+	out = &port{f: f}
+	if err := loadModules(); err != nil {
+		logf("%v", err)
+		out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
+		return
+	}
+	exit = runSuites(out, testArgs(os.Args[1:]))
+}
+
+// testArgs drops the "--" the kernel may leave in front of init's arguments.
+func testArgs(args []string) []string {
+	if len(args) > 0 && args[0] == "--" {
+		return args[1:]
+	}
+	return args
+}
+
+func mountAll() error {
+	mounts := []struct{ source, target, fstype string }{
+		{"proc", "/proc", "proc"},
+		{"sysfs", "/sys", "sysfs"},
+		{"devtmpfs", "/dev", "devtmpfs"},
+		{"tmpfs", "/tmp", "tmpfs"},
+		{"debugfs", "/sys/kernel/debug", "debugfs"},
+		{"bpffs", "/sys/fs/bpf", "bpf"},
+	}
+	for _, m := range mounts {
+		if err := os.MkdirAll(m.target, 0o755); err != nil {
+			return err
+		}
+		if err := unix.Mount(m.source, m.target, m.fstype, 0, ""); err != nil {
+			return fmt.Errorf("mount %s on %s: %w", m.fstype, m.target, err)
+		}
+	}
+	return nil
+}
+
+// openPort opens the serial port raw, so that "\n" is not sent as "\r\n".
+func openPort(path string) (*os.File, error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, err
+	}
+	t, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	t.Oflag &^= unix.OPOST
+	if err := unix.IoctlSetTermios(int(f.Fd()), unix.TCSETS, t); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+func loadModules() error {
+	mods, _ := filepath.Glob(filepath.Join(guest.ModulesDir, "*.ko"))
+	sort.Strings(mods)
+	for _, path := range mods {
+		f, err := os.Open(path)
+		if err != nil {
+			return err
+		}
+		err = unix.FinitModule(int(f.Fd()), "", 0)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("insmod %s: %w (see the console for the kernel's reason)", path, err)
+		}
+		logf("loaded %s", path)
+	}
+	return nil
+}
+
+// runSuites runs each test binary and returns 0 when all of them passed.
+func runSuites(out *port, args []string) int {
+	suites, _ := filepath.Glob(filepath.Join(guest.TestsDir, "*.test"))
+	sort.Strings(suites)
+	if len(suites) == 0 {
+		out.emit(guest.Guest{Guest: "error", Msg: "no test binaries in " + guest.TestsDir})
+		return 2
+	}
+	exit := 0
+	for _, suite := range suites {
+		name := strings.TrimSuffix(filepath.Base(suite), ".test")
+		logf("running %s", name)
+		cmdArgs := append([]string{"-p", name, suite, "-test.v=test2json"}, args...)
+		cmd := exec.Command(guest.Test2JSON, cmdArgs...)
+		cmd.Dir = "/"
+		cmd.Stdout = lockedWriter{out}
+		cmd.Stderr = os.Stderr
+		err := cmd.Run()
+		var exitErr *exec.ExitError
+		switch {
+		case errors.As(err, &exitErr):
+			logf("%s: %v", name, err)
+			exit = 1
+		case err != nil:
+			out.emit(guest.Guest{Guest: "error", Msg: fmt.Sprintf("running %s: %v", name, err)})
+			return 2
+		}
+	}
+	return exit
+}
+
+// lockedWriter keeps test2json's lines whole against the init's own.
+type lockedWriter struct{ p *port }
+
+func (w lockedWriter) Write(b []byte) (int, error) {
+	w.p.mu.Lock()
+	defer w.p.mu.Unlock()
+	return w.p.f.Write(b)
+}

@@ -1,0 +1,18 @@
+// Package guest is the contract between the host's runner (vm/) and the
+// guest's init (harness/cmd/guest-init): where things are in the guest's
+// file system, and what the results port carries.
+//
+// The results port is the guest's second serial port. It carries JSON lines
+// and nothing else, so kernel messages on the console can never interleave
+// with them. A line is either a `go test -json` event, as cmd/test2json
+// writes it, or a Guest record from the init, told apart by its Guest field.
+package guest
+
+// Paths in the guest.
+const (
+	Init        = "/init"
+	Test2JSON   = "/bin/test2json"
+	ModulesDir  = "/lib/modules" // every *.ko, loaded in name order
+	TestsDir    = "/tests"       // every *.test, run in name order
+	ResultsPort = "/dev/ttyS1"
+)

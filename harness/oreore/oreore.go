@@ -1,0 +1,66 @@
+// Package oreore is the userspace side of BPF_PROG_TYPE_OREORE: its uapi
+// numbers and a client for the module's /sys/oreore/bpf.
+package oreore
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// The uapi numbers that kernel-patches/v6.1 appends to enum bpf_prog_type
+// and enum bpf_attach_type. TestUAPIMatchesPatch checks them against the
+// patch itself.
+const (
+	ProgType   uint32 = 32 // BPF_PROG_TYPE_OREORE
+	AttachType uint32 = 44 // BPF_OREORE_ATTACH
+)
+
+// SysfsPath is the module's file: write a number to run the attached
+// program on it, read it for the last result.
+const SysfsPath = "/sys/oreore/bpf"
+
+// Write runs the attached program on in. A failed write returns the
+// module's errno, e.g. ENODEV when nothing is attached.
+func Write(in uint32) error {
+	return WriteRaw(strconv.FormatUint(uint64(in), 10) + "\n")
+}
+
+// WriteRaw writes s in one write(2), as `echo -n s >` would.
+func WriteRaw(s string) error {
+	f, err := os.OpenFile(SysfsPath, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write([]byte(s))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// Read returns the last result.
+func Read() (uint32, error) {
+	b, err := os.ReadFile(SysfsPath)
+	if err != nil {
+		return 0, err
+	}
+	s, ok := strings.CutSuffix(string(b), "\n")
+	if !ok {
+		return 0, fmt.Errorf("%s: %q does not end in a newline", SysfsPath, b)
+	}
+	v, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", SysfsPath, err)
+	}
+	return uint32(v), nil
+}
+
+// Run writes in and reads back the result.
+func Run(in uint32) (uint32, error) {
+	if err := Write(in); err != nil {
+		return 0, err
+	}
+	return Read()
+}

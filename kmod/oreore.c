@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * /sys/oreore/bpf: write a number to run the attached BPF_PROG_TYPE_OREORE
+ * program on it; read the file for the last result.
+ *
+ * Input is a u32 in decimal, or in hex with a 0x prefix; a leading '+' and
+ * one trailing newline are accepted. Octal is not: "010" is ten.
+ *
+ * Errors: -EINVAL for anything else, -ERANGE above U32_MAX, -ENODEV when
+ * no program is attached, and -ENODATA on a read before the first
+ * successful write. A failed write keeps the previous result.
+ */
+
+#include <linux/bpf_oreore.h>
+#include <linux/kernel.h>
+#include <linux/kobject.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/string.h>
+#include <linux/sysfs.h>
+
+static struct kobject *oreore_kobj;
+
+/* Serialises a run and the store of its result against readers */
+static DEFINE_MUTEX(oreore_lock);
+static u32 oreore_result;
+static bool oreore_have_result;
+
+static int oreore_parse(const char *buf, u32 *val)
+{
+	/* kstrtou32() with base 0 would read a leading 0 as octal */
+	if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X'))
+		return kstrtou32(buf, 16, val);
+	return kstrtou32(buf, 10, val);
+}
+
+static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
+			 const char *buf, size_t count)
+{
+	u32 in, out;
+	int ret;
+
+	ret = oreore_parse(buf, &in);
+	if (ret)
+		return ret;
+
+	mutex_lock(&oreore_lock);
+	ret = bpf_oreore_run(in, &out);
+	if (!ret) {
+		oreore_result = out;
+		oreore_have_result = true;
+	}
+	mutex_unlock(&oreore_lock);
+
+	return ret ? ret : count;
+}
+
+static ssize_t bpf_show(struct kobject *kobj, struct kobj_attribute *attr,
+			char *buf)
+{
+	ssize_t ret = -ENODATA;
+
+	mutex_lock(&oreore_lock);
+	if (oreore_have_result)
+		ret = sysfs_emit(buf, "%u\n", oreore_result);
+	mutex_unlock(&oreore_lock);
+
+	return ret;
+}
+
+static struct kobj_attribute bpf_attr = __ATTR_RW(bpf);
+
+static int __init oreore_init(void)
+{
+	int ret;
+
+	oreore_kobj = kobject_create_and_add("oreore", NULL);
+	if (!oreore_kobj)
+		return -ENOMEM;
+
+	ret = sysfs_create_file(oreore_kobj, &bpf_attr.attr);
+	if (ret)
+		kobject_put(oreore_kobj);
+	return ret;
+}
+
+static void __exit oreore_exit(void)
+{
+	kobject_put(oreore_kobj);
+}
+
+module_init(oreore_init);
+module_exit(oreore_exit);
+
+MODULE_DESCRIPTION("Runs the attached BPF_PROG_TYPE_OREORE program from sysfs");
+MODULE_LICENSE("GPL");

@@ -1,0 +1,102 @@
+// Package initramfs writes the guest's root file system: a newc cpio
+// archive, written with u-root's pkg/cpio, holding the init, test2json, the
+// modules and the test binaries at the paths package guest names.
+package initramfs
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+
+	"github.com/u-root/u-root/pkg/cpio"
+
+	"oreore/harness/guest"
+)
+
+// Contents names the host files that go into the archive.
+type Contents struct {
+	Init      string   // static binary, becomes /init
+	Test2JSON string   // static cmd/test2json, becomes /bin/test2json
+	Modules   []string // *.ko, go to /lib/modules
+	Tests     []string // *.test, go to /tests
+}
+
+// Write writes the archive. Records are reproducible (no host mtimes,
+// owners or inode numbers), so the same inputs give the same bytes.
+func Write(w io.Writer, c Contents) error {
+	files := map[string]string{} // guest path -> host path
+	add := func(guestPath, host string) error {
+		if _, dup := files[guestPath]; dup {
+			return fmt.Errorf("initramfs: two files for %s", guestPath)
+		}
+		files[guestPath] = host
+		return nil
+	}
+	if err := add(guest.Init, c.Init); err != nil {
+		return err
+	}
+	if err := add(guest.Test2JSON, c.Test2JSON); err != nil {
+		return err
+	}
+	for _, m := range c.Modules {
+		if err := add(path.Join(guest.ModulesDir, filepath.Base(m)), m); err != nil {
+			return err
+		}
+	}
+	for _, t := range c.Tests {
+		if err := add(path.Join(guest.TestsDir, filepath.Base(t)), t); err != nil {
+			return err
+		}
+	}
+
+	rw := cpio.Newc.Writer(w)
+	// The kernel opens /dev/console for init's stdio before init can mount
+	// devtmpfs; without the node init runs with no output at all.
+	records := []cpio.Record{
+		cpio.Directory("dev", 0o755),
+		cpio.CharDev("dev/console", 0o600, 5, 1),
+	}
+	for _, d := range []string{"bin", "lib", guest.ModulesDir, guest.TestsDir, "proc", "sys", "tmp"} {
+		records = append(records, cpio.Directory(cpio.Normalize(d), 0o755))
+	}
+	guestPaths := make([]string, 0, len(files))
+	for p := range files {
+		guestPaths = append(guestPaths, p)
+	}
+	sort.Strings(guestPaths)
+	var opened []*os.File
+	defer func() {
+		for _, f := range opened {
+			f.Close()
+		}
+	}()
+	for _, p := range guestPaths {
+		f, err := os.Open(files[p])
+		if err != nil {
+			return fmt.Errorf("initramfs: %s: %w", p, err)
+		}
+		opened = append(opened, f)
+		st, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		records = append(records, cpio.Record{
+			ReaderAt: f,
+			Info: cpio.Info{
+				Name:     cpio.Normalize(p),
+				Mode:     cpio.S_IFREG | 0o755,
+				FileSize: uint64(st.Size()),
+			},
+		})
+	}
+	for i := range records {
+		records[i] = cpio.MakeReproducible(records[i])
+	}
+	if err := cpio.WriteRecords(rw, records); err != nil {
+		return fmt.Errorf("initramfs: %w", err)
+	}
+	return cpio.WriteTrailer(rw)
+}

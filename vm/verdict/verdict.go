@@ -1,0 +1,206 @@
+// Package verdict turns what a boot left behind (the console, the results
+// port, whether QEMU timed out or failed) into one verdict whose exit code
+// says what kind of failure it was.
+package verdict
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strings"
+
+	"oreore/harness/guest"
+)
+
+// Code is the runner's exit status.
+type Code int
+
+const (
+	Passed      Code = 0 // every test passed
+	TestFailed  Code = 1 // the guest ran the suites and a test failed
+	VMBroke     Code = 2 // QEMU or the guest's init failed, or no test ran
+	KernelSplat Code = 3 // panic, Oops, BUG, WARNING, KASAN or the like on the console
+	TimedOut    Code = 4 // the guest did not finish in time
+)
+
+func (c Code) String() string {
+	switch c {
+	case Passed:
+		return "PASS"
+	case TestFailed:
+		return "FAIL: test failed"
+	case VMBroke:
+		return "FAIL: VM or harness broke"
+	case KernelSplat:
+		return "FAIL: kernel splat"
+	case TimedOut:
+		return "FAIL: timeout"
+	}
+	return fmt.Sprintf("code %d", int(c))
+}
+
+// Input is everything the verdict is made from.
+type Input struct {
+	Console  string
+	Results  *guest.Stream
+	TimedOut bool
+	QEMUErr  error
+}
+
+// Verdict is the judgement with its evidence.
+type Verdict struct {
+	Code    Code
+	Reasons []string
+	// Splats are the console lines (index, text) that start a kernel report.
+	Splats []Splat
+	Tests  Tally
+}
+
+// Splat is a console line that starts a kernel report.
+type Splat struct {
+	Line int
+	Text string
+}
+
+// splatStart matches the first line of the reports a kernel developer must
+// not miss, after the printk timestamp.
+var splatStart = regexp.MustCompile(`^(?:\[\s*\d+\.\d+\]\s*)?(?:\[\s*[TC]\d+\]\s*)?(` +
+	`Kernel panic - not syncing|` +
+	`BUG: |kernel BUG at |` +
+	`WARNING: |` +
+	`Oops: |general protection fault|` +
+	`UBSAN: |` +
+	`unreferenced object |` +
+	`INFO: task .* blocked for more than|` +
+	`rcu: INFO: |INFO: rcu_|` +
+	`watchdog: BUG: )`)
+
+// FindSplats returns the console lines that start kernel reports.
+func FindSplats(console string) []Splat {
+	var out []Splat
+	for i, line := range strings.Split(console, "\n") {
+		line = strings.TrimRight(line, "\r")
+		if splatStart.MatchString(line) {
+			out = append(out, Splat{Line: i, Text: line})
+		}
+	}
+	return out
+}
+
+// Decide judges a run. The most severe finding sets the code: a splat,
+// then a timeout, then a broken VM or harness, then a failed test.
+func Decide(in Input) Verdict {
+	v := Verdict{Splats: FindSplats(in.Console)}
+	if in.Results != nil {
+		v.Tests = Count(in.Results.Events)
+	}
+	set := func(c Code, reason string) {
+		v.Reasons = append(v.Reasons, reason)
+		if v.Code == Passed || severity(c) > severity(v.Code) {
+			v.Code = c
+		}
+	}
+	for _, s := range v.Splats {
+		set(KernelSplat, "console: "+strings.TrimSpace(s.Text))
+	}
+	if in.TimedOut {
+		set(TimedOut, "the guest did not finish before the timeout")
+	}
+	if in.QEMUErr != nil {
+		set(VMBroke, in.QEMUErr.Error())
+	}
+	if in.Results == nil {
+		if !in.TimedOut && len(v.Splats) == 0 {
+			set(VMBroke, "no results port output: the guest's init never started")
+		}
+		return v
+	}
+	for _, g := range in.Results.Guest {
+		if g.Guest == "error" {
+			set(VMBroke, "guest init: "+g.Msg)
+		}
+	}
+	for _, line := range in.Results.Garbage {
+		set(VMBroke, fmt.Sprintf("results port: not a JSON record: %.200q", line))
+	}
+	done, ok := in.Results.Done()
+	switch {
+	case !ok && !in.TimedOut && len(v.Splats) == 0:
+		set(VMBroke, "the guest ended without its done record")
+	case !ok:
+	case done.Exit == 2:
+		if len(v.Reasons) == 0 {
+			set(VMBroke, "guest init gave up (exit 2)")
+		}
+	case len(v.Tests.Failed) > 0:
+		set(TestFailed, fmt.Sprintf("%d test(s) failed: %s", len(v.Tests.Failed), strings.Join(v.Tests.Failed, ", ")))
+	case done.Exit != 0:
+		set(TestFailed, "a test binary failed without a failing test (build, panic or TestMain): see the output above")
+	case v.Tests.Passed == 0:
+		set(VMBroke, "no test ran")
+	}
+	return v
+}
+
+func severity(c Code) int {
+	return map[Code]int{Passed: 0, TestFailed: 1, VMBroke: 2, TimedOut: 3, KernelSplat: 4}[c]
+}
+
+// Tally counts leaf tests: a test with subtests is counted by its subtests.
+type Tally struct {
+	Passed, Skipped int
+	Failed          []string // package.Test of each failed leaf test
+}
+
+// Count tallies the final action of every leaf test.
+func Count(events []guest.TestEvent) Tally {
+	final := map[string]string{}
+	for _, ev := range events {
+		if ev.Test == "" {
+			continue
+		}
+		switch ev.Action {
+		case "pass", "fail", "skip":
+			final[ev.Package+"\x00"+ev.Test] = ev.Action
+		}
+	}
+	var t Tally
+	keys := make([]string, 0, len(final))
+	for k := range final {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if hasChildren(final, k) {
+			continue
+		}
+		switch final[k] {
+		case "pass":
+			t.Passed++
+		case "skip":
+			t.Skipped++
+		case "fail":
+			pkg, test, _ := strings.Cut(k, "\x00")
+			t.Failed = append(t.Failed, pkg+"."+test)
+		}
+	}
+	return t
+}
+
+func hasChildren(final map[string]string, key string) bool {
+	for k := range final {
+		if strings.HasPrefix(k, key+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+// Line is the closing line: "N passed, N failed" and ", N skipped" if any.
+func (t Tally) Line() string {
+	s := fmt.Sprintf("%d passed, %d failed", t.Passed, len(t.Failed))
+	if t.Skipped > 0 {
+		s += fmt.Sprintf(", %d skipped", t.Skipped)
+	}
+	return s
+}
