@@ -9,6 +9,8 @@
 KVER    ?= 6.1
 BUILD   ?= build
 TIMEOUT ?= 15m
+# auto: KVM when it works, TCG otherwise
+ACCEL   ?= auto
 # Arguments for the in-guest test binaries, e.g. TESTARGS=-test.run=Attach
 TESTARGS ?=
 
@@ -32,6 +34,7 @@ KO       := $(KMOD_OUT)/oreore.ko
 INITRAMFS := $(GUEST)/initramfs.cpio
 
 # Fixed build identity, so that a rebuild of the same tree compiles the same bytes and hits ccache.
+KGOALS := bzImage modules modules_prepare
 KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) CC="ccache gcc" HOSTCC="ccache gcc" \
 	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore
 
@@ -86,7 +89,7 @@ $(SRC_STAMP): $(PATCHES)
 # --- kernel: tinyconfig + the fragment; make runs only when the tree or config changed ------------------------
 $(KOUT)/.config: $(FRAGMENT) $(SRC_STAMP)
 	mkdir -p $(KOUT)
-	$(KMAKE) -s tinyconfig
+	$(KMAKE) -s tinyconfig >/dev/null
 	cd $(SRC) && scripts/kconfig/merge_config.sh -m -O $(KOUT) $(KOUT)/.config $(TOP)/$(FRAGMENT) >/dev/null
 	$(KMAKE) -s olddefconfig
 	@# olddefconfig drops options whose dependencies are missing, silently: say so.
@@ -97,13 +100,13 @@ $(KOUT)/.config: $(FRAGMENT) $(SRC_STAMP)
 
 # The key covers what the kernel is built from; an unchanged key skips kbuild's ~10 s no-op walk.
 kernel: $(KOUT)/.config
-	@key=$$( { git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
+	@key=$$( { echo $(KGOALS); git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
 		git -C $(SRC) ls-files --others --exclude-standard; cat $(KOUT)/.config; } | sha256sum); \
 	if [ -f $(BZIMAGE) ] && [ "$$key" = "$$(cat $(KOUT)/.oreore-key 2>/dev/null)" ]; then \
 		echo "kernel: $(BZIMAGE) is up to date"; exit 0; fi; \
 	echo "kernel: building $(BZIMAGE) (log: $(KOUT)/build.log)"; \
 	start=$$(date +%s); \
-	if ! $(KMAKE) -j$$(nproc) bzImage modules_prepare > $(KOUT)/build.log 2>&1; then \
+	if ! $(KMAKE) -j$$(nproc) $(KGOALS) > $(KOUT)/build.log 2>&1; then \
 		grep -E 'error|Error' $(KOUT)/build.log | head -20; tail -30 $(KOUT)/build.log; \
 		echo "kernel: build failed (full log: $(KOUT)/build.log)"; exit 1; fi; \
 	echo "$$key" > $(KOUT)/.oreore-key; \
@@ -124,14 +127,14 @@ initramfs: kmod $(BIN)/mkinitramfs
 	@mkdir -p $(GUEST)
 	$(GO_GUEST) build -o $(GUEST)/guest-init ./harness/cmd/guest-init
 	$(GO_GUEST) build -o $(GUEST)/test2json cmd/test2json
-	$(GO_GUEST) test -c -tags guest -o $(GUEST)/oreore.test ./harness/suite
+	$(GO_GUEST) test -c -tags guest -o $(GUEST)/suite.test ./harness/suite
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
-		-module $(KO) -test $(GUEST)/oreore.test
+		-module $(KO) -test $(GUEST)/suite.test
 
 # --- the main job ---------------------------------------------------------------------------------------------
 # The suites run first; then the runner's self-tests boot misbehaving guests and check the verdict codes.
 vm-test: initramfs $(BIN)/vmtest
-	$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -- $(TESTARGS)
+	$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -accel $(ACCEL) -- $(TESTARGS)
 	OREORE_BZIMAGE=$(BZIMAGE) $(GO) test -count=1 -tags vmselftest ./vm/selftest/
 
 # --- host-side tests ------------------------------------------------------------------------------------------
@@ -146,10 +149,10 @@ test: $(SRC_STAMP)
 
 # Every patch, and the module, must be clean for checkpatch --strict. spdxcheck wants Debian's python3.
 checkpatch: $(SRC_STAMP)
-	@for p in $(PATCHES); do \
-		PATH=/usr/bin:$$PATH $(SRC)/scripts/checkpatch.pl --strict -q $$p || exit 1; \
+	@cd $(SRC) && for p in $(abspath $(PATCHES)); do \
+		PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q $$p || exit 1; \
 	done
-	@PATH=/usr/bin:$$PATH $(SRC)/scripts/checkpatch.pl --strict -q --no-tree -f kmod/oreore.c
+	@cd $(SRC) && PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q -f $(TOP)/kmod/oreore.c
 	@echo "checkpatch: $(words $(PATCHES)) patches and kmod/oreore.c are clean"
 
 clean:

@@ -5,7 +5,6 @@ package qemu
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -26,36 +25,55 @@ type Config struct {
 	Memory    string   // e.g. "1G"
 	CPUs      int
 	Timeout   time.Duration
+	Accel     Accelerator
 	OutDir    string    // console.log and results.jsonl go here
 	Console   io.Writer // a live copy of the console, or nil
 }
 
 // Result is what happened, without judging it: package verdict does that.
 type Result struct {
-	Accel       string // how QEMU ran the guest, and why
+	Accel       string // how QEMU ran the guest, and why that way
 	ConsolePath string
 	ResultsPath string
 	TimedOut    bool
 	// Err is QEMU's own failure: it could not start, or exited non-zero.
 	Err  error
 	Wall time.Duration
+
+	consoleBytes int64
 }
 
-// Accel picks KVM when /dev/kvm can be opened, TCG otherwise, and says why.
-func Accel() (args []string, desc string) {
-	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
-	if err == nil {
-		f.Close()
-		return []string{"-accel", "kvm", "-cpu", "host"}, "kvm"
+// Accelerator is how QEMU runs the guest.
+type Accelerator string
+
+const (
+	Auto Accelerator = "auto" // KVM when it works, TCG otherwise
+	KVM  Accelerator = "kvm"
+	TCG  Accelerator = "tcg"
+)
+
+func (a Accelerator) args() []string {
+	if a == KVM {
+		return []string{"-accel", "kvm", "-cpu", "host"}
 	}
-	return []string{"-accel", "tcg"}, fmt.Sprintf("tcg (no usable /dev/kvm: %v)", errors.Unwrap(err))
+	return []string{"-accel", "tcg"}
+}
+
+// kvmUsable reports whether /dev/kvm can be opened, and why not.
+func kvmUsable() (bool, string) {
+	f, err := os.OpenFile("/dev/kvm", os.O_RDWR, 0)
+	if err != nil {
+		return false, err.Error()
+	}
+	f.Close()
+	return true, ""
 }
 
 // Args is the QEMU command line. ttyS0 is the console on stdout; ttyS1
 // writes the results file. Without ACPI a power-off would hang QEMU, so the
 // guest ends with a reboot, which -no-reboot turns into QEMU's exit, and a
 // panic reboots at once (panic=-1).
-func Args(cfg Config, accel []string, resultsPath string) []string {
+func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 	kernelArgs := append([]string{"console=ttyS0", "panic=-1", "rdinit=/init"}, cfg.Append...)
 	if len(cfg.InitArgs) > 0 {
 		kernelArgs = append(append(kernelArgs, "--"), cfg.InitArgs...)
@@ -64,7 +82,7 @@ func Args(cfg Config, accel []string, resultsPath string) []string {
 		"-M", "q35", "-m", cfg.Memory, "-smp", fmt.Sprint(cfg.CPUs),
 		"-nodefaults", "-nographic", "-no-reboot", "-net", "none",
 	}
-	args = append(args, accel...)
+	args = append(args, accel.args()...)
 	return append(args,
 		"-kernel", cfg.Kernel, "-initrd", cfg.Initramfs,
 		"-append", strings.Join(kernelArgs, " "),
@@ -74,10 +92,36 @@ func Args(cfg Config, accel []string, resultsPath string) []string {
 }
 
 // Run boots the guest and waits until QEMU exits or the timeout kills it.
+// With Auto, a KVM that opens but fails before the guest says anything
+// (nested virtualisation often does) is reported and the boot retried
+// under TCG.
 func Run(cfg Config) Result {
-	accel, desc := Accel()
+	accel := cfg.Accel
+	var why string
+	if accel == Auto || accel == "" {
+		accel = TCG
+		ok, reason := kvmUsable()
+		if ok {
+			accel = KVM
+		} else {
+			why = "no usable /dev/kvm: " + reason
+		}
+	}
+	res := boot(cfg, accel)
+	if res.Err != nil && accel == KVM && cfg.Accel != KVM && res.consoleBytes == 0 {
+		why = "KVM failed before the guest printed anything: " + firstLine(res.Err.Error())
+		accel = TCG
+		res = boot(cfg, accel)
+	}
+	res.Accel = string(accel)
+	if why != "" {
+		res.Accel += " (" + why + ")"
+	}
+	return res
+}
+
+func boot(cfg Config, accel Accelerator) Result {
 	res := Result{
-		Accel:       desc,
 		ConsolePath: filepath.Join(cfg.OutDir, "console.log"),
 		ResultsPath: filepath.Join(cfg.OutDir, "results.jsonl"),
 	}
@@ -98,17 +142,20 @@ func Run(cfg Config) Result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", Args(cfg, accel, res.ResultsPath)...)
 	var stderr bytes.Buffer
-	cmd.Stdout = console
+	counted := &countingWriter{w: console}
+	cmd.Stdout = counted
 	if cfg.Console != nil {
-		cmd.Stdout = io.MultiWriter(console, cfg.Console)
+		cmd.Stdout = io.MultiWriter(counted, cfg.Console)
 	}
 	cmd.Stderr = &stderr
-	// QEMU must not share the caller's terminal settings or process group.
+	// QEMU gets its own process group: a ^C meant for make must not reach
+	// it before the runner has read what it wrote.
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
 
 	start := time.Now()
 	err = cmd.Run()
 	res.Wall = time.Since(start)
+	res.consoleBytes = counted.n
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		res.TimedOut = true
@@ -116,4 +163,20 @@ func Run(cfg Config) Result {
 		res.Err = fmt.Errorf("qemu-system-x86_64: %v: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return res
+}
+
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(b []byte) (int, error) {
+	n, err := c.w.Write(b)
+	c.n += int64(n)
+	return n, err
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }

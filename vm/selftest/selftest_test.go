@@ -108,7 +108,7 @@ func TestRunnerVerdicts(t *testing.T) {
 
 func TestHangingGuestTimesOutInTime(t *testing.T) {
 	tl := setup(t)
-	const timeout = 20 * time.Second
+	const timeout = 8 * time.Second
 	code, report, elapsed := tl.boot(t, "hang", "misbehave", nil, timeout, "hang")
 	if code != verdict.TimedOut {
 		t.Fatalf("exit %d, want %d (timeout)\n%s", code, verdict.TimedOut, report)

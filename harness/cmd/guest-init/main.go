@@ -18,6 +18,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
 
 	"oreore/harness/guest"
@@ -121,22 +122,28 @@ func openPort(path string) (*os.File, error) {
 	return f, nil
 }
 
+// loadModules tries every module, so that one report names all that failed.
 func loadModules() error {
 	mods, _ := filepath.Glob(filepath.Join(guest.ModulesDir, "*.ko"))
 	sort.Strings(mods)
+	var errs *multierror.Error
 	for _, path := range mods {
-		f, err := os.Open(path)
-		if err != nil {
-			return err
-		}
-		err = unix.FinitModule(int(f.Fd()), "", 0)
-		f.Close()
-		if err != nil {
-			return fmt.Errorf("insmod %s: %w (see the console for the kernel's reason)", path, err)
+		if err := insmod(path); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("insmod %s: %w (the console has the kernel's reason)", path, err))
+			continue
 		}
 		logf("loaded %s", path)
 	}
-	return nil
+	return errs.ErrorOrNil()
+}
+
+func insmod(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.FinitModule(int(f.Fd()), "", 0)
 }
 
 // runSuites runs each test binary and returns 0 when all of them passed.

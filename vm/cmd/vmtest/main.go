@@ -30,6 +30,7 @@ func main() {
 	flag.StringVar(&cfg.Memory, "m", "1G", "guest memory")
 	flag.IntVar(&cfg.CPUs, "smp", 2, "guest CPUs")
 	flag.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "kill the guest after this long")
+	accel := flag.String("accel", "auto", "auto (KVM when it works, else TCG), kvm or tcg")
 	appendArgs := flag.String("append", "", "extra kernel parameters")
 	verbose := flag.Bool("v", false, "stream the console while the guest runs")
 	flag.Parse()
@@ -37,6 +38,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-v] [-- TEST ARGS]")
 		os.Exit(int(verdict.VMBroke))
 	}
+	cfg.Accel = qemu.Accelerator(*accel)
 	cfg.Append = strings.Fields(*appendArgs)
 	cfg.InitArgs = flag.Args()
 	if *verbose {
@@ -46,9 +48,9 @@ func main() {
 }
 
 func run(cfg qemu.Config, w io.Writer) verdict.Code {
-	_, accel := qemu.Accel()
-	fmt.Fprintf(w, "vm: booting %s, %d CPUs, %s, under %s, timeout %v\n", cfg.Kernel, cfg.CPUs, cfg.Memory, accel, cfg.Timeout)
+	fmt.Fprintf(w, "vm: booting %s, %d CPUs, %s, timeout %v\n", cfg.Kernel, cfg.CPUs, cfg.Memory, cfg.Timeout)
 	res := qemu.Run(cfg)
+	fmt.Fprintf(w, "vm: ran under %s\n", res.Accel)
 	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err}
 	if b, err := os.ReadFile(res.ConsolePath); err == nil {
 		in.Console = string(b)
