@@ -4,11 +4,15 @@
  * program on it; read the file for the last result.
  *
  * Input is a u32 in decimal, or in hex with a 0x prefix; a leading '+' and
- * one trailing newline are accepted. Octal is not: "010" is ten.
+ * one trailing newline are accepted. Octal is not: "010" is ten. A write
+ * with a NUL byte in it is rejected rather than read up to the NUL.
  *
  * Errors: -EINVAL for anything else, -ERANGE above U32_MAX, -ENODEV when
  * no program is attached, and -ENODATA on a read before the first
  * successful write. A failed write keeps the previous result.
+ *
+ * /sys/oreore/runs counts the runs since the module was loaded, so that a
+ * test can hold it against the program's run_cnt.
  */
 
 #include <linux/bpf_oreore.h>
@@ -25,6 +29,7 @@ static struct kobject *oreore_kobj;
 static DEFINE_MUTEX(oreore_lock);
 static u32 oreore_result;
 static bool oreore_have_result;
+static u64 oreore_runs;
 
 static int oreore_parse(const char *buf, u32 *val)
 {
@@ -40,6 +45,9 @@ static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
 	u32 in, out;
 	int ret;
 
+	if (strnlen(buf, count) != count)
+		return -EINVAL;
+
 	ret = oreore_parse(buf, &in);
 	if (ret)
 		return ret;
@@ -49,6 +57,7 @@ static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
 	if (!ret) {
 		oreore_result = out;
 		oreore_have_result = true;
+		oreore_runs++;
 	}
 	mutex_unlock(&oreore_lock);
 
@@ -68,7 +77,30 @@ static ssize_t bpf_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return ret;
 }
 
+static ssize_t runs_show(struct kobject *kobj, struct kobj_attribute *attr,
+			 char *buf)
+{
+	ssize_t ret;
+
+	mutex_lock(&oreore_lock);
+	ret = sysfs_emit(buf, "%llu\n", oreore_runs);
+	mutex_unlock(&oreore_lock);
+
+	return ret;
+}
+
 static struct kobj_attribute bpf_attr = __ATTR_RW(bpf);
+static struct kobj_attribute runs_attr = __ATTR_RO(runs);
+
+static struct attribute *oreore_attrs[] = {
+	&bpf_attr.attr,
+	&runs_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group oreore_group = {
+	.attrs = oreore_attrs,
+};
 
 static int __init oreore_init(void)
 {
@@ -78,7 +110,7 @@ static int __init oreore_init(void)
 	if (!oreore_kobj)
 		return -ENOMEM;
 
-	ret = sysfs_create_file(oreore_kobj, &bpf_attr.attr);
+	ret = sysfs_create_group(oreore_kobj, &oreore_group);
 	if (ret)
 		kobject_put(oreore_kobj);
 	return ret;

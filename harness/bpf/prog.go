@@ -233,10 +233,13 @@ type ProgInfo struct {
 	CreatedByUID  uint32
 	Name          string
 	GPLCompatible bool
+	BTFID         uint32
+	RunTime       time.Duration // with stats enabled (EnableStats)
+	RunCount      uint64
+	VerifiedInsns uint32
 }
 
-// progInfo mirrors struct bpf_prog_info up to gpl_compatible; the kernel
-// fills only as much as info_len says.
+// progInfo mirrors struct bpf_prog_info of Linux 6.1.
 type progInfo struct {
 	progType        uint32
 	id              uint32
@@ -252,6 +255,31 @@ type progInfo struct {
 	name            [unix.BPF_OBJ_NAME_LEN]byte
 	ifindex         uint32
 	flags           uint32 // bit 0: gpl_compatible
+	netnsDev        uint64
+	netnsIno        uint64
+	nrJitedKsyms    uint32
+	nrJitedFuncLens uint32
+	jitedKsyms      uint64
+	jitedFuncLens   uint64
+	btfID           uint32
+	funcInfoRecSize uint32
+	funcInfo        uint64
+	nrFuncInfo      uint32
+	nrLineInfo      uint32
+	lineInfo        uint64
+	jitedLineInfo   uint64
+	nrJitedLineInfo uint32
+	lineInfoRecSize uint32
+	jitedLineRecSz  uint32
+	nrProgTags      uint32
+	progTags        uint64
+	runTimeNs       uint64
+	runCnt          uint64
+	recursionMisses uint64
+	verifiedInsns   uint32
+	attachBTFObjID  uint32
+	attachBTFID     uint32
+	_               uint32
 }
 
 type objInfoAttr struct {
@@ -277,5 +305,9 @@ func ProgGetInfo(prog FD) (ProgInfo, error) {
 		CreatedByUID:  raw.createdByUID,
 		Name:          unix.ByteSliceToString(raw.name[:]),
 		GPLCompatible: raw.flags&1 != 0,
+		BTFID:         raw.btfID,
+		RunTime:       time.Duration(raw.runTimeNs),
+		RunCount:      raw.runCnt,
+		VerifiedInsns: raw.verifiedInsns,
 	}, nil
 }

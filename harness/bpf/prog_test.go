@@ -3,6 +3,7 @@ package bpf
 import (
 	"errors"
 	"testing"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -75,5 +76,54 @@ func TestErrorsNameCommandAndErrno(t *testing.T) {
 	}
 	if got, want := err.Error(), "BPF_PROG_DETACH: EINVAL (invalid argument)"; got != want {
 		t.Errorf("err = %q, want %q", got, want)
+	}
+}
+
+func TestProgInfoLayoutIsTheKernels(t *testing.T) {
+	// sizeof(struct bpf_prog_info) and offsetof(run_cnt), from gcc on 6.1's uapi header.
+	if got := unsafe.Sizeof(progInfo{}); got != 232 {
+		t.Errorf("progInfo is %d bytes, want 232", got)
+	}
+	if got := unsafe.Offsetof(progInfo{}.runCnt); got != 200 {
+		t.Errorf("run_cnt at %d, want 200", got)
+	}
+}
+
+func TestStatsCountRuns(t *testing.T) {
+	requireRoot(t)
+	stats, err := EnableStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stats.Close()
+	fd, err := ProgLoad(ProgLoadAttr{
+		Type:    unix.BPF_PROG_TYPE_SOCKET_FILTER,
+		Insns:   asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+		License: "GPL",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	if _, err := ProgTestRun(fd, TestRun{DataIn: make([]byte, 64), Repeat: 5}); err != nil {
+		t.Fatal(err)
+	}
+	info, err := ProgGetInfo(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info.RunCount != 5 {
+		t.Errorf("run_cnt = %d after 5 runs", info.RunCount)
+	}
+	ids, err := ProgIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, id := range ids {
+		found = found || id == info.ID
+	}
+	if !found {
+		t.Errorf("BPF_PROG_GET_NEXT_ID does not list id %d: %v", info.ID, ids)
 	}
 }

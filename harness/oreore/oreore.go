@@ -57,6 +57,18 @@ func Read() (uint32, error) {
 	return uint32(v), nil
 }
 
+// RunsPath counts the module's runs since it was loaded.
+const RunsPath = "/sys/oreore/runs"
+
+// Runs returns the module's run count.
+func Runs() (uint64, error) {
+	b, err := os.ReadFile(RunsPath)
+	if err != nil {
+		return 0, err
+	}
+	return strconv.ParseUint(strings.TrimSuffix(string(b), "\n"), 10, 64)
+}
+
 // Run writes in and reads back the result.
 func Run(in uint32) (uint32, error) {
 	if err := Write(in); err != nil {

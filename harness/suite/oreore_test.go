@@ -16,15 +16,9 @@ import (
 
 var add42Inputs = []uint32{0, 1, 42, 0xffffffd6, 0xffffffff}
 
-// loadAdd42 loads the program and closes it when the test ends.
 func loadAdd42(t *testing.T) bpf.FD {
 	t.Helper()
-	fd, err := oreore.Load("add42", programs.Add42())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fd.Close() })
-	return fd
+	return load(t, "add42", programs.Add42())
 }
 
 // attach attaches prog and detaches it when the test ends.
@@ -41,13 +35,14 @@ func attach(t *testing.T, prog bpf.FD) {
 }
 
 func TestWriteWithNothingAttachedIsENODEV(t *testing.T) {
-	err := oreore.Write(1)
+	_, err := rawWrite([]byte("1"))
 	if !errors.Is(err, unix.ENODEV) {
 		t.Fatalf("write with nothing attached: %v, want ENODEV", err)
 	}
 }
 
 func TestAdd42ThroughSysfs(t *testing.T) {
+	requireEmptySlot(t)
 	attach(t, loadAdd42(t))
 	for _, in := range add42Inputs {
 		got, err := oreore.Run(in)

@@ -1,0 +1,120 @@
+package bpf
+
+import (
+	"golang.org/x/sys/unix"
+)
+
+// MapCreateAttr is what BPF_MAP_CREATE needs from the caller.
+type MapCreateAttr struct {
+	Type       uint32
+	KeySize    uint32
+	ValueSize  uint32
+	MaxEntries uint32
+	Flags      uint32
+	Name       string
+}
+
+type mapCreateAttr struct {
+	mapType    uint32
+	keySize    uint32
+	valueSize  uint32
+	maxEntries uint32
+	mapFlags   uint32
+	innerMapFD uint32
+	numaNode   uint32
+	mapName    [unix.BPF_OBJ_NAME_LEN]byte
+}
+
+// MapCreate issues BPF_MAP_CREATE.
+func MapCreate(a MapCreateAttr) (FD, error) {
+	attr := mapCreateAttr{
+		mapType:    a.Type,
+		keySize:    a.KeySize,
+		valueSize:  a.ValueSize,
+		maxEntries: a.MaxEntries,
+		mapFlags:   a.Flags,
+	}
+	copy(attr.mapName[:], a.Name)
+	fd, err := sys(unix.BPF_MAP_CREATE, &attr)
+	if err != nil {
+		return -1, wrap("BPF_MAP_CREATE", err)
+	}
+	return FD(fd), nil
+}
+
+type mapElemAttr struct {
+	mapFD uint32
+	_     uint32
+	key   pointer
+	value pointer
+	flags uint64
+}
+
+// MapUpdateElem issues BPF_MAP_UPDATE_ELEM; key and value must have the
+// map's sizes.
+func MapUpdateElem(m FD, key, value []byte, flags uint64) error {
+	attr := mapElemAttr{mapFD: uint32(m), key: ptrTo(key), value: ptrTo(value), flags: flags}
+	_, err := sys(unix.BPF_MAP_UPDATE_ELEM, &attr)
+	return wrap("BPF_MAP_UPDATE_ELEM", err)
+}
+
+// MapLookupElem issues BPF_MAP_LOOKUP_ELEM into value.
+func MapLookupElem(m FD, key, value []byte) error {
+	attr := mapElemAttr{mapFD: uint32(m), key: ptrTo(key), value: ptrTo(value)}
+	_, err := sys(unix.BPF_MAP_LOOKUP_ELEM, &attr)
+	return wrap("BPF_MAP_LOOKUP_ELEM", err)
+}
+
+type getIDAttr struct {
+	id     uint32 // start_id, prog_id, map_id
+	nextID uint32
+	flags  uint32
+}
+
+// ProgGetNextID returns the id after start, or ENOENT past the last one.
+func ProgGetNextID(start uint32) (uint32, error) {
+	attr := getIDAttr{id: start}
+	if _, err := sys(unix.BPF_PROG_GET_NEXT_ID, &attr); err != nil {
+		return 0, wrap("BPF_PROG_GET_NEXT_ID", err)
+	}
+	return attr.nextID, nil
+}
+
+// ProgIDs lists the ids of every loaded program.
+func ProgIDs() ([]uint32, error) {
+	var ids []uint32
+	for id := uint32(0); ; {
+		next, err := ProgGetNextID(id)
+		if err != nil {
+			if e, ok := err.(*Error); ok && e.Errno == unix.ENOENT {
+				return ids, nil
+			}
+			return ids, err
+		}
+		ids = append(ids, next)
+		id = next
+	}
+}
+
+// ProgGetFDByID opens the program with the given id.
+func ProgGetFDByID(id uint32) (FD, error) {
+	attr := getIDAttr{id: id}
+	fd, err := sys(unix.BPF_PROG_GET_FD_BY_ID, &attr)
+	if err != nil {
+		return -1, wrap("BPF_PROG_GET_FD_BY_ID", err)
+	}
+	return FD(fd), nil
+}
+
+type enableStatsAttr struct{ statsType uint32 }
+
+// EnableStats turns on run_cnt and run_time_ns accounting for as long as
+// the returned descriptor is open.
+func EnableStats() (FD, error) {
+	attr := enableStatsAttr{statsType: unix.BPF_STATS_RUN_TIME}
+	fd, err := sys(unix.BPF_ENABLE_STATS, &attr)
+	if err != nil {
+		return -1, wrap("BPF_ENABLE_STATS", err)
+	}
+	return FD(fd), nil
+}

@@ -1,0 +1,84 @@
+//go:build guest
+
+package suite
+
+import (
+	"encoding/binary"
+	"math/rand/v2"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/bpf"
+	"oreore/harness/interp"
+	"oreore/harness/oreore"
+	"oreore/programs"
+)
+
+const behaviourInputs = 1000
+
+// inputs are the edges and then seeded random values, the same every run.
+func inputs() []uint32 {
+	in := []uint32{0, 1, 2, 3, 42, 255, 256, 1000, 1001, 0x7fffffff, 0x80000000, 0xffffffd6, 0xfffffffe, 0xffffffff}
+	rng := rand.New(rand.NewPCG(0x0e0e, 0x4242))
+	for len(in) < behaviourInputs {
+		in = append(in, rng.Uint32())
+	}
+	return in
+}
+
+// Each program gives the same answer for every input through the attach
+// point (/sys/oreore/bpf), through BPF_PROG_TEST_RUN and through the Go
+// reference interpreter: a JIT bug and an interpreter bug both show up as a
+// disagreement.
+func TestBehaviourThreeWays(t *testing.T) {
+	m, model := lookupMap(t)
+	defer m.Close()
+	maps := map[int]*interp.ArrayMap{int(m): model}
+	for _, p := range programs.Behaviour {
+		t.Run(p.Name, func(t *testing.T) {
+			requireEmptySlot(t)
+			insns := p.Build(int(m))
+			prog := load(t, "behaviour", insns)
+			attach(t, prog)
+			bad := 0
+			for _, in := range inputs() {
+				viaSysfs, errSysfs := oreore.Run(in)
+				viaTestRun, errTestRun := oreore.TestRun(prog, in)
+				viaInterp, errInterp := interp.Run(insns, in, maps)
+				if errSysfs != nil || errTestRun != nil || errInterp != nil {
+					t.Fatalf("input %#x: sysfs %v, test_run %v, interpreter %v", in, errSysfs, errTestRun, errInterp)
+				}
+				if viaSysfs != viaTestRun || viaSysfs != viaInterp {
+					t.Errorf("%s, input %#x: sysfs %#x, BPF_PROG_TEST_RUN %#x, interpreter %#x", p.Name, in, viaSysfs, viaTestRun, viaInterp)
+					if bad++; bad == 5 {
+						t.Fatalf("more disagreements left out; program:\n%v", insns)
+					}
+				}
+			}
+		})
+	}
+}
+
+// lookupMap creates the array map that programs.MapLookup reads, and the
+// interpreter's model of it.
+func lookupMap(t *testing.T) (bpf.FD, *interp.ArrayMap) {
+	t.Helper()
+	m, err := bpf.MapCreate(bpf.MapCreateAttr{
+		Type: unix.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: programs.LookupMapEntries, Name: "lookup",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := &interp.ArrayMap{ValueSize: 4}
+	for i := uint32(0); i < programs.LookupMapEntries; i++ {
+		key, value := make([]byte, 4), make([]byte, 4)
+		binary.LittleEndian.PutUint32(key, i)
+		binary.LittleEndian.PutUint32(value, programs.LookupMapValue(i))
+		if err := bpf.MapUpdateElem(m, key, value, 0); err != nil {
+			t.Fatal(err)
+		}
+		model.Values = append(model.Values, value)
+	}
+	return m, model
+}

@@ -1,0 +1,79 @@
+//go:build guest
+
+package suite
+
+import (
+	"errors"
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/asm"
+	"oreore/harness/bpf"
+	"oreore/harness/oreore"
+)
+
+// load loads an oreore program and closes it when the test ends.
+func load(t *testing.T, name string, insns asm.Instructions) bpf.FD {
+	t.Helper()
+	fd, err := oreore.Load(name, insns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fd.Close() })
+	return fd
+}
+
+// constProg returns a program that ignores its input and returns v.
+func constProg(v int32) asm.Instructions {
+	return asm.Instructions{asm.Mov.Imm32(asm.R0, v), asm.Return()}
+}
+
+// requireEmptySlot fails the test when an earlier one left a program
+// attached: every test starts from an empty slot.
+func requireEmptySlot(t *testing.T) {
+	t.Helper()
+	if err := oreore.Write(0); !errors.Is(err, unix.ENODEV) {
+		t.Fatalf("the oreore slot is not empty at the start of the test (write: %v)", err)
+	}
+}
+
+// progIDs is the set of loaded programs' ids.
+func progIDs(t *testing.T) map[uint32]bool {
+	t.Helper()
+	ids, err := bpf.ProgIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	set := map[uint32]bool{}
+	for _, id := range ids {
+		set[id] = true
+	}
+	return set
+}
+
+func progID(t *testing.T, fd bpf.FD) uint32 {
+	t.Helper()
+	info, err := bpf.ProgGetInfo(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.ID
+}
+
+// rawWrite is one write(2) of b to the module's file: its byte count and
+// errno, exactly as the kernel returned them.
+func rawWrite(b []byte) (int, error) {
+	fd, err := unix.Open(oreore.SysfsPath, unix.O_WRONLY, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(fd)
+	return unix.Write(fd, b)
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}

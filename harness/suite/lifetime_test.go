@@ -1,0 +1,180 @@
+//go:build guest
+
+package suite
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/asm"
+	"oreore/harness/bpf"
+	"oreore/harness/oreore"
+)
+
+// After many attach/replace/detach cycles no program is left loaded, and
+// the module ran the programs exactly as often as the kernel counted.
+func TestLifetime1000Cycles(t *testing.T) {
+	requireEmptySlot(t)
+	stats, err := bpf.EnableStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stats.Close()
+	before := progIDs(t)
+	runsBefore, err := oreore.Runs()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	a, err := oreore.Load("life_a", constProg(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := oreore.Load("life_b", constProg(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cycles = 1000
+	for i := 0; i < cycles; i++ {
+		steps := []struct {
+			what string
+			err  error
+		}{
+			{"attach a", oreore.Attach(a)},
+			{"run a", expect(1)},
+			{"replace with b", oreore.Attach(b)},
+			{"run b", expect(2)},
+			{"detach b", oreore.Detach(b)},
+		}
+		for _, s := range steps {
+			if s.err != nil {
+				t.Fatalf("cycle %d, %s: %v", i, s.what, s.err)
+			}
+		}
+	}
+	var runCount uint64
+	for _, fd := range []bpf.FD{a, b} {
+		info, err := bpf.ProgGetInfo(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runCount += info.RunCount
+	}
+	runsAfter, err := oreore.Runs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moduleRuns := runsAfter - runsBefore; moduleRuns != 2*cycles || runCount != 2*cycles {
+		t.Errorf("module counted %d runs, the kernel's run_cnt %d; want %d both", moduleRuns, runCount, 2*cycles)
+	}
+
+	a.Close()
+	b.Close()
+	for id := range progIDs(t) {
+		if !before[id] {
+			t.Errorf("program id %d is still loaded after the cycles and the loader's close", id)
+		}
+	}
+}
+
+func expect(want uint32) error {
+	got, err := oreore.Run(0)
+	if err == nil && got != want {
+		err = errors.New("wrong result")
+	}
+	return err
+}
+
+// Writers race the attach point. Inputs carry the writer and a sequence
+// number, and each program ORs its own id into bits 24-27, so every result
+// read back says which program ran on which write.
+func TestStressWritersAgainstReplace(t *testing.T) {
+	requireEmptySlot(t)
+	const (
+		writers  = 4
+		writes   = 10000
+		replaces = 1000
+	)
+	var progs []bpf.FD
+	for id := int32(1); id <= 3; id++ {
+		progs = append(progs, load(t, "stress", orProg(id<<24)))
+	}
+
+	var wg sync.WaitGroup
+	errs := make(chan error, writers+1)
+	var enodev atomic.Int64
+	for w := uint32(0); w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := uint32(0); seq < writes; seq++ {
+				in := w<<28 | seq
+				err := oreore.Write(in)
+				if errors.Is(err, unix.ENODEV) {
+					enodev.Add(1)
+					continue
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+				got, err := oreore.Read()
+				if err != nil {
+					errs <- err
+					return
+				}
+				// Another writer may have written in between: the result
+				// must still be some program's answer to some real write.
+				prog, writer, gotSeq := got>>24&0xf, got>>28, got&0xffffff
+				if prog < 1 || prog > 3 || writer >= writers || gotSeq >= writes {
+					errs <- unexpected(in, got)
+					return
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < replaces; i++ {
+			p := progs[i%len(progs)]
+			if err := oreore.Attach(p); err != nil {
+				errs <- err
+				return
+			}
+			if i%3 == 2 {
+				if err := oreore.Detach(p); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, p := range progs {
+		oreore.Detach(p) // whichever is attached; the others say ENOENT
+	}
+	t.Logf("%d of %d writes found the slot empty (ENODEV)", enodev.Load(), writers*writes)
+}
+
+// orProg returns its input with bits set.
+func orProg(bits int32) asm.Instructions {
+	return asm.Instructions{
+		asm.LoadMem(asm.R0, asm.R1, 0, asm.Word),
+		asm.Or.Imm32(asm.R0, bits),
+		asm.Return(),
+	}
+}
+
+func unexpected(in, got uint32) error {
+	return fmt.Errorf("write %#x read back %#x: no attached program gives that for any write", in, got)
+}
