@@ -7,6 +7,8 @@
 # Everything is built under $(BUILD); the kernel is compiled with ccache, whose cache is outside the clone.
 
 KVER    ?= 6.1
+# normal, or debug: KASAN, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT and kmemleak (own build folder)
+FLAVOR  ?= normal
 BUILD   ?= build
 TIMEOUT ?= 15m
 # auto: KVM when it works, TCG otherwise
@@ -22,16 +24,19 @@ SHELL := /bin/bash
 TOP      := $(CURDIR)
 TARBALL  := /usr/src/linux-source-$(KVER).tar.xz
 SRC      := $(TOP)/$(BUILD)/src/linux-source-$(KVER)
-KOUT     := $(TOP)/$(BUILD)/kernel-$(KVER)
-KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(KVER)
+FLAVORED := $(KVER)$(if $(filter debug,$(FLAVOR)),-debug)
+KOUT     := $(TOP)/$(BUILD)/kernel-$(FLAVORED)
+KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(FLAVORED)
 GUEST    := $(TOP)/$(BUILD)/guest
-VMOUT    := $(TOP)/$(BUILD)/vm
+VMOUT    := $(TOP)/$(BUILD)/vm-$(FLAVORED)
 BIN      := $(TOP)/$(BUILD)/bin
 PATCHES  := $(sort $(wildcard kernel-patches/v$(KVER)/*.patch))
-FRAGMENT := kernel-patches/oreore.config
+FRAGMENTS := kernel-patches/oreore.config $(if $(filter debug,$(FLAVOR)),kernel-patches/debug.config)
 BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
 KO       := $(KMOD_OUT)/oreore.ko
-INITRAMFS := $(GUEST)/initramfs.cpio
+INITRAMFS := $(GUEST)/initramfs-$(FLAVORED).cpio
+# The debug guest scans for leaks at the end; the init fails the run if it cannot.
+GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
 
 # Fixed build identity, so that a rebuild of the same tree compiles the same bytes and hits ccache.
 KGOALS := bzImage modules modules_prepare
@@ -45,7 +50,7 @@ GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 APT_PACKAGES := linux-source-$(KVER) build-essential bc bison flex libelf-dev libssl-dev dwarves \
 	ccache cpio xz-utils rsync git qemu-system-x86 clang llvm python3-ply python3-git
 
-.PHONY: all deps kernel-src kernel kmod initramfs vm-test test checkpatch clean
+.PHONY: all deps kernel-src kernel kmod initramfs vm-test vm-test-all test checkpatch clean
 all: vm-test
 
 deps:
@@ -87,13 +92,13 @@ $(SRC_STAMP): $(PATCHES)
 	echo $(SERIES_ID) > $@
 
 # --- kernel: tinyconfig + the fragment; make runs only when the tree or config changed ------------------------
-$(KOUT)/.config: $(FRAGMENT) $(SRC_STAMP)
+$(KOUT)/.config: $(FRAGMENTS) $(SRC_STAMP)
 	mkdir -p $(KOUT)
 	$(KMAKE) -s tinyconfig >/dev/null
-	cd $(SRC) && scripts/kconfig/merge_config.sh -m -O $(KOUT) $(KOUT)/.config $(TOP)/$(FRAGMENT) >/dev/null
+	cd $(SRC) && scripts/kconfig/merge_config.sh -m -O $(KOUT) $(KOUT)/.config $(addprefix $(TOP)/,$(FRAGMENTS)) >/dev/null
 	$(KMAKE) -s olddefconfig
 	@# olddefconfig drops options whose dependencies are missing, silently: say so.
-	@missing=$$(grep -oE '^CONFIG_[A-Z0-9_]+=.+' $(FRAGMENT) | while read -r opt; do \
+	@missing=$$(cat $(FRAGMENTS) | grep -oE '^CONFIG_[A-Z0-9_]+=.+' | while read -r opt; do \
 		grep -qxF "$$opt" $@ || echo "$$opt"; done); \
 	if [ -n "$$missing" ]; then echo "kernel config: dropped by olddefconfig (missing dependencies?):"; \
 		echo "$$missing"; rm -f $@; exit 1; fi
@@ -134,8 +139,14 @@ initramfs: kmod $(BIN)/mkinitramfs
 # --- the main job ---------------------------------------------------------------------------------------------
 # The suites run first; then the runner's self-tests boot misbehaving guests and check the verdict codes.
 vm-test: initramfs $(BIN)/vmtest
-	$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -accel $(ACCEL) -- $(TESTARGS)
+	$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -accel $(ACCEL) \
+		-append "$(GUEST_APPEND)" -- $(TESTARGS)
 	OREORE_BZIMAGE=$(BZIMAGE) $(GO) test -count=1 -tags vmselftest ./vm/selftest/
+
+# Both flavors, as CI runs them.
+vm-test-all:
+	$(MAKE) vm-test FLAVOR=normal
+	$(MAKE) vm-test FLAVOR=debug
 
 # --- host-side tests ------------------------------------------------------------------------------------------
 test: $(SRC_STAMP)

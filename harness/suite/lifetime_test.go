@@ -138,10 +138,17 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 			}
 		}()
 	}
-	wg.Add(1)
+	var writersDone atomic.Bool
 	go func() {
-		defer wg.Done()
-		for i := 0; i < replaces; i++ {
+		wg.Wait()
+		writersDone.Store(true)
+	}()
+	var replacer sync.WaitGroup
+	replacer.Add(1)
+	go func() {
+		defer replacer.Done()
+		// At least `replaces` times, and for as long as the writers write.
+		for i := 0; i < replaces || !writersDone.Load(); i++ {
 			p := progs[i%len(progs)]
 			if err := oreore.Attach(p); err != nil {
 				errs <- err
@@ -155,7 +162,7 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 			}
 		}
 	}()
-	wg.Wait()
+	replacer.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -164,6 +171,9 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 		oreore.Detach(p) // whichever is attached; the others say ENOENT
 	}
 	t.Logf("%d of %d writes found the slot empty (ENODEV)", enodev.Load(), writers*writes)
+	if enodev.Load() == 0 {
+		t.Error("no write ever found the slot empty: the replacer did not race the writers")
+	}
 }
 
 // orProg returns its input with bits set.

@@ -19,6 +19,7 @@ import (
 
 	"oreore/harness/guest"
 	"oreore/vm/qemu"
+	"oreore/vm/report"
 	"oreore/vm/verdict"
 )
 
@@ -26,7 +27,7 @@ func main() {
 	cfg := qemu.Config{}
 	flag.StringVar(&cfg.Kernel, "kernel", "", "bzImage to boot")
 	flag.StringVar(&cfg.Initramfs, "initramfs", "", "initramfs built by mkinitramfs")
-	flag.StringVar(&cfg.OutDir, "out", "build/vm", "folder for console.log, results.jsonl and test-events.json")
+	flag.StringVar(&cfg.OutDir, "out", "build/vm", "folder for console.log, results.jsonl, test-events.json and junit.xml")
 	flag.StringVar(&cfg.Memory, "m", "1G", "guest memory")
 	flag.IntVar(&cfg.CPUs, "smp", 2, "guest CPUs")
 	flag.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "kill the guest after this long")
@@ -67,6 +68,9 @@ func run(cfg qemu.Config, w io.Writer) verdict.Code {
 		if err := writeEvents(filepath.Join(cfg.OutDir, "test-events.json"), in.Results.Events); err != nil {
 			fmt.Fprintln(w, "vm:", err)
 		}
+		if err := writeJUnit(filepath.Join(cfg.OutDir, "junit.xml"), in.Results.Events); err != nil {
+			fmt.Fprintln(w, "vm:", err)
+		}
 		printTests(w, in.Results.Events)
 	}
 	if v.Code != verdict.Passed {
@@ -93,6 +97,18 @@ func writeEvents(path string, events []guest.TestEvent) error {
 			f.Close()
 			return err
 		}
+	}
+	return f.Close()
+}
+
+func writeJUnit(path string, events []guest.TestEvent) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := report.WriteJUnit(f, events); err != nil {
+		f.Close()
+		return err
 	}
 	return f.Close()
 }
