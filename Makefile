@@ -137,11 +137,12 @@ initramfs: kmod $(BIN)/mkinitramfs
 		-module $(KO) -test $(GUEST)/suite.test
 
 # --- the main job ---------------------------------------------------------------------------------------------
-# The suites run first; then the runner's self-tests boot misbehaving guests and check the verdict codes.
+# The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be
+# trusted); then the suites, whose verdict is the last thing printed.
 vm-test: initramfs $(BIN)/vmtest
+	OREORE_BZIMAGE=$(BZIMAGE) $(GO) test -count=1 -tags vmselftest ./vm/selftest/
 	$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -accel $(ACCEL) \
 		-append "$(GUEST_APPEND)" -- $(TESTARGS)
-	OREORE_BZIMAGE=$(BZIMAGE) $(GO) test -count=1 -tags vmselftest ./vm/selftest/
 
 # Both flavors, as CI runs them.
 vm-test-all:
