@@ -50,7 +50,7 @@ GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 APT_PACKAGES := linux-source-$(KVER) build-essential bc bison flex libelf-dev libssl-dev dwarves \
 	ccache cpio xz-utils rsync git qemu-system-x86 clang llvm python3-ply python3-git
 
-.PHONY: all deps kernel-src kernel kmod initramfs vm-test vm-test-all test checkpatch clean
+.PHONY: all deps kernel-src kernel kmod initramfs vm-test vm-test-all test checkpatch series-build-check clean
 all: vm-test
 
 deps:
@@ -158,6 +158,26 @@ test: $(SRC_STAMP)
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	OREORE_KERNEL_SRC=$(SRC) $(GO) test -count=1 ./...
 	$(MAKE) -s checkpatch
+
+# Each patch must build on its own: every prefix of the series is built in a worktree, in one build folder
+# (so each step is incremental), with the normal flavor's config. Slow: a kernel build per patch.
+SERIES_CHECK := $(TOP)/$(BUILD)/series-check
+series-build-check: $(KOUT)/.config
+	@rm -rf $(SERIES_CHECK)/src; git -C $(SRC) worktree prune
+	git -C $(SRC) worktree add -q --detach $(SERIES_CHECK)/src base
+	@mkdir -p $(SERIES_CHECK)/out
+	@set -e; for c in $$(git -C $(SRC) rev-list --reverse base..HEAD); do \
+		git -C $(SERIES_CHECK)/src checkout -q $$c; \
+		cp $(KOUT)/.config $(SERIES_CHECK)/out/.config; \
+		echo "series-build-check: $$(git -C $(SRC) log -1 --format=%s $$c)"; \
+		$(MAKE) -s -C $(SERIES_CHECK)/src O=$(SERIES_CHECK)/out CC="ccache gcc" olddefconfig >/dev/null; \
+		$(MAKE) -C $(SERIES_CHECK)/src O=$(SERIES_CHECK)/out CC="ccache gcc" KBUILD_BUILD_TIMESTAMP=2026-01-01 \
+			KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore -j$$(nproc) bzImage > $(SERIES_CHECK)/build.log 2>&1 \
+			|| { tail -30 $(SERIES_CHECK)/build.log; echo "series-build-check: this patch does not build"; exit 1; }; \
+		grep -E 'warning:' $(SERIES_CHECK)/build.log || true; \
+	done
+	git -C $(SRC) worktree remove --force $(SERIES_CHECK)/src
+	@echo "series-build-check: every prefix of kernel-patches/v$(KVER) builds"
 
 # Every patch, and the module, must be clean for checkpatch --strict. spdxcheck wants Debian's python3.
 checkpatch: $(SRC_STAMP)

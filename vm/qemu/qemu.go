@@ -74,7 +74,10 @@ func kvmUsable() (bool, string) {
 // guest ends with a reboot, which -no-reboot turns into QEMU's exit, and a
 // panic reboots at once (panic=-1).
 func Args(cfg Config, accel Accelerator, resultsPath string) []string {
-	kernelArgs := append([]string{"console=ttyS0", "panic=-1", "rdinit=/init"}, cfg.Append...)
+	// Without ACPI there is no HPET or PM timer; under TCG the watchdog then
+	// drops the TSC for jiffies, and every duration the guest measures
+	// (test_run, ktime) gets a 4 ms grain. TCG's TSC follows the host clock.
+	kernelArgs := append([]string{"console=ttyS0", "panic=-1", "rdinit=/init", "tsc=reliable"}, cfg.Append...)
 	if len(cfg.InitArgs) > 0 {
 		kernelArgs = append(append(kernelArgs, "--"), cfg.InitArgs...)
 	}
