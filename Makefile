@@ -48,9 +48,9 @@ GO_GUEST := CGO_ENABLED=0 $(GO)
 GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 
 APT_PACKAGES := linux-source-$(KVER) build-essential bc bison flex libelf-dev libssl-dev dwarves \
-	ccache cpio xz-utils rsync git qemu-system-x86 clang llvm python3-ply python3-git
+	ccache cpio xz-utils rsync git qemu-system-x86 clang llvm libbpf-dev python3-ply python3-git
 
-.PHONY: all deps kernel-src kernel kmod initramfs vm-test vm-test-all test checkpatch series-build-check clean
+.PHONY: all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check clean
 all: vm-test
 
 deps:
@@ -123,18 +123,34 @@ kmod: kernel
 	rsync -a --checksum kmod/ $(KMOD_OUT)/
 	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" modules
 
+# --- C programs: clang -target bpf, no libbpf at run time (its headers at build time) ---------------------------
+PROGRAMS_OUT := $(TOP)/$(BUILD)/programs
+BPF_CFLAGS   := -O2 -g -Wall -target bpf -I/usr/include/$(shell gcc -dumpmachine 2>/dev/null)
+PROGRAM_OBJS := $(patsubst programs/c/%.bpf.c,$(PROGRAMS_OUT)/%.bpf.o,$(wildcard programs/c/*.bpf.c)) \
+	$(PROGRAMS_OUT)/xdp_map_drop_legacy.bpf.o
+
+programs: $(PROGRAM_OBJS)
+$(PROGRAMS_OUT)/%.bpf.o: programs/c/%.bpf.c
+	@mkdir -p $(@D)
+	clang $(BPF_CFLAGS) -c $< -o $@
+$(PROGRAMS_OUT)/xdp_map_drop_legacy.bpf.o: programs/c/xdp_map_drop.bpf.c
+	@mkdir -p $(@D)
+	clang $(BPF_CFLAGS) -DLEGACY_MAPS -c $< -o $@
+
 # --- guest binaries and the initramfs -------------------------------------------------------------------------
 $(BIN)/%: FORCE
 	@mkdir -p $(BIN)
 	$(GO) build -o $@ ./vm/cmd/$*
 
-initramfs: kmod $(BIN)/mkinitramfs
+initramfs: kmod programs $(BIN)/mkinitramfs
 	@mkdir -p $(GUEST)
 	$(GO_GUEST) build -o $(GUEST)/guest-init ./harness/cmd/guest-init
 	$(GO_GUEST) build -o $(GUEST)/test2json cmd/test2json
 	$(GO_GUEST) test -c -tags guest -o $(GUEST)/suite.test ./harness/suite
+	$(GO_GUEST) test -c -o $(GUEST)/bpf.test ./harness/bpf
+	$(GO_GUEST) test -c -o $(GUEST)/object.test ./harness/object
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
-		-module $(KO) -test $(GUEST)/suite.test
+		-module $(KO) $(addprefix -test $(GUEST)/,suite.test bpf.test object.test) $(addprefix -program ,$(PROGRAM_OBJS))
 
 # --- the main job ---------------------------------------------------------------------------------------------
 # The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be
@@ -150,13 +166,13 @@ vm-test-all:
 	$(MAKE) vm-test FLAVOR=debug
 
 # --- host-side tests ------------------------------------------------------------------------------------------
-test: $(SRC_STAMP)
+test: $(SRC_STAMP) programs
 	$(GO) vet ./...
 	$(GO) vet -tags guest ./harness/suite/
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	OREORE_KERNEL_SRC=$(SRC) $(GO) test -count=1 ./...
+	OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT) $(GO) test -count=1 ./...
 	$(MAKE) -s checkpatch
 
 # Each patch must build on its own: every prefix of the series is built in a worktree, in one build folder

@@ -118,3 +118,12 @@ func EnableStats() (FD, error) {
 	}
 	return FD(fd), nil
 }
+
+type mapFreezeAttr struct{ mapFD uint32 }
+
+// MapFreeze makes a map read-only for userspace (BPF_MAP_FREEZE).
+func MapFreeze(m FD) error {
+	attr := mapFreezeAttr{mapFD: uint32(m)}
+	_, err := sys(unix.BPF_MAP_FREEZE, &attr)
+	return wrap("BPF_MAP_FREEZE", err)
+}

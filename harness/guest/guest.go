@@ -14,5 +14,6 @@ const (
 	Test2JSON   = "/bin/test2json"
 	ModulesDir  = "/lib/modules" // every *.ko, loaded in name order
 	TestsDir    = "/tests"       // every *.test, run in name order
+	ProgramsDir = "/programs"    // the C programs' objects, *.bpf.o
 	ResultsPort = "/dev/ttyS1"
 )

@@ -22,6 +22,7 @@ type Contents struct {
 	Test2JSON string   // static cmd/test2json, becomes /bin/test2json
 	Modules   []string // *.ko, go to /lib/modules
 	Tests     []string // *.test, go to /tests
+	Programs  []string // *.bpf.o, go to /programs
 }
 
 // Write writes the archive. Records are reproducible (no host mtimes,
@@ -51,6 +52,11 @@ func Write(w io.Writer, c Contents) error {
 			return err
 		}
 	}
+	for _, p := range c.Programs {
+		if err := add(path.Join(guest.ProgramsDir, filepath.Base(p)), p); err != nil {
+			return err
+		}
+	}
 
 	rw := cpio.Newc.Writer(w)
 	// The kernel opens /dev/console for init's stdio before init can mount
@@ -59,7 +65,7 @@ func Write(w io.Writer, c Contents) error {
 		cpio.Directory("dev", 0o755),
 		cpio.CharDev("dev/console", 0o600, 5, 1),
 	}
-	for _, d := range []string{"bin", "lib", guest.ModulesDir, guest.TestsDir, "proc", "sys", "tmp"} {
+	for _, d := range []string{"bin", "lib", guest.ModulesDir, guest.TestsDir, guest.ProgramsDir, "proc", "sys", "tmp"} {
 		records = append(records, cpio.Directory(cpio.Normalize(d), 0o755))
 	}
 	guestPaths := make([]string, 0, len(files))

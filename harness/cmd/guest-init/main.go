@@ -195,6 +195,8 @@ func runSuites(out *port, args []string) int {
 		cmdArgs := append([]string{"-t", "-p", name, suite, "-test.v=test2json"}, args...)
 		cmd := exec.Command(guest.Test2JSON, cmdArgs...)
 		cmd.Dir = "/"
+		// The host runs the same generic suites with the objects in build/.
+		cmd.Env = append(os.Environ(), "OREORE_PROGRAMS="+guest.ProgramsDir)
 		cmd.Stdout = lockedWriter{out}
 		cmd.Stderr = os.Stderr
 		err := cmd.Run()

@@ -23,6 +23,7 @@ func main() {
 	flag.StringVar(&c.Test2JSON, "test2json", "", "static cmd/test2json")
 	flag.Var((*list)(&c.Modules), "module", "kernel module to load (repeatable)")
 	flag.Var((*list)(&c.Tests), "test", "test binary to run (repeatable)")
+	flag.Var((*list)(&c.Programs), "program", "eBPF object for the tests (repeatable)")
 	flag.Parse()
 	if *out == "" || c.Init == "" || c.Test2JSON == "" {
 		fmt.Fprintln(os.Stderr, "usage: mkinitramfs -o OUT -init BIN -test2json BIN [-module KO]... [-test BIN]...")

@@ -1,0 +1,117 @@
+package object
+
+import (
+	"fmt"
+
+	"github.com/hashicorp/go-multierror"
+
+	"oreore/harness/asm"
+	"oreore/harness/bpf"
+)
+
+// pseudoMapValue in an ld_imm64's source register: the immediate is a map
+// fd in the low half and an offset into its value in the high half
+// (BPF_PSEUDO_MAP_VALUE).
+const pseudoMapValue asm.Register = 2
+
+// Collection is a loaded object: its maps and programs by name.
+type Collection struct {
+	Maps     map[string]bpf.FD
+	Programs map[string]bpf.FD
+}
+
+// Close releases every map and program, reporting every failure.
+func (c *Collection) Close() error {
+	var errs *multierror.Error
+	for name, fd := range c.Programs {
+		if err := fd.Close(); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("program %s: %w", name, err))
+		}
+	}
+	for name, fd := range c.Maps {
+		if err := fd.Close(); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("map %s: %w", name, err))
+		}
+	}
+	return errs.ErrorOrNil()
+}
+
+// Load creates the maps, fills the global data, and loads every program.
+func (o *Object) Load() (*Collection, error) {
+	c := &Collection{Maps: map[string]bpf.FD{}, Programs: map[string]bpf.FD{}}
+	for _, m := range o.Maps {
+		fd, err := createMap(m)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("map %s: %w", m.Name, err)
+		}
+		c.Maps[m.Name] = fd
+	}
+	for _, p := range o.Programs {
+		insns, err := p.Relocated(c.Maps)
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("program %s (section %s): %w", p.Name, p.Section, err)
+		}
+		name := p.Name
+		if len(name) > 15 {
+			name = name[:15]
+		}
+		fd, err := bpf.ProgLoad(bpf.ProgLoadAttr{
+			Type: p.Type, Insns: insns, License: o.License, Name: name, ExpectedAttachType: p.ExpectedAttachType,
+		})
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("program %s (section %s): %w", p.Name, p.Section, err)
+		}
+		c.Programs[p.Name] = fd
+	}
+	return c, nil
+}
+
+// Relocated returns the program with each map reference pointing at the
+// given map fds.
+func (p *Program) Relocated(maps map[string]bpf.FD) (asm.Instructions, error) {
+	insns := append(asm.Instructions(nil), p.Insns...)
+	for _, ref := range p.Refs {
+		fd, ok := maps[ref.Map]
+		if !ok {
+			return nil, fmt.Errorf("instruction %d refers to map %q, which the object does not define", ref.Insn, ref.Map)
+		}
+		ins := &insns[ref.Insn]
+		if ref.Offset < 0 {
+			ins.Src = asm.PseudoMapFD
+			ins.Constant = int64(fd)
+			continue
+		}
+		ins.Src = pseudoMapValue
+		ins.Constant = ref.Offset<<32 | int64(uint32(fd))
+	}
+	return insns, nil
+}
+
+func createMap(m *Map) (bpf.FD, error) {
+	name := m.Name
+	if len(name) > 15 {
+		name = name[:15]
+	}
+	fd, err := bpf.MapCreate(bpf.MapCreateAttr{
+		Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize, MaxEntries: m.MaxEntries, Flags: m.Flags, Name: name,
+	})
+	if err != nil {
+		return -1, err
+	}
+	if m.Data != nil {
+		if err := bpf.MapUpdateElem(fd, make([]byte, 4), m.Data, 0); err != nil {
+			fd.Close()
+			return -1, fmt.Errorf("initial value: %w", err)
+		}
+	}
+	if m.Freeze {
+		if err := bpf.MapFreeze(fd); err != nil {
+			fd.Close()
+			return -1, err
+		}
+	}
+	return fd, nil
+}

@@ -1,0 +1,452 @@
+// Package object reads an eBPF object file, as `clang -target bpf` writes
+// it, the way libbpf's bpf_object__open does: programs by section, the
+// license, maps (BTF-defined in .maps and legacy in maps), global data as
+// single-element array maps, map and data relocations and bpf-to-bpf
+// calls. Load then creates the maps and loads the programs.
+//
+// Every error names the section, symbol or relocation it failed on.
+package object
+
+import (
+	"bytes"
+	"debug/elf"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"oreore/harness/asm"
+	"oreore/harness/btf"
+)
+
+// Program is one program of the object, with its subprograms linked in.
+type Program struct {
+	Name               string // the function's symbol
+	Section            string
+	Type               uint32
+	ExpectedAttachType uint32
+	Insns              asm.Instructions
+	// Refs are the instructions that load a map or the address of global
+	// data; Load fills in the map's fd.
+	Refs []MapRef
+}
+
+// MapRef is a 64-bit immediate load of a map (Offset < 0) or of the
+// address Offset bytes into a global data map's value.
+type MapRef struct {
+	Insn   int // index into Insns
+	Map    string
+	Offset int64
+}
+
+// Map is a map the object defines.
+type Map struct {
+	Name       string
+	Type       uint32
+	KeySize    uint32
+	ValueSize  uint32
+	MaxEntries uint32
+	Flags      uint32
+	// Data is the initial value of a global data map (.data, .rodata,
+	// .bss); Freeze makes it read-only for userspace (.rodata).
+	Data   []byte
+	Freeze bool
+}
+
+// Object is an opened object file.
+type Object struct {
+	License  string
+	Programs []*Program
+	Maps     []*Map
+	BTF      *btf.Spec // nil when the object has no .BTF
+}
+
+// Program returns the program called name.
+func (o *Object) Program(name string) (*Program, error) {
+	for _, p := range o.Programs {
+		if p.Name == name {
+			return p, nil
+		}
+	}
+	return nil, fmt.Errorf("object has no program %q", name)
+}
+
+// Open reads the object file at path.
+func Open(path string) (*Object, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	o, err := Parse(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return o, nil
+}
+
+// Parse reads an object file from memory.
+func Parse(b []byte) (o *Object, err error) {
+	// debug/elf trusts some header fields; a malformed file must give an
+	// error, never a crash.
+	defer func() {
+		if r := recover(); r != nil {
+			o, err = nil, fmt.Errorf("malformed ELF: %v", r)
+		}
+	}()
+	f, err := elf.NewFile(bytes.NewReader(b))
+	if err != nil {
+		return nil, fmt.Errorf("not an ELF object: %w", err)
+	}
+	if f.Machine != elf.EM_BPF || f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB {
+		return nil, fmt.Errorf("not a little-endian 64-bit BPF object (machine %v, %v, %v)", f.Machine, f.Class, f.Data)
+	}
+	r := &reader{f: f, obj: &Object{}, code: map[int][]byte{}}
+	if err := r.read(); err != nil {
+		return nil, err
+	}
+	return r.obj, nil
+}
+
+type reader struct {
+	f     *elf.File
+	obj   *Object
+	syms  []elf.Symbol
+	code  map[int][]byte        // section index -> bytes of executable sections
+	relos map[int]map[uint64]relo // section index -> byte offset -> relocation
+	funcs []function
+}
+
+type relo struct {
+	typ uint32
+	sym elf.Symbol
+}
+
+// function is a symbol's code: a program, or a subprogram in .text.
+type function struct {
+	name    string
+	section int
+	off     uint64 // bytes into the section
+	size    uint64
+	global  bool
+}
+
+const (
+	rBPF64_64 = 1  // R_BPF_64_64: ld_imm64 of a map or data address
+	rBPF64_32 = 10 // R_BPF_64_32: bpf-to-bpf call
+	rBPFNone  = 0
+)
+
+func (r *reader) read() error {
+	if err := r.readLicense(); err != nil {
+		return err
+	}
+	if s := r.f.Section(".BTF"); s != nil {
+		data, err := s.Data()
+		if err != nil {
+			return fmt.Errorf("section .BTF: %w", err)
+		}
+		if r.obj.BTF, err = btf.Parse(data); err != nil {
+			return fmt.Errorf("section .BTF: %w", err)
+		}
+	}
+	syms, err := r.f.Symbols()
+	if err != nil {
+		return fmt.Errorf("symbol table: %w", err)
+	}
+	r.syms = syms
+	for i, s := range r.f.Sections {
+		if s.Type == elf.SHT_PROGBITS && s.Flags&elf.SHF_EXECINSTR != 0 {
+			data, err := s.Data()
+			if err != nil {
+				return fmt.Errorf("section %s: %w", s.Name, err)
+			}
+			if len(data)%8 != 0 {
+				return fmt.Errorf("section %s: %d bytes is not a whole number of instructions", s.Name, len(data))
+			}
+			r.code[i] = data
+		}
+	}
+	if err := r.readRelocations(); err != nil {
+		return err
+	}
+	if err := r.readMaps(); err != nil {
+		return err
+	}
+	return r.readPrograms()
+}
+
+func (r *reader) readLicense() error {
+	s := r.f.Section("license")
+	if s == nil {
+		return fmt.Errorf("no license section: the kernel needs one to allow GPL-only helpers")
+	}
+	data, err := s.Data()
+	if err != nil {
+		return fmt.Errorf("section license: %w", err)
+	}
+	r.obj.License, _, _ = strings.Cut(string(data), "\x00")
+	return nil
+}
+
+func (r *reader) readRelocations() error {
+	r.relos = map[int]map[uint64]relo{}
+	for _, s := range r.f.Sections {
+		if s.Type != elf.SHT_REL {
+			continue
+		}
+		target := int(s.Info)
+		if _, isCode := r.code[target]; !isCode {
+			continue // debug info and BTF.ext relocations are not needed to load
+		}
+		data, err := s.Data()
+		if err != nil {
+			return fmt.Errorf("section %s: %w", s.Name, err)
+		}
+		if len(data)%16 != 0 {
+			return fmt.Errorf("section %s: %d bytes is not a whole number of Elf64_Rel", s.Name, len(data))
+		}
+		m := map[uint64]relo{}
+		for off := 0; off < len(data); off += 16 {
+			rOff := binary.LittleEndian.Uint64(data[off:])
+			info := binary.LittleEndian.Uint64(data[off+8:])
+			symIdx, typ := info>>32, uint32(info)
+			where := fmt.Sprintf("section %s, relocation %d (offset %#x)", s.Name, off/16, rOff)
+			if symIdx == 0 || symIdx > uint64(len(r.syms)) {
+				return fmt.Errorf("%s: symbol index %d out of range", where, symIdx)
+			}
+			if rOff%8 != 0 || rOff+8 > uint64(len(r.code[target])) {
+				return fmt.Errorf("%s: past the end of %s or not on an instruction", where, r.f.Sections[target].Name)
+			}
+			switch typ {
+			case rBPF64_64, rBPF64_32:
+			case rBPFNone:
+				continue
+			default:
+				return fmt.Errorf("%s: unknown relocation type %d", where, typ)
+			}
+			m[rOff] = relo{typ: typ, sym: r.syms[symIdx-1]}
+		}
+		r.relos[target] = m
+	}
+	return nil
+}
+
+// sectionName names the section a symbol lives in, or "" for none.
+func (r *reader) sectionName(sym elf.Symbol) string {
+	i := int(sym.Section)
+	if sym.Section >= elf.SHN_LORESERVE || i >= len(r.f.Sections) {
+		return ""
+	}
+	return r.f.Sections[i].Name
+}
+
+func isDataSection(name string) bool {
+	return name == ".data" || name == ".bss" || name == ".rodata" ||
+		strings.HasPrefix(name, ".data.") || strings.HasPrefix(name, ".rodata.")
+}
+
+var progTypes = []struct {
+	prefix      string
+	typ, attach uint32
+}{
+	{"xdp", 6, 37},     // BPF_PROG_TYPE_XDP, BPF_XDP
+	{"oreore", 32, 44}, // BPF_PROG_TYPE_OREORE, BPF_OREORE_ATTACH (kernel-patches/v6.1)
+	{"socket", 1, 0},   // BPF_PROG_TYPE_SOCKET_FILTER
+	{"tc", 3, 0},       // BPF_PROG_TYPE_SCHED_CLS
+	{"classifier", 3, 0},
+}
+
+func (r *reader) readPrograms() error {
+	for _, sym := range r.syms {
+		if elf.ST_TYPE(sym.Info) != elf.STT_FUNC {
+			continue
+		}
+		if _, isCode := r.code[int(sym.Section)]; !isCode {
+			continue
+		}
+		r.funcs = append(r.funcs, function{
+			name: sym.Name, section: int(sym.Section), off: sym.Value, size: sym.Size,
+			global: elf.ST_BIND(sym.Info) == elf.STB_GLOBAL,
+		})
+	}
+	sort.Slice(r.funcs, func(i, j int) bool {
+		if r.funcs[i].section != r.funcs[j].section {
+			return r.funcs[i].section < r.funcs[j].section
+		}
+		return r.funcs[i].off < r.funcs[j].off
+	})
+	for _, fn := range r.funcs {
+		secName := r.f.Sections[fn.section].Name
+		if secName == ".text" || !fn.global {
+			continue
+		}
+		if fn.off+fn.size > uint64(len(r.code[fn.section])) || fn.size%8 != 0 || fn.size == 0 {
+			return fmt.Errorf("section %s, symbol %s: [%d, %d) is not inside the section", secName, fn.name, fn.off, fn.off+fn.size)
+		}
+		var typ, attach uint32
+		found := false
+		for _, pt := range progTypes {
+			if secName == pt.prefix || strings.HasPrefix(secName, pt.prefix+"/") {
+				typ, attach, found = pt.typ, pt.attach, true
+				break
+			}
+		}
+		if !found {
+			return fmt.Errorf("section %s, symbol %s: unknown program type for this section name", secName, fn.name)
+		}
+		p, err := r.link(fn)
+		if err != nil {
+			return fmt.Errorf("section %s, program %s: %w", secName, fn.name, err)
+		}
+		p.Section, p.Type, p.ExpectedAttachType = secName, typ, attach
+		r.obj.Programs = append(r.obj.Programs, p)
+	}
+	if len(r.obj.Programs) == 0 {
+		return fmt.Errorf("no programs: no global function in an executable section other than .text")
+	}
+	return nil
+}
+
+// funcAt finds the function holding the instruction at off in section.
+func (r *reader) funcAt(section int, off uint64) (function, bool) {
+	for _, fn := range r.funcs {
+		if fn.section == section && off >= fn.off && off < fn.off+fn.size {
+			return fn, true
+		}
+	}
+	return function{}, false
+}
+
+// link lays out a program: its function first, then every subprogram it
+// calls, transitively, each once; then it fixes the call offsets.
+func (r *reader) link(main function) (*Program, error) {
+	type placed struct {
+		fn   function
+		slot int // first slot in the program
+	}
+	var order []placed
+	at := map[string]int{} // function name -> index in order
+	var slots [][8]byte
+	type call struct {
+		slot       int
+		targetFunc string
+		targetOff  uint64 // bytes into the target function
+	}
+	var calls []call
+	p := &Program{Name: main.name}
+	queue := []function{main}
+	for len(queue) > 0 {
+		fn := queue[0]
+		queue = queue[1:]
+		if _, done := at[fn.name]; done {
+			continue
+		}
+		at[fn.name] = len(order)
+		order = append(order, placed{fn, len(slots)})
+		code := r.code[fn.section]
+		secName := r.f.Sections[fn.section].Name
+		for off := fn.off; off < fn.off+fn.size; off += 8 {
+			var slot [8]byte
+			copy(slot[:], code[off:off+8])
+			here := len(slots)
+			slots = append(slots, slot)
+			op := slot[0]
+			imm := int32(binary.LittleEndian.Uint32(slot[4:]))
+			rel, hasRel := r.relos[fn.section][off]
+			switch {
+			case op == 0x85 && slot[1]>>4 == 1: // call with BPF_PSEUDO_CALL
+				tsec, toff := fn.section, int64(off)+8*(int64(imm)+1)
+				if hasRel {
+					if rel.typ != rBPF64_32 {
+						return nil, fmt.Errorf("call at %s+%#x: relocation type %d, want R_BPF_64_32", secName, off, rel.typ)
+					}
+					tsec, toff = int(rel.sym.Section), int64(rel.sym.Value)+8*(int64(imm)+1)
+				}
+				if toff < 0 {
+					return nil, fmt.Errorf("call at %s+%#x: target before the start of the section", secName, off)
+				}
+				target, ok := r.funcAt(tsec, uint64(toff))
+				if !ok {
+					return nil, fmt.Errorf("call at %s+%#x: no function at the target", secName, off)
+				}
+				calls = append(calls, call{slot: here, targetFunc: target.name, targetOff: uint64(toff) - target.off})
+				queue = append(queue, target)
+			case op == 0x18 && hasRel: // ld_imm64 of a map or global data
+				if rel.typ != rBPF64_64 {
+					return nil, fmt.Errorf("ld_imm64 at %s+%#x: relocation type %d, want R_BPF_64_64", secName, off, rel.typ)
+				}
+				ref, err := r.mapRef(rel.sym, int64(imm))
+				if err != nil {
+					return nil, fmt.Errorf("ld_imm64 at %s+%#x, symbol %q: %w", secName, off, rel.sym.Name, err)
+				}
+				ref.Insn = here // a slot index for now
+				p.Refs = append(p.Refs, ref)
+			case hasRel:
+				return nil, fmt.Errorf("instruction at %s+%#x (opcode %#02x) has a relocation it cannot take", secName, off, op)
+			}
+		}
+	}
+	for _, c := range calls {
+		target := order[at[c.targetFunc]].slot + int(c.targetOff/8)
+		binary.LittleEndian.PutUint32(slots[c.slot][4:], uint32(int32(target-(c.slot+1))))
+	}
+	insns, slotToInsn, err := decode(slots)
+	if err != nil {
+		return nil, err
+	}
+	p.Insns = insns
+	for i := range p.Refs {
+		p.Refs[i].Insn = slotToInsn[p.Refs[i].Insn]
+	}
+	return p, nil
+}
+
+// mapRef resolves the symbol of an ld_imm64 relocation.
+func (r *reader) mapRef(sym elf.Symbol, addend int64) (MapRef, error) {
+	sec := r.sectionName(sym)
+	switch {
+	case sec == "maps" || sec == ".maps":
+		name := sym.Name
+		if elf.ST_TYPE(sym.Info) == elf.STT_SECTION {
+			return MapRef{}, fmt.Errorf("a reference to the %s section itself, not to a map", sec)
+		}
+		return MapRef{Map: name, Offset: -1}, nil
+	case isDataSection(sec):
+		off := addend
+		if elf.ST_TYPE(sym.Info) != elf.STT_SECTION {
+			off += int64(sym.Value)
+		}
+		return MapRef{Map: sec, Offset: off}, nil
+	}
+	return MapRef{}, fmt.Errorf("symbol in section %q, which is neither maps nor global data", sec)
+}
+
+// decode turns slots into instructions, merging the two slots of each
+// ld_imm64, and maps slot indexes to instruction indexes.
+func decode(slots [][8]byte) (asm.Instructions, map[int]int, error) {
+	var insns asm.Instructions
+	slotToInsn := map[int]int{}
+	for i := 0; i < len(slots); i++ {
+		s := slots[i]
+		ins := asm.Instruction{
+			OpCode:   asm.OpCode(s[0]),
+			Dst:      asm.Register(s[1] & 0xf),
+			Src:      asm.Register(s[1] >> 4),
+			Offset:   int16(binary.LittleEndian.Uint16(s[2:])),
+			Constant: int64(int32(binary.LittleEndian.Uint32(s[4:]))),
+		}
+		slotToInsn[i] = len(insns)
+		if ins.IsLoadImm64() {
+			if i+1 >= len(slots) {
+				return nil, nil, fmt.Errorf("ld_imm64 at slot %d has no second slot", i)
+			}
+			hi := binary.LittleEndian.Uint32(slots[i+1][4:])
+			ins.Constant = int64(uint64(hi)<<32 | uint64(binary.LittleEndian.Uint32(s[4:])))
+			i++
+		}
+		insns = append(insns, ins)
+	}
+	return insns, slotToInsn, nil
+}
+

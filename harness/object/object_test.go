@@ -1,0 +1,204 @@
+package object
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/asm"
+	"oreore/harness/bpf"
+)
+
+const (
+	xdpDrop = 1
+	xdpPass = 2
+)
+
+// programsDir holds the objects `make programs` compiled.
+func programsDir(t *testing.T) string {
+	dir := os.Getenv("OREORE_PROGRAMS")
+	if dir == "" {
+		t.Fatal("OREORE_PROGRAMS is not set: run `make test`, which compiles programs/c first")
+	}
+	return dir
+}
+
+func open(t *testing.T, name string) *Object {
+	t.Helper()
+	o, err := Open(filepath.Join(programsDir(t), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func requireRoot(t *testing.T) {
+	t.Helper()
+	if unix.Geteuid() != 0 {
+		t.Fatal("loading programs needs root: run `make test` as root")
+	}
+}
+
+// udpFrame is an Ethernet + IPv4 + UDP frame; ipv6 makes it IPv6.
+func udpFrame(ipv6 bool) []byte {
+	frame := make([]byte, 14+40+8+16)
+	copy(frame[0:6], []byte{2, 0, 0, 0, 0, 2})
+	copy(frame[6:12], []byte{2, 0, 0, 0, 0, 1})
+	if ipv6 {
+		binary.BigEndian.PutUint16(frame[12:], unix.ETH_P_IPV6)
+		frame[14] = 0x60
+		binary.BigEndian.PutUint16(frame[18:], 24)
+		frame[20] = unix.IPPROTO_UDP
+		frame[21] = 64
+	} else {
+		binary.BigEndian.PutUint16(frame[12:], unix.ETH_P_IP)
+		frame[14] = 0x45
+		binary.BigEndian.PutUint16(frame[16:], 20+8+16)
+		frame[22] = 64
+		frame[23] = unix.IPPROTO_UDP
+	}
+	return frame
+}
+
+func xdpRun(t *testing.T, prog bpf.FD, frame []byte) uint32 {
+	t.Helper()
+	res, err := bpf.ProgTestRun(prog, bpf.TestRun{DataIn: frame, DataOut: make([]byte, len(frame)+256)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.Retval
+}
+
+func TestXDPDrop(t *testing.T) {
+	requireRoot(t)
+	c, err := open(t, "xdp_drop.bpf.o").Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if got := xdpRun(t, c.Programs["xdp_drop"], udpFrame(false)); got != xdpDrop {
+		t.Errorf("xdp_drop returned %d, want XDP_DROP", got)
+	}
+}
+
+// The same program with its map defined both ways.
+func TestXDPMapDropFollowsTheFlag(t *testing.T) {
+	requireRoot(t)
+	for _, obj := range []string{"xdp_map_drop.bpf.o", "xdp_map_drop_legacy.bpf.o"} {
+		t.Run(obj, func(t *testing.T) {
+			o := open(t, obj)
+			if len(o.Maps) != 1 || o.Maps[0].Name != "drop_flag" || o.Maps[0].KeySize != 4 || o.Maps[0].ValueSize != 4 || o.Maps[0].MaxEntries != 1 {
+				t.Fatalf("maps: %+v, want drop_flag, a 4/4-byte array of 1", o.Maps)
+			}
+			c, err := o.Load()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			prog, flag := c.Programs["xdp_map_drop"], c.Maps["drop_flag"]
+			for _, tt := range []struct{ flag, want uint32 }{{0, xdpPass}, {1, xdpDrop}, {2, xdpPass}, {1, xdpDrop}} {
+				v := binary.LittleEndian.AppendUint32(nil, tt.flag)
+				if err := bpf.MapUpdateElem(flag, make([]byte, 4), v, 0); err != nil {
+					t.Fatal(err)
+				}
+				if got := xdpRun(t, prog, udpFrame(false)); got != tt.want {
+					t.Errorf("drop_flag %d: action %d, want %d", tt.flag, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestXDPCountUsesMapsBSSAndRodata(t *testing.T) {
+	requireRoot(t)
+	o := open(t, "xdp_count.bpf.o")
+	var names []string
+	for _, m := range o.Maps {
+		names = append(names, m.Name)
+	}
+	for _, want := range []string{"proto_count", ".bss", ".rodata"} {
+		if !strings.Contains(strings.Join(names, " "), want) {
+			t.Errorf("maps %v lack %s", names, want)
+		}
+	}
+	c, err := o.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	prog := c.Programs["xdp_count"]
+	for i := 0; i < 3; i++ {
+		if got := xdpRun(t, prog, udpFrame(false)); got != xdpPass {
+			t.Fatalf("xdp_count returned %d, want the .rodata verdict XDP_PASS", got)
+		}
+	}
+	xdpRun(t, prog, udpFrame(true))
+	value := make([]byte, 8)
+	if err := bpf.MapLookupElem(c.Maps["proto_count"], binary.LittleEndian.AppendUint32(nil, unix.IPPROTO_UDP), value); err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.LittleEndian.Uint64(value); got != 3 {
+		t.Errorf("proto_count[UDP] = %d, want 3 (IPv6 counts as proto 0)", got)
+	}
+	bss := make([]byte, 8)
+	if err := bpf.MapLookupElem(c.Maps[".bss"], make([]byte, 4), bss); err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.LittleEndian.Uint64(bss); got != 4 {
+		t.Errorf(".bss counter = %d, want 4", got)
+	}
+	if err := bpf.MapUpdateElem(c.Maps[".rodata"], make([]byte, 4), make([]byte, o.Maps[len(o.Maps)-1].ValueSize), 0); err == nil {
+		t.Error(".rodata is writable from userspace: it should be frozen")
+	}
+}
+
+// The bpf-to-bpf call: the callee is appended after the caller and the
+// call's offset points at it.
+func TestCallIsLinked(t *testing.T) {
+	o := open(t, "oreore_call.bpf.o")
+	p, err := o.Program("call_mix")
+	if err != nil {
+		t.Fatal(err)
+	}
+	callAt := -1
+	for i, ins := range p.Insns {
+		if ins.OpCode == asm.ClassJMP|asm.OpCode(asm.Call) && ins.Src == 1 {
+			callAt = i
+		}
+	}
+	if callAt < 0 {
+		t.Fatalf("no bpf-to-bpf call in:\n%v", p.Insns)
+	}
+	target := callAt + 1 + int(p.Insns[callAt].Constant)
+	if target != 4 || p.Insns[len(p.Insns)-1].OpCode != asm.ClassJMP|asm.OpCode(asm.Exit) {
+		t.Errorf("the call at %d goes to %d, want 4 (the callee right after the caller's exit):\n%v", callAt, target, p.Insns)
+	}
+	if p.Type != 32 || p.ExpectedAttachType != 44 || o.License != "GPL" {
+		t.Errorf("program type %d/%d license %q, want oreore (32/44) and GPL", p.Type, p.ExpectedAttachType, o.License)
+	}
+}
+
+func TestMalformedObjectsAreErrors(t *testing.T) {
+	good, err := os.ReadFile(filepath.Join(programsDir(t), "xdp_count.bpf.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := map[string][]byte{
+		"empty":     nil,
+		"truncated": good[:len(good)/3],
+		"not ELF":   []byte("\x7fELF but not really an object file at all, no"),
+	}
+	// Section header offset pointing past the end.
+	bad := append([]byte(nil), good...)
+	binary.LittleEndian.PutUint64(bad[0x28:], uint64(len(bad)+4096))
+	tests["section headers past the end"] = bad
+	for name, b := range tests {
+		if _, err := Parse(b); err == nil {
+			t.Errorf("%s: no error", name)
+		}
+	}
+}
