@@ -127,7 +127,7 @@ kmod: kernel
 PROGRAMS_OUT := $(TOP)/$(BUILD)/programs
 BPF_CFLAGS   := -O2 -g -Wall -target bpf -I/usr/include/$(shell gcc -dumpmachine 2>/dev/null)
 PROGRAM_OBJS := $(patsubst programs/c/%.bpf.c,$(PROGRAMS_OUT)/%.bpf.o,$(wildcard programs/c/*.bpf.c)) \
-	$(PROGRAMS_OUT)/xdp_map_drop_legacy.bpf.o
+	$(PROGRAMS_OUT)/xdp_map_drop_legacy.bpf.o $(PROGRAMS_OUT)/xdp_ipv6_drop_core_wrong.bpf.o
 
 programs: $(PROGRAM_OBJS)
 $(PROGRAMS_OUT)/%.bpf.o: programs/c/%.bpf.c
@@ -136,6 +136,9 @@ $(PROGRAMS_OUT)/%.bpf.o: programs/c/%.bpf.c
 $(PROGRAMS_OUT)/xdp_map_drop_legacy.bpf.o: programs/c/xdp_map_drop.bpf.c
 	@mkdir -p $(@D)
 	clang $(BPF_CFLAGS) -DLEGACY_MAPS -c $< -o $@
+$(PROGRAMS_OUT)/xdp_ipv6_drop_core_wrong.bpf.o: programs/c/xdp_ipv6_drop_core.bpf.c
+	@mkdir -p $(@D)
+	clang $(BPF_CFLAGS) -DWRONG_LAYOUT -c $< -o $@
 
 # --- guest binaries and the initramfs -------------------------------------------------------------------------
 $(BIN)/%: FORCE

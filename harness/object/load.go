@@ -2,11 +2,13 @@ package object
 
 import (
 	"fmt"
+	"os"
 
 	"github.com/hashicorp/go-multierror"
 
 	"oreore/harness/asm"
 	"oreore/harness/bpf"
+	"oreore/harness/btf"
 )
 
 // pseudoMapValue in an ld_imm64's source register: the immediate is a map
@@ -36,8 +38,37 @@ func (c *Collection) Close() error {
 	return errs.ErrorOrNil()
 }
 
-// Load creates the maps, fills the global data, and loads every program.
+// LoadOptions change how Load treats the object.
+type LoadOptions struct {
+	// TargetBTF resolves CO-RE relocations; nil reads the running kernel's
+	// /sys/kernel/btf/vmlinux.
+	TargetBTF *btf.Spec
+	// SkipCORE loads the instructions as compiled, to show what the
+	// relocations change.
+	SkipCORE bool
+}
+
+// Load creates the maps, fills the global data, and loads every program,
+// with CO-RE relocations resolved against the running kernel.
 func (o *Object) Load() (*Collection, error) {
+	return o.LoadWith(LoadOptions{})
+}
+
+// KernelBTF is where the running kernel describes its types.
+const KernelBTF = "/sys/kernel/btf/vmlinux"
+
+// LoadWith is Load with options.
+func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
+	target := opts.TargetBTF
+	if target == nil && !opts.SkipCORE && o.hasCORE() {
+		b, err := os.ReadFile(KernelBTF)
+		if err != nil {
+			return nil, fmt.Errorf("CO-RE relocations need the kernel's BTF: %w", err)
+		}
+		if target, err = btf.Parse(b); err != nil {
+			return nil, fmt.Errorf("%s: %w", KernelBTF, err)
+		}
+	}
 	c := &Collection{Maps: map[string]bpf.FD{}, Programs: map[string]bpf.FD{}}
 	for _, m := range o.Maps {
 		fd, err := createMap(m)
@@ -49,6 +80,9 @@ func (o *Object) Load() (*Collection, error) {
 	}
 	for _, p := range o.Programs {
 		insns, err := p.Relocated(c.Maps)
+		if err == nil && !opts.SkipCORE && len(p.CORE) > 0 {
+			err = applyCORE(insns, p.CORE, o.BTF, target)
+		}
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("program %s (section %s): %w", p.Name, p.Section, err)
@@ -67,6 +101,15 @@ func (o *Object) Load() (*Collection, error) {
 		c.Programs[p.Name] = fd
 	}
 	return c, nil
+}
+
+func (o *Object) hasCORE() bool {
+	for _, p := range o.Programs {
+		if len(p.CORE) > 0 {
+			return true
+		}
+	}
+	return false
 }
 
 // Relocated returns the program with each map reference pointing at the

@@ -30,6 +30,8 @@ type Program struct {
 	// Refs are the instructions that load a map or the address of global
 	// data; Load fills in the map's fd.
 	Refs []MapRef
+	// CORE are the instructions that CO-RE relocations rewrite at Load.
+	CORE []CORERef
 }
 
 // MapRef is a 64-bit immediate load of a map (Offset < 0) or of the
@@ -60,6 +62,7 @@ type Object struct {
 	Programs []*Program
 	Maps     []*Map
 	BTF      *btf.Spec // nil when the object has no .BTF
+	Ext      *btf.Ext  // nil when it has no .BTF.ext
 }
 
 // Program returns the program called name.
@@ -148,6 +151,15 @@ func (r *reader) read() error {
 		}
 		if r.obj.BTF, err = btf.Parse(data); err != nil {
 			return fmt.Errorf("section .BTF: %w", err)
+		}
+		if s := r.f.Section(".BTF.ext"); s != nil {
+			data, err := s.Data()
+			if err != nil {
+				return fmt.Errorf("section .BTF.ext: %w", err)
+			}
+			if r.obj.Ext, err = btf.ParseExt(data, r.obj.BTF); err != nil {
+				return fmt.Errorf("section .BTF.ext: %w", err)
+			}
 		}
 	}
 	syms, err := r.f.Symbols()
@@ -346,11 +358,20 @@ func (r *reader) link(main function) (*Program, error) {
 		order = append(order, placed{fn, len(slots)})
 		code := r.code[fn.section]
 		secName := r.f.Sections[fn.section].Name
+		core := map[uint64][]btf.CORERelo{}
+		if r.obj.Ext != nil {
+			for _, rel := range r.obj.Ext.CORERelos[secName] {
+				core[uint64(rel.InsnOff)] = append(core[uint64(rel.InsnOff)], rel)
+			}
+		}
 		for off := fn.off; off < fn.off+fn.size; off += 8 {
 			var slot [8]byte
 			copy(slot[:], code[off:off+8])
 			here := len(slots)
 			slots = append(slots, slot)
+			for _, rel := range core[off] {
+				p.CORE = append(p.CORE, CORERef{Insn: here, CORERelo: rel})
+			}
 			op := slot[0]
 			imm := int32(binary.LittleEndian.Uint32(slot[4:]))
 			rel, hasRel := r.relos[fn.section][off]
@@ -398,6 +419,9 @@ func (r *reader) link(main function) (*Program, error) {
 	p.Insns = insns
 	for i := range p.Refs {
 		p.Refs[i].Insn = slotToInsn[p.Refs[i].Insn]
+	}
+	for i := range p.CORE {
+		p.CORE[i].Insn = slotToInsn[p.CORE[i].Insn]
 	}
 	return p, nil
 }

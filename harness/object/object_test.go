@@ -2,6 +2,7 @@ package object
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 
 	"oreore/harness/asm"
 	"oreore/harness/bpf"
+	"oreore/harness/btf"
 )
 
 const (
@@ -199,6 +201,102 @@ func TestMalformedObjectsAreErrors(t *testing.T) {
 	for name, b := range tests {
 		if _, err := Parse(b); err == nil {
 			t.Errorf("%s: no error", name)
+		}
+	}
+}
+
+// The wrong-layout variant reads h_proto at offset 0 as compiled; only the
+// relocation against the kernel's BTF moves it to 12.
+func TestCOREFixesAWrongLayout(t *testing.T) {
+	requireRoot(t)
+	tests := []struct {
+		obj      string
+		skipCORE bool
+		v4, v6   uint32
+	}{
+		{"xdp_ipv6_drop_core.bpf.o", false, xdpPass, xdpDrop},
+		{"xdp_ipv6_drop_core_wrong.bpf.o", false, xdpPass, xdpDrop},
+		{"xdp_ipv6_drop_core_wrong.bpf.o", true, xdpPass, xdpPass}, // reads the MAC: misses IPv6
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprintf("%s skipCORE=%v", tt.obj, tt.skipCORE), func(t *testing.T) {
+			o := open(t, tt.obj)
+			p, _ := o.Program("xdp_ipv6_drop")
+			if len(p.CORE) == 0 {
+				t.Fatal("no CO-RE relocations in the object")
+			}
+			c, err := o.LoadWith(LoadOptions{SkipCORE: tt.skipCORE})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			prog := c.Programs["xdp_ipv6_drop"]
+			if got := xdpRun(t, prog, udpFrame(false)); got != tt.v4 {
+				t.Errorf("IPv4: action %d, want %d", got, tt.v4)
+			}
+			if got := xdpRun(t, prog, udpFrame(true)); got != tt.v6 {
+				t.Errorf("IPv6: action %d, want %d", got, tt.v6)
+			}
+		})
+	}
+}
+
+// Each relocation kind against the kernel's own BTF, compared with what
+// the btf package reads from it directly.
+func TestCOREKinds(t *testing.T) {
+	requireRoot(t)
+	kernel, err := os.ReadFile(KernelBTF)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := btf.Parse(kernel)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eth := spec.Named("ethhdr", btf.KindStruct)
+	act := spec.Named("xdp_action", btf.KindEnum)
+	if len(eth) != 1 || len(act) != 1 {
+		t.Fatalf("kernel BTF: %d ethhdr, %d xdp_action", len(eth), len(act))
+	}
+	var protoOff uint32
+	for _, m := range eth[0].Members {
+		if m.Name == "h_proto" {
+			protoOff = m.BitOffset / 8
+		}
+	}
+	var xdpPassValue int64 = -1
+	for _, e := range act[0].Enums {
+		if e.Name == "XDP_PASS" {
+			xdpPassValue = e.Value
+		}
+	}
+
+	o := open(t, "xdp_core_kinds.bpf.o")
+	c, err := o.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	xdpRun(t, c.Programs["xdp_core_kinds"], udpFrame(false))
+	out := make([]byte, 24)
+	if err := bpf.MapLookupElem(c.Maps[".bss"], make([]byte, 4), out); err != nil {
+		t.Fatal(err)
+	}
+	got := func(i int) uint32 { return binary.LittleEndian.Uint32(out[4*i:]) }
+	want := []struct {
+		name string
+		v    uint32
+	}{
+		{"field byte offset of h_proto", protoOff},
+		{"field size of h_proto", 2},
+		{"field exists: h_proto", 1},
+		{"field exists: a field the kernel lacks", 0},
+		{"type size of struct ethhdr", eth[0].Size},
+		{"enum value of XDP_PASS", uint32(xdpPassValue)},
+	}
+	for i, w := range want {
+		if got(i) != w.v {
+			t.Errorf("%s: %d, want %d", w.name, got(i), w.v)
 		}
 	}
 }
