@@ -115,7 +115,7 @@ type reader struct {
 	f     *elf.File
 	obj   *Object
 	syms  []elf.Symbol
-	code  map[int][]byte        // section index -> bytes of executable sections
+	code  map[int][]byte          // section index -> bytes of executable sections
 	relos map[int]map[uint64]relo // section index -> byte offset -> relocation
 	funcs []function
 }
@@ -473,4 +473,3 @@ func decode(slots [][8]byte) (asm.Instructions, map[int]int, error) {
 	}
 	return insns, slotToInsn, nil
 }
-
