@@ -151,7 +151,7 @@ initramfs: kmod programs $(BIN)/mkinitramfs
 	$(GO_GUEST) build -o $(GUEST)/test2json cmd/test2json
 	$(GO_GUEST) test -c -tags guest -o $(GUEST)/suite.test ./harness/suite
 	$(GO_GUEST) test -c -o $(GUEST)/bpf.test ./harness/bpf
-	$(GO_GUEST) test -c -o $(GUEST)/object.test ./harness/object
+	$(GO_GUEST) test -c -tags guest -o $(GUEST)/object.test ./harness/object
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
 		-module $(KO) $(addprefix -test $(GUEST)/,suite.test bpf.test object.test) $(addprefix -program ,$(PROGRAM_OBJS))
 
@@ -171,7 +171,7 @@ vm-test-all:
 # --- host-side tests ------------------------------------------------------------------------------------------
 test: $(SRC_STAMP) programs
 	$(GO) vet ./...
-	$(GO) vet -tags guest ./harness/suite/
+	$(GO) vet -tags guest ./harness/suite/ ./harness/object/
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
