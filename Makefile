@@ -152,8 +152,10 @@ initramfs: kmod programs $(BIN)/mkinitramfs
 	$(GO_GUEST) test -c -tags guest -o $(GUEST)/suite.test ./harness/suite
 	$(GO_GUEST) test -c -o $(GUEST)/bpf.test ./harness/bpf
 	$(GO_GUEST) test -c -tags guest -o $(GUEST)/object.test ./harness/object
+	$(GO_GUEST) test -c -o $(GUEST)/xdp.test ./harness/xdp
+	$(GO_GUEST) test -c -o $(GUEST)/netns.test ./harness/netns
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
-		-module $(KO) $(addprefix -test $(GUEST)/,suite.test bpf.test object.test) $(addprefix -program ,$(PROGRAM_OBJS))
+		-module $(KO) $(addprefix -test $(GUEST)/,suite.test bpf.test object.test xdp.test netns.test) $(addprefix -program ,$(PROGRAM_OBJS))
 
 # --- the main job ---------------------------------------------------------------------------------------------
 # The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be

@@ -127,3 +127,21 @@ func MapFreeze(m FD) error {
 	_, err := sys(unix.BPF_MAP_FREEZE, &attr)
 	return wrap("BPF_MAP_FREEZE", err)
 }
+
+type linkCreateAttr struct {
+	progFD     uint32
+	targetFD   uint32 // or target_ifindex
+	attachType uint32
+	flags      uint32
+}
+
+// LinkCreate issues BPF_LINK_CREATE; for XDP the target is an ifindex in
+// the caller's network namespace. Closing the link detaches the program.
+func LinkCreate(prog FD, target uint32, attachType uint32) (FD, error) {
+	attr := linkCreateAttr{progFD: uint32(prog), targetFD: target, attachType: attachType}
+	fd, err := sys(unix.BPF_LINK_CREATE, &attr)
+	if err != nil {
+		return -1, wrap("BPF_LINK_CREATE", err)
+	}
+	return FD(fd), nil
+}

@@ -126,6 +126,7 @@ func mountAll() error {
 		{"devtmpfs", "/dev", "devtmpfs"},
 		{"tmpfs", "/tmp", "tmpfs"},
 		{"debugfs", "/sys/kernel/debug", "debugfs"},
+		{"tracefs", "/sys/kernel/tracing", "tracefs"},
 		{"bpffs", "/sys/fs/bpf", "bpf"},
 	}
 	for _, m := range mounts {

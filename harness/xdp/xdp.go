@@ -1,0 +1,93 @@
+// Package xdp attaches XDP programs to interfaces with BPF links and sends
+// UDP through them, so a test can see what a program drops and passes.
+package xdp
+
+import (
+	"errors"
+	"net"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/bpf"
+	"oreore/harness/netns"
+)
+
+// Actions an XDP program returns.
+const (
+	Aborted = 0
+	Drop    = 1
+	Pass    = 2
+)
+
+// Attach attaches prog to the interface with ifindex in ns and returns the
+// link; closing it detaches.
+func Attach(ns netns.NS, prog bpf.FD, ifindex int) (bpf.FD, error) {
+	var link bpf.FD
+	err := ns.Do(func() (err error) {
+		link, err = bpf.LinkCreate(prog, uint32(ifindex), unix.BPF_XDP)
+		return err
+	})
+	return link, err
+}
+
+// Receiver counts the datagrams that reach B on one port.
+type Receiver struct {
+	conn *net.UDPConn
+}
+
+// Listen opens a receiver in p.B on the address family of network.
+func Listen(p *netns.Pair, network string, port int) (*Receiver, error) {
+	ip := p.AddrB
+	if network == "udp6" {
+		ip = p.Addr6B
+	}
+	var conn *net.UDPConn
+	err := p.B.Do(func() (err error) {
+		conn, err = net.ListenUDP(network, &net.UDPAddr{IP: ip, Port: port})
+		return err
+	})
+	return &Receiver{conn: conn}, err
+}
+
+// Close closes the socket.
+func (r *Receiver) Close() error { return r.conn.Close() }
+
+// Count reads until nothing arrives for quiet, and returns how many
+// datagrams came.
+func (r *Receiver) Count(quiet time.Duration) (int, error) {
+	buf := make([]byte, 2048)
+	n := 0
+	for {
+		r.conn.SetReadDeadline(time.Now().Add(quiet))
+		if _, _, err := r.conn.ReadFromUDP(buf); err != nil {
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				return n, nil
+			}
+			return n, err
+		}
+		n++
+	}
+}
+
+// Send sends count datagrams from A to B's port.
+func Send(p *netns.Pair, network string, port, count int) error {
+	ip := p.AddrB
+	if network == "udp6" {
+		ip = p.Addr6B
+	}
+	return p.A.Do(func() error {
+		c, err := net.DialUDP(network, nil, &net.UDPAddr{IP: ip, Port: port})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		for i := 0; i < count; i++ {
+			if _, err := c.Write([]byte("oreore xdp test")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}

@@ -1,0 +1,204 @@
+package xdp
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/bpf"
+	"oreore/harness/netns"
+	"oreore/harness/object"
+)
+
+const quiet = 300 * time.Millisecond
+
+func setup(t *testing.T, objFile string) (*netns.Pair, *object.Collection) {
+	t.Helper()
+	if unix.Geteuid() != 0 {
+		t.Fatal("XDP tests need root: run `make test` as root")
+	}
+	dir := os.Getenv("OREORE_PROGRAMS")
+	if dir == "" {
+		t.Fatal("OREORE_PROGRAMS is not set: run `make test`, which compiles programs/c first")
+	}
+	o, err := object.Open(filepath.Join(dir, objFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := o.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	p, err := netns.NewPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p, c
+}
+
+// deliver sends n datagrams and returns how many B received.
+func deliver(t *testing.T, p *netns.Pair, network string, n int) int {
+	t.Helper()
+	r, err := Listen(p, network, 4242)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if err := Send(p, network, 4242, n); err != nil {
+		t.Fatal(err)
+	}
+	got, err := r.Count(quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return got
+}
+
+// warm resolves neighbours while nothing is attached, so that what the
+// programs drop later is the test's traffic and not ARP or ND, and then
+// checks that the path delivers every datagram.
+func warm(t *testing.T, p *netns.Pair) {
+	t.Helper()
+	for _, network := range []string{"udp4", "udp6"} {
+		deadline := time.Now().Add(5 * time.Second)
+		for deliver(t, p, network, 1) == 0 {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: nothing crosses the veth pair even without a program", network)
+			}
+		}
+		if got := deliver(t, p, network, 10); got != 10 {
+			t.Fatalf("%s before any program: %d of 10 arrived", network, got)
+		}
+	}
+}
+
+func attach(t *testing.T, p *netns.Pair, prog bpf.FD) bpf.FD {
+	t.Helper()
+	link, err := Attach(p.B, prog, p.IfindexB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return link
+}
+
+func TestXDPDropOnVeth(t *testing.T) {
+	p, c := setup(t, "xdp_drop.bpf.o")
+	warm(t, p)
+	link := attach(t, p, c.Programs["xdp_drop"])
+	if got := deliver(t, p, "udp4", 10); got != 0 {
+		t.Errorf("with xdp_drop attached: %d of 10 arrived", got)
+	}
+	link.Close()
+	if got := deliver(t, p, "udp4", 10); got != 10 {
+		t.Errorf("after closing the link: %d of 10 arrived", got)
+	}
+}
+
+// The drop flag flips while the program stays attached.
+func TestXDPMapDropFlagFlips(t *testing.T) {
+	for _, obj := range []string{"xdp_map_drop.bpf.o", "xdp_map_drop_legacy.bpf.o"} {
+		t.Run(obj, func(t *testing.T) {
+			p, c := setup(t, obj)
+			warm(t, p)
+			link := attach(t, p, c.Programs["xdp_map_drop"])
+			defer link.Close()
+			for _, tt := range []struct {
+				flag uint32
+				want int
+			}{{0, 10}, {1, 0}, {0, 10}, {1, 0}} {
+				v := binary.LittleEndian.AppendUint32(nil, tt.flag)
+				if err := bpf.MapUpdateElem(c.Maps["drop_flag"], make([]byte, 4), v, 0); err != nil {
+					t.Fatal(err)
+				}
+				if got := deliver(t, p, "udp4", 10); got != tt.want {
+					t.Errorf("drop_flag %d: %d of 10 arrived, want %d", tt.flag, got, tt.want)
+				}
+			}
+		})
+	}
+}
+
+func TestXDPCountCountsUDP(t *testing.T) {
+	p, c := setup(t, "xdp_count.bpf.o")
+	warm(t, p)
+	link := attach(t, p, c.Programs["xdp_count"])
+	defer link.Close()
+	if got := deliver(t, p, "udp4", 7); got != 7 {
+		t.Errorf("xdp_count passes everything: %d of 7 arrived", got)
+	}
+	v := make([]byte, 8)
+	if err := bpf.MapLookupElem(c.Maps["proto_count"], binary.LittleEndian.AppendUint32(nil, unix.IPPROTO_UDP), v); err != nil {
+		t.Fatal(err)
+	}
+	if got := binary.LittleEndian.Uint64(v); got != 7 {
+		t.Errorf("proto_count[UDP] = %d, want 7", got)
+	}
+}
+
+// CO-RE against the running kernel: IPv6 dropped, IPv4 passed, also for
+// the program compiled against a wrong ethhdr.
+func TestXDPIPv6DropCORE(t *testing.T) {
+	for _, obj := range []string{"xdp_ipv6_drop_core.bpf.o", "xdp_ipv6_drop_core_wrong.bpf.o"} {
+		t.Run(obj, func(t *testing.T) {
+			p, c := setup(t, obj)
+			warm(t, p)
+			link := attach(t, p, c.Programs["xdp_ipv6_drop"])
+			defer link.Close()
+			if got := deliver(t, p, "udp4", 10); got != 10 {
+				t.Errorf("IPv4: %d of 10 arrived, want all", got)
+			}
+			if got := deliver(t, p, "udp6", 10); got != 0 {
+				t.Errorf("IPv6: %d of 10 arrived, want none", got)
+			}
+		})
+	}
+}
+
+// tracePipe opens trace_pipe without blocking, mounting tracefs in a
+// private folder when the system has not mounted it.
+func tracePipe(t *testing.T) *os.File {
+	t.Helper()
+	dir := "/sys/kernel/tracing"
+	if _, err := os.Stat(filepath.Join(dir, "trace_pipe")); err != nil {
+		dir = t.TempDir()
+		if err := unix.Mount("tracefs", dir, "tracefs", 0, ""); err != nil {
+			t.Fatalf("mount tracefs: %v", err)
+		}
+		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	}
+	f, err := os.OpenFile(filepath.Join(dir, "trace_pipe"), os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
+}
+
+// bpf_printk's message comes back through trace_pipe.
+func TestXDPCountPrintk(t *testing.T) {
+	p, c := setup(t, "xdp_count.bpf.o")
+	pipe := tracePipe(t)
+	warm(t, p)
+	link := attach(t, p, c.Programs["xdp_count"])
+	defer link.Close()
+	deliver(t, p, "udp4", 1)
+	const want = "xdp_count: proto 17"
+	var seen []byte
+	buf := make([]byte, 4096)
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		n, _ := pipe.Read(buf)
+		seen = append(seen, buf[:max(n, 0)]...)
+		if strings.Contains(string(seen), want) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("trace_pipe never said %q; it said:\n%s", want, seen)
+}
