@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -138,17 +139,13 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 			}
 		}()
 	}
-	var writersDone atomic.Bool
-	go func() {
-		wg.Wait()
-		writersDone.Store(true)
-	}()
+	// The replacer paces itself so that its operations spread over the
+	// writers' run instead of finishing before they get going.
 	var replacer sync.WaitGroup
 	replacer.Add(1)
 	go func() {
 		defer replacer.Done()
-		// At least `replaces` times, and for as long as the writers write.
-		for i := 0; i < replaces || !writersDone.Load(); i++ {
+		for i := 0; i < replaces; i++ {
 			p := progs[i%len(progs)]
 			if err := oreore.Attach(p); err != nil {
 				errs <- err
@@ -160,8 +157,10 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 					return
 				}
 			}
+			time.Sleep(time.Millisecond)
 		}
 	}()
+	wg.Wait()
 	replacer.Wait()
 	close(errs)
 	for err := range errs {
