@@ -56,7 +56,8 @@ func (a Accelerator) args() []string {
 	if a == KVM {
 		return []string{"-accel", "kvm", "-cpu", "host"}
 	}
-	return []string{"-accel", "tcg"}
+	// Without thread=multi this QEMU runs every vCPU on one host thread.
+	return []string{"-accel", "tcg,thread=multi"}
 }
 
 // kvmUsable reports whether /dev/kvm can be opened, and why not.
