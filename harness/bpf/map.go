@@ -1,6 +1,9 @@
 package bpf
 
 import (
+	"fmt"
+	"strings"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -142,6 +145,29 @@ func LinkCreate(prog FD, target uint32, attachType uint32) (FD, error) {
 	fd, err := sys(unix.BPF_LINK_CREATE, &attr)
 	if err != nil {
 		return -1, wrap("BPF_LINK_CREATE", err)
+	}
+	return FD(fd), nil
+}
+
+type btfLoadAttr struct {
+	btf         pointer
+	btfLogBuf   pointer
+	btfSize     uint32
+	btfLogSize  uint32
+	btfLogLevel uint32
+	_           uint32
+}
+
+// BTFLoad loads a BTF blob; a rejection carries the kernel's BTF log.
+func BTFLoad(blob []byte) (FD, error) {
+	log := make([]byte, 64<<10)
+	attr := btfLoadAttr{btf: ptrTo(blob), btfSize: uint32(len(blob)), btfLogBuf: ptrTo(log), btfLogSize: uint32(len(log)), btfLogLevel: 1}
+	fd, err := sys(unix.BPF_BTF_LOAD, &attr)
+	if err != nil {
+		if lines := logLines(log); len(lines) > 0 {
+			return -1, fmt.Errorf("%w; BTF log:\n\t%s", wrap("BPF_BTF_LOAD", err), strings.Join(lines, "\n\t"))
+		}
+		return -1, wrap("BPF_BTF_LOAD", err)
 	}
 	return FD(fd), nil
 }

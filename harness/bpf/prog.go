@@ -20,6 +20,11 @@ type ProgLoadAttr struct {
 	License            string
 	Name               string // at most 15 bytes
 	ExpectedAttachType uint32
+	// BTF, with FuncInfo and LineInfo (bpf_func_info and bpf_line_info
+	// records, insn_off in instructions), lets the verifier log show source.
+	BTF      FD
+	FuncInfo []byte
+	LineInfo []byte
 }
 
 type progLoadAttr struct {
@@ -35,7 +40,20 @@ type progLoadAttr struct {
 	progName           [unix.BPF_OBJ_NAME_LEN]byte
 	progIfindex        uint32
 	expectedAttachType uint32
+	progBTFFD          uint32
+	funcInfoRecSize    uint32
+	funcInfo           pointer
+	funcInfoCnt        uint32
+	lineInfoRecSize    uint32
+	lineInfo           pointer
+	lineInfoCnt        uint32
+	_                  uint32
 }
+
+const (
+	funcInfoRecSize = 8
+	lineInfoRecSize = 16
+)
 
 // VerifierError is a failed BPF_PROG_LOAD: the errno and the verifier's log.
 type VerifierError struct {
@@ -92,6 +110,11 @@ func ProgLoad(a ProgLoadAttr) (FD, error) {
 			logSize:            uint32(len(log)),
 			logBuf:             ptrTo(log),
 			expectedAttachType: a.ExpectedAttachType,
+		}
+		if a.BTF > 0 {
+			attr.progBTFFD = uint32(a.BTF)
+			attr.funcInfoRecSize, attr.funcInfo, attr.funcInfoCnt = funcInfoRecSize, ptrTo(a.FuncInfo), uint32(len(a.FuncInfo)/funcInfoRecSize)
+			attr.lineInfoRecSize, attr.lineInfo, attr.lineInfoCnt = lineInfoRecSize, ptrTo(a.LineInfo), uint32(len(a.LineInfo)/lineInfoRecSize)
 		}
 		copy(attr.progName[:], a.Name)
 		fd, err := sys(unix.BPF_PROG_LOAD, &attr)

@@ -100,6 +100,8 @@ type Spec struct {
 	Types   []*Type
 	byName  map[string][]*Type
 	Strings []byte
+	raw     []byte
+	offsets []int // byte offset of each type's record in raw
 }
 
 const (
@@ -134,13 +136,15 @@ func Parse(b []byte) (*Spec, error) {
 	if len(strs) > 0 && strs[0] != 0 {
 		return nil, errors.New("btf: the string section does not start with an empty string")
 	}
-	s := &Spec{Strings: strs, Types: []*Type{{Kind: KindUnknown}}, byName: map[string][]*Type{}}
+	s := &Spec{Strings: strs, Types: []*Type{{Kind: KindUnknown}}, byName: map[string][]*Type{}, raw: b, offsets: []int{-1}}
+	typesAt := int(hdrLen) + int(typeOff)
 	for off := 0; off < len(types); {
 		t, n, err := s.parseType(types[off:], uint32(len(s.Types)))
 		if err != nil {
 			return nil, fmt.Errorf("btf: type %d at offset %d: %w", len(s.Types), off, err)
 		}
 		s.Types = append(s.Types, t)
+		s.offsets = append(s.offsets, typesAt+off)
 		if t.Name != "" {
 			s.byName[t.Name] = append(s.byName[t.Name], t)
 		}
@@ -368,4 +372,36 @@ func EssentialName(name string) string {
 		return name[:i]
 	}
 	return name
+}
+
+// FixDatasecs returns a copy of the blob for BPF_BTF_LOAD with what clang
+// leaves for the loader to fill in: each DATASEC's size (from its ELF
+// section) and each variable's offset in it (from the symbol table). The
+// kernel refuses a DATASEC of size 0.
+func (s *Spec) FixDatasecs(sectionSize func(name string) (uint32, bool), varOffset func(name string) (uint32, bool)) ([]byte, error) {
+	out := append([]byte(nil), s.raw...)
+	le := binary.LittleEndian
+	for _, t := range s.Types {
+		if t.Kind != KindDatasec {
+			continue
+		}
+		size, ok := sectionSize(t.Name)
+		if !ok {
+			return nil, fmt.Errorf("btf: DATASEC %s has no ELF section", t.Name)
+		}
+		at := s.offsets[t.ID]
+		le.PutUint32(out[at+8:], size)
+		for i, v := range t.Vars {
+			vt, err := s.Type(v.Type)
+			if err != nil {
+				return nil, err
+			}
+			off, ok := varOffset(vt.Name)
+			if !ok {
+				return nil, fmt.Errorf("btf: DATASEC %s: variable %s has no symbol", t.Name, vt.Name)
+			}
+			le.PutUint32(out[at+12+12*i+4:], off)
+		}
+	}
+	return out, nil
 }

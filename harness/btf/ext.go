@@ -43,10 +43,27 @@ func (k COREKind) String() string {
 	return fmt.Sprintf("core_relo_kind(%d)", uint32(k))
 }
 
-// Ext is the part of .BTF.ext the loader uses: CO-RE relocations by
-// section name.
+// Ext is .BTF.ext, by section name: function and line records for the
+// verifier, and CO-RE relocations.
 type Ext struct {
+	FuncInfos map[string][]FuncInfo
+	LineInfos map[string][]LineInfo
 	CORERelos map[string][]CORERelo
+}
+
+// FuncInfo is a bpf_func_info: a function's BTF type at its first
+// instruction (bytes into the section here, instructions for the kernel).
+type FuncInfo struct {
+	InsnOff uint32
+	TypeID  uint32
+}
+
+// LineInfo is a bpf_line_info: which source line an instruction is from.
+type LineInfo struct {
+	InsnOff     uint32
+	FileNameOff uint32
+	LineOff     uint32
+	LineCol     uint32
 }
 
 // ParseExt reads .BTF.ext; names resolve against spec's strings.
@@ -62,50 +79,79 @@ func ParseExt(b []byte, spec *Spec) (*Ext, error) {
 	if hdrLen < 24 || uint64(hdrLen) > uint64(len(b)) {
 		return nil, fmt.Errorf("btf.ext: header length %d out of range", hdrLen)
 	}
-	ext := &Ext{CORERelos: map[string][]CORERelo{}}
-	if hdrLen < 32 {
-		return ext, nil // no CO-RE section
-	}
-	off, length := le.Uint32(b[24:]), le.Uint32(b[28:])
+	ext := &Ext{FuncInfos: map[string][]FuncInfo{}, LineInfos: map[string][]LineInfo{}, CORERelos: map[string][]CORERelo{}}
 	body := b[hdrLen:]
-	if uint64(off)+uint64(length) > uint64(len(body)) {
-		return nil, fmt.Errorf("btf.ext: core_relo section [%d, +%d) past the end", off, length)
+	// Three sections, each an (offset, length) pair after the header's
+	// first 8 bytes; CO-RE's pair is only there in longer headers.
+	for i, min := range []int{8, 8, 16} {
+		at := 8 + 8*i
+		if int(hdrLen) < at+8 {
+			break
+		}
+		off, length := le.Uint32(b[at:]), le.Uint32(b[at+4:])
+		if uint64(off)+uint64(length) > uint64(len(body)) {
+			return nil, fmt.Errorf("btf.ext: section %d [%d, +%d) past the end", i, off, length)
+		}
+		err := eachRecord(body[off:off+length], min, spec, func(sec string, r []byte) error {
+			switch i {
+			case 0:
+				ext.FuncInfos[sec] = append(ext.FuncInfos[sec], FuncInfo{InsnOff: le.Uint32(r), TypeID: le.Uint32(r[4:])})
+			case 1:
+				ext.LineInfos[sec] = append(ext.LineInfos[sec], LineInfo{
+					InsnOff: le.Uint32(r), FileNameOff: le.Uint32(r[4:]), LineOff: le.Uint32(r[8:]), LineCol: le.Uint32(r[12:]),
+				})
+			case 2:
+				access, err := spec.Name(le.Uint32(r[8:]))
+				if err != nil {
+					return err
+				}
+				ext.CORERelos[sec] = append(ext.CORERelos[sec], CORERelo{
+					InsnOff: le.Uint32(r), TypeID: le.Uint32(r[4:]), AccessStr: access, Kind: COREKind(le.Uint32(r[12:])),
+				})
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, fmt.Errorf("btf.ext: %s: %w", []string{"func_info", "line_info", "core_relo"}[i], err)
+		}
 	}
-	sec := body[off : off+length]
+	return ext, nil
+}
+
+// eachRecord walks an info section: a record size, then per ELF section
+// its name, a count and the records. min is the record size this parser
+// reads; larger records (a newer format) are read by their prefix.
+func eachRecord(sec []byte, min int, spec *Spec, f func(sec string, rec []byte) error) error {
+	le := binary.LittleEndian
 	if len(sec) == 0 {
-		return ext, nil
+		return nil
 	}
 	if len(sec) < 4 {
-		return nil, fmt.Errorf("btf.ext: truncated core_relo section")
+		return fmt.Errorf("truncated")
 	}
-	recSize := le.Uint32(sec)
-	if recSize < 16 {
-		return nil, fmt.Errorf("btf.ext: core_relo record size %d, want at least 16", recSize)
+	recSize := uint64(le.Uint32(sec))
+	if recSize < uint64(min) {
+		return fmt.Errorf("record size %d, want at least %d", recSize, min)
 	}
 	for p := sec[4:]; len(p) > 0; {
 		if len(p) < 8 {
-			return nil, fmt.Errorf("btf.ext: truncated core_relo section header")
+			return fmt.Errorf("truncated section header")
 		}
 		name, err := spec.Name(le.Uint32(p))
 		if err != nil {
-			return nil, fmt.Errorf("btf.ext: %w", err)
+			return err
 		}
 		n := uint64(le.Uint32(p[4:]))
 		p = p[8:]
-		if n*uint64(recSize) > uint64(len(p)) {
-			return nil, fmt.Errorf("btf.ext: section %s: %d records past the end", name, n)
+		if n*recSize > uint64(len(p)) {
+			return fmt.Errorf("section %s: %d records past the end", name, n)
 		}
 		for i := uint64(0); i < n; i++ {
-			r := p[i*uint64(recSize):]
-			access, err := spec.Name(le.Uint32(r[8:]))
-			if err != nil {
-				return nil, fmt.Errorf("btf.ext: section %s, record %d: %w", name, i, err)
+			if err := f(name, p[i*recSize:(i+1)*recSize]); err != nil {
+				return fmt.Errorf("section %s, record %d: %w", name, i, err)
 			}
-			ext.CORERelos[name] = append(ext.CORERelos[name], CORERelo{
-				InsnOff: le.Uint32(r), TypeID: le.Uint32(r[4:]), AccessStr: access, Kind: COREKind(le.Uint32(r[12:])),
-			})
 		}
-		p = p[n*uint64(recSize):]
+		p = p[n*recSize:]
 	}
-	return ext, nil
+	return nil
 }

@@ -1,6 +1,7 @@
 package object
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 
@@ -20,6 +21,7 @@ const pseudoMapValue asm.Register = 2
 type Collection struct {
 	Maps     map[string]bpf.FD
 	Programs map[string]bpf.FD
+	BTF      bpf.FD // the object's BTF, or -1
 }
 
 // Close releases every map and program, reporting every failure.
@@ -33,6 +35,11 @@ func (c *Collection) Close() error {
 	for name, fd := range c.Maps {
 		if err := fd.Close(); err != nil {
 			errs = multierror.Append(errs, fmt.Errorf("map %s: %w", name, err))
+		}
+	}
+	if c.BTF > 0 {
+		if err := c.BTF.Close(); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("BTF: %w", err))
 		}
 	}
 	return errs.ErrorOrNil()
@@ -69,7 +76,16 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 			return nil, fmt.Errorf("%s: %w", KernelBTF, err)
 		}
 	}
-	c := &Collection{Maps: map[string]bpf.FD{}, Programs: map[string]bpf.FD{}}
+	c := &Collection{Maps: map[string]bpf.FD{}, Programs: map[string]bpf.FD{}, BTF: -1}
+	// The object's BTF lets the verifier name functions and quote source
+	// lines in its log.
+	if o.btfBlob != nil {
+		fd, err := bpf.BTFLoad(o.btfBlob)
+		if err != nil {
+			return nil, fmt.Errorf("the object's BTF: %w", err)
+		}
+		c.BTF = fd
+	}
 	for _, m := range o.Maps {
 		fd, err := createMap(m)
 		if err != nil {
@@ -91,9 +107,13 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 		if len(name) > 15 {
 			name = name[:15]
 		}
-		fd, err := bpf.ProgLoad(bpf.ProgLoadAttr{
+		attr := bpf.ProgLoadAttr{
 			Type: p.Type, Insns: insns, License: o.License, Name: name, ExpectedAttachType: p.ExpectedAttachType,
-		})
+		}
+		if c.BTF > 0 && len(p.FuncInfo) > 0 {
+			attr.BTF, attr.FuncInfo, attr.LineInfo = c.BTF, p.funcInfoRecords(), p.lineInfoRecords()
+		}
+		fd, err := bpf.ProgLoad(attr)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("program %s (section %s): %w", p.Name, p.Section, err)
@@ -157,4 +177,23 @@ func createMap(m *Map) (bpf.FD, error) {
 		}
 	}
 	return fd, nil
+}
+
+func (p *Program) funcInfoRecords() []byte {
+	var b []byte
+	for _, fi := range p.FuncInfo {
+		b = binary.LittleEndian.AppendUint32(b, fi.InsnOff)
+		b = binary.LittleEndian.AppendUint32(b, fi.TypeID)
+	}
+	return b
+}
+
+func (p *Program) lineInfoRecords() []byte {
+	var b []byte
+	for _, li := range p.LineInfo {
+		for _, v := range []uint32{li.InsnOff, li.FileNameOff, li.LineOff, li.LineCol} {
+			b = binary.LittleEndian.AppendUint32(b, v)
+		}
+	}
+	return b
 }

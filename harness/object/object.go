@@ -32,6 +32,10 @@ type Program struct {
 	Refs []MapRef
 	// CORE are the instructions that CO-RE relocations rewrite at Load.
 	CORE []CORERef
+	// FuncInfo and LineInfo are the program's .BTF.ext records, with
+	// InsnOff counted in slots of Insns, as the kernel wants them.
+	FuncInfo []btf.FuncInfo
+	LineInfo []btf.LineInfo
 }
 
 // MapRef is a 64-bit immediate load of a map (Offset < 0) or of the
@@ -63,6 +67,8 @@ type Object struct {
 	Maps     []*Map
 	BTF      *btf.Spec // nil when the object has no .BTF
 	Ext      *btf.Ext  // nil when it has no .BTF.ext
+	// btfBlob is .BTF as BPF_BTF_LOAD takes it (DATASECs filled in).
+	btfBlob []byte
 }
 
 // Program returns the program called name.
@@ -182,6 +188,11 @@ func (r *reader) read() error {
 	if err := r.readRelocations(); err != nil {
 		return err
 	}
+	if r.obj.BTF != nil {
+		if r.obj.btfBlob, err = r.obj.BTF.FixDatasecs(r.sectionSize, r.symbolValue); err != nil {
+			return fmt.Errorf("section .BTF: %w", err)
+		}
+	}
 	if err := r.readMaps(); err != nil {
 		return err
 	}
@@ -242,6 +253,23 @@ func (r *reader) readRelocations() error {
 		r.relos[target] = m
 	}
 	return nil
+}
+
+func (r *reader) sectionSize(name string) (uint32, bool) {
+	s := r.f.Section(name)
+	if s == nil {
+		return 0, false
+	}
+	return uint32(s.Size), true
+}
+
+func (r *reader) symbolValue(name string) (uint32, bool) {
+	for _, sym := range r.syms {
+		if sym.Name == name && elf.ST_TYPE(sym.Info) == elf.STT_OBJECT {
+			return uint32(sym.Value), true
+		}
+	}
+	return 0, false
 }
 
 // sectionName names the section a symbol lives in, or "" for none.
@@ -358,6 +386,20 @@ func (r *reader) link(main function) (*Program, error) {
 		order = append(order, placed{fn, len(slots)})
 		code := r.code[fn.section]
 		secName := r.f.Sections[fn.section].Name
+		if ext := r.obj.Ext; ext != nil {
+			base := uint32(len(slots))
+			for _, fi := range ext.FuncInfos[secName] {
+				if uint64(fi.InsnOff) == fn.off {
+					p.FuncInfo = append(p.FuncInfo, btf.FuncInfo{InsnOff: base, TypeID: fi.TypeID})
+				}
+			}
+			for _, li := range ext.LineInfos[secName] {
+				if uint64(li.InsnOff) >= fn.off && uint64(li.InsnOff) < fn.off+fn.size {
+					li.InsnOff = base + (li.InsnOff-uint32(fn.off))/8
+					p.LineInfo = append(p.LineInfo, li)
+				}
+			}
+		}
 		core := map[uint64][]btf.CORERelo{}
 		if r.obj.Ext != nil {
 			for _, rel := range r.obj.Ext.CORERelos[secName] {

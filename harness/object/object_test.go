@@ -2,6 +2,7 @@ package object
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -298,5 +299,23 @@ func TestCOREKinds(t *testing.T) {
 		if got(i) != w.v {
 			t.Errorf("%s: %d, want %d", w.name, got(i), w.v)
 		}
+	}
+}
+
+// With the object's BTF and line info loaded, a rejection quotes the C.
+func TestVerifierLogQuotesSource(t *testing.T) {
+	requireRoot(t)
+	_, err := open(t, "xdp_bad_access.bpf.o").Load()
+	var verr *bpf.VerifierError
+	if !errors.As(err, &verr) {
+		t.Fatalf("load: %v, want a verifier error", err)
+	}
+	for _, want := range []string{"no check against data_end", "xdp_bad_access.bpf.c:", "invalid access to packet"} {
+		if !verr.Contains(want) {
+			t.Errorf("the verifier log does not say %q:\n%v", want, err)
+		}
+	}
+	if !strings.Contains(err.Error(), "program xdp_bad_access (section xdp)") {
+		t.Errorf("the error does not name the program and section: %v", err)
 	}
 }
