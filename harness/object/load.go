@@ -55,6 +55,19 @@ type LoadOptions struct {
 	SkipCORE bool
 }
 
+// LoadFile opens the object at path and loads it.
+func LoadFile(path string) (*Collection, error) {
+	o, err := Open(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := o.Load()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
 // Load creates the maps, fills the global data, and loads every program,
 // with CO-RE relocations resolved against the running kernel.
 func (o *Object) Load() (*Collection, error) {

@@ -14,11 +14,7 @@ import (
 // loadObject loads a C program from the initramfs through the Go loader.
 func loadObject(t *testing.T, file string) *object.Collection {
 	t.Helper()
-	o, err := object.Open(filepath.Join(guest.ProgramsDir, file))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := o.Load()
+	c, err := object.LoadFile(filepath.Join(guest.ProgramsDir, file))
 	if err != nil {
 		t.Fatal(err)
 	}

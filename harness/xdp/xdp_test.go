@@ -26,11 +26,7 @@ func setup(t *testing.T, objFile string) (*netns.Pair, *object.Collection) {
 	if dir == "" {
 		t.Fatal("OREORE_PROGRAMS is not set: run `make test`, which compiles programs/c first")
 	}
-	o, err := object.Open(filepath.Join(dir, objFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := o.Load()
+	c, err := object.LoadFile(filepath.Join(dir, objFile))
 	if err != nil {
 		t.Fatal(err)
 	}
