@@ -334,6 +334,17 @@ func (s *Spec) Skip(id uint32) (*Type, error) {
 
 // Size is the size in bytes of the type with the given id.
 func (s *Spec) Size(id uint32) (uint32, error) {
+	return s.size(id, 0)
+}
+
+// maxDepth bounds how far types may nest: a malformed blob can make an
+// array its own element.
+const maxDepth = 32
+
+func (s *Spec) size(id uint32, depth int) (uint32, error) {
+	if depth > maxDepth {
+		return 0, fmt.Errorf("btf: type %d nests deeper than %d (a cycle?)", id, maxDepth)
+	}
 	t, err := s.Skip(id)
 	if err != nil {
 		return 0, err
@@ -344,13 +355,17 @@ func (s *Spec) Size(id uint32) (uint32, error) {
 	case KindPtr:
 		return 8, nil
 	case KindArray:
-		elem, err := s.Size(t.Array.Elem)
+		elem, err := s.size(t.Array.Elem, depth+1)
 		if err != nil {
 			return 0, err
 		}
-		return elem * t.Array.Nelems, nil
+		total := uint64(elem) * uint64(t.Array.Nelems)
+		if total > 1<<32-1 {
+			return 0, fmt.Errorf("btf: array type %d is larger than 4 GiB", t.ID)
+		}
+		return uint32(total), nil
 	case KindVar:
-		return s.Size(t.Ref)
+		return s.size(t.Ref, depth+1)
 	}
 	return 0, fmt.Errorf("btf: type %d (%v %q) has no size", t.ID, t.Kind, t.Name)
 }

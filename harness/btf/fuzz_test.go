@@ -38,3 +38,11 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// An array that is its own element: found by the fuzzer as a hang.
+func TestSizeOfACycleIsAnError(t *testing.T) {
+	s := &Spec{Types: []*Type{{}, {ID: 1, Kind: KindArray, Array: Array{Elem: 1, Nelems: 2}}}}
+	if _, err := s.Size(1); err == nil {
+		t.Error("the size of a self-containing array: no error")
+	}
+}

@@ -226,6 +226,13 @@ func walk(spec *btf.Spec, root *btf.Type, acc []int, names []string) (field, err
 // findMember finds a member by name, looking into anonymous structs and
 // unions, and returns the bit offset of the anonymous members it crossed.
 func findMember(spec *btf.Spec, t *btf.Type, name string) (btf.Member, uint64, bool) {
+	return findMemberDepth(spec, t, name, 0)
+}
+
+func findMemberDepth(spec *btf.Spec, t *btf.Type, name string, depth int) (btf.Member, uint64, bool) {
+	if depth > 32 {
+		return btf.Member{}, 0, false
+	}
 	for _, m := range t.Members {
 		if m.Name == name {
 			return m, 0, true
@@ -235,7 +242,7 @@ func findMember(spec *btf.Spec, t *btf.Type, name string) (btf.Member, uint64, b
 			if err != nil || (inner.Kind != btf.KindStruct && inner.Kind != btf.KindUnion) {
 				continue
 			}
-			if found, off, ok := findMember(spec, inner, name); ok {
+			if found, off, ok := findMemberDepth(spec, inner, name, depth+1); ok {
 				return found, off + uint64(m.BitOffset), true
 			}
 		}
