@@ -67,8 +67,9 @@ const (
 
 // Memory access modes.
 const (
-	ModeImm OpCode = 0x00
-	ModeMem OpCode = 0x60
+	ModeImm    OpCode = 0x00
+	ModeMem    OpCode = 0x60
+	ModeAtomic OpCode = 0xc0
 )
 
 // Size of a memory access.

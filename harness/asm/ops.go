@@ -146,6 +146,13 @@ func (ins Instruction) String() string {
 			reg = "w"
 		}
 		op := ALUOp(ins.OpCode & 0xf0)
+		if op == endOp && class == ClassALU {
+			order := "le"
+			if ins.OpCode&SourceReg != 0 {
+				order = "be"
+			}
+			return fmt.Sprintf("r%d = %s%d r%d", ins.Dst, order, ins.Constant, ins.Dst)
+		}
 		if op == Neg {
 			return fmt.Sprintf("%s%d = -%s%d", reg, ins.Dst, reg, ins.Dst)
 		}
@@ -186,9 +193,14 @@ func (ins Instruction) String() string {
 			return fmt.Sprintf("r%d = *(%s *)(r%d %s)", ins.Dst, size.cType(), ins.Src, signed(ins.Offset))
 		}
 	case ClassSTX:
-		if ins.OpCode&0xe0 == ModeMem {
-			size := Size(ins.OpCode & sizeOf)
+		size := Size(ins.OpCode & sizeOf)
+		switch ins.OpCode & 0xe0 {
+		case ModeMem:
 			return fmt.Sprintf("*(%s *)(r%d %s) = r%d", size.cType(), ins.Dst, signed(ins.Offset), ins.Src)
+		case ModeAtomic:
+			if s, ok := atomicString(ins, size); ok {
+				return s
+			}
 		}
 	case ClassST:
 		if ins.OpCode&0xe0 == ModeMem {
@@ -204,6 +216,42 @@ func (ins Instruction) String() string {
 		}
 	}
 	return fmt.Sprintf("<opcode %#02x dst r%d src r%d off %d imm %d>", uint8(ins.OpCode), ins.Dst, ins.Src, ins.Offset, ins.Constant)
+}
+
+// endOp is BPF_END: byte swaps, in the ALU class; BPF_X means big-endian.
+const endOp ALUOp = 0xd0
+
+// Atomic operations: the immediate of a BPF_ATOMIC store.
+const (
+	atomicFetch   = 0x01
+	atomicXchg    = 0xe0 | atomicFetch
+	atomicCmpXchg = 0xf0 | atomicFetch
+)
+
+var atomicNames = map[int64]string{0x00: "add", 0x40: "or", 0x50: "and", 0xa0: "xor"}
+
+// atomicString prints BPF_ATOMIC as llvm-objdump does.
+func atomicString(ins Instruction, size Size) (string, bool) {
+	mem := fmt.Sprintf("(%s *)(r%d %s)", size.cType(), ins.Dst, signed(ins.Offset))
+	reg := "r"
+	if size == Word {
+		reg = "w"
+	}
+	switch ins.Constant {
+	case atomicXchg:
+		return fmt.Sprintf("%s%d = xchg_%s(%s, %s%d)", reg, ins.Src, size.cType()[1:], mem, reg, ins.Src), true
+	case atomicCmpXchg:
+		return fmt.Sprintf("%s0 = cmpxchg_%s(%s, %s0, %s%d)", reg, size.cType()[1:], mem, reg, reg, ins.Src), true
+	}
+	name, ok := atomicNames[ins.Constant&^atomicFetch]
+	if !ok {
+		return "", false
+	}
+	if ins.Constant&atomicFetch != 0 {
+		return fmt.Sprintf("%s%d = atomic_fetch_%s(%s, %s%d)", reg, ins.Src, name, mem, reg, ins.Src), true
+	}
+	sym := map[string]string{"add": "+=", "or": "|=", "and": "&=", "xor": "^="}[name]
+	return fmt.Sprintf("lock *%s %s %s%d", mem, sym, reg, ins.Src), true
 }
 
 func signed(off int16) string {
