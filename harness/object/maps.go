@@ -9,7 +9,10 @@ import (
 	"oreore/harness/btf"
 )
 
-const mapTypeArray = 2 // BPF_MAP_TYPE_ARRAY
+const (
+	mapTypeArray   = 2       // BPF_MAP_TYPE_ARRAY
+	maxDataSection = 4 << 20 // KMALLOC_MAX_SIZE on x86-64, the largest array value
+)
 
 func (r *reader) readMaps() error {
 	for i, s := range r.f.Sections {
@@ -144,6 +147,11 @@ func (r *reader) dataMap(s *elf.Section) error {
 	size := s.Size
 	if size == 0 {
 		return nil
+	}
+	// A map value the kernel would refuse anyway; and a .bss's size is not
+	// bounded by the file, so it must not size an allocation unchecked.
+	if size > maxDataSection {
+		return fmt.Errorf("section %s: %d bytes is more than a map value can hold (%d)", s.Name, size, maxDataSection)
 	}
 	m := &Map{Name: s.Name, Type: mapTypeArray, KeySize: 4, ValueSize: uint32(size), MaxEntries: 1}
 	if s.Type != elf.SHT_NOBITS {
