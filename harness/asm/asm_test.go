@@ -27,3 +27,21 @@ func TestStringNotation(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeIsMarshalsInverse(t *testing.T) {
+	prog := Instructions{LoadImm64(R1, -2), LoadMem(R0, R1, -3, Half), LoadMapFD(R2, 7), Return()}
+	b, err := prog.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := Decode(b)
+	if err != nil || got.String() != prog.String() || len(got) != len(prog) {
+		t.Errorf("Decode(Marshal(p)) =\n%v%v\nwant\n%v", got, err, prog)
+	}
+	if _, err := Decode(b[:len(b)-8]); err != nil {
+		t.Errorf("dropping exit: %v", err)
+	}
+	if _, err := Decode(b[:12]); err == nil {
+		t.Error("a truncated slot: no error")
+	}
+}

@@ -454,9 +454,18 @@ func (r *reader) link(main function) (*Program, error) {
 		target := order[at[c.targetFunc]].slot + int(c.targetOff/8)
 		binary.LittleEndian.PutUint32(slots[c.slot][4:], uint32(int32(target-(c.slot+1))))
 	}
-	insns, slotToInsn, err := decode(slots)
+	raw := make([]byte, 0, 8*len(slots))
+	for _, s := range slots {
+		raw = append(raw, s[:]...)
+	}
+	insns, err := asm.Decode(raw)
 	if err != nil {
 		return nil, err
+	}
+	slotToInsn := map[int]int{}
+	for i, slot := 0, 0; i < len(insns); i++ {
+		slotToInsn[slot] = i
+		slot += insns[i].Slots()
 	}
 	p.Insns = insns
 	for i := range p.Refs {
@@ -488,30 +497,3 @@ func (r *reader) mapRef(sym elf.Symbol, addend int64) (MapRef, error) {
 	return MapRef{}, fmt.Errorf("symbol in section %q, which is neither maps nor global data", sec)
 }
 
-// decode turns slots into instructions, merging the two slots of each
-// ld_imm64, and maps slot indexes to instruction indexes.
-func decode(slots [][8]byte) (asm.Instructions, map[int]int, error) {
-	var insns asm.Instructions
-	slotToInsn := map[int]int{}
-	for i := 0; i < len(slots); i++ {
-		s := slots[i]
-		ins := asm.Instruction{
-			OpCode:   asm.OpCode(s[0]),
-			Dst:      asm.Register(s[1] & 0xf),
-			Src:      asm.Register(s[1] >> 4),
-			Offset:   int16(binary.LittleEndian.Uint16(s[2:])),
-			Constant: int64(int32(binary.LittleEndian.Uint32(s[4:]))),
-		}
-		slotToInsn[i] = len(insns)
-		if ins.IsLoadImm64() {
-			if i+1 >= len(slots) {
-				return nil, nil, fmt.Errorf("ld_imm64 at slot %d has no second slot", i)
-			}
-			hi := binary.LittleEndian.Uint32(slots[i+1][4:])
-			ins.Constant = int64(uint64(hi)<<32 | uint64(binary.LittleEndian.Uint32(s[4:])))
-			i++
-		}
-		insns = append(insns, ins)
-	}
-	return insns, slotToInsn, nil
-}
