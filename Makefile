@@ -154,8 +154,11 @@ initramfs: kmod programs $(BIN)/mkinitramfs
 	$(GO_GUEST) test -c -tags guest -o $(GUEST)/object.test ./harness/object
 	$(GO_GUEST) test -c -o $(GUEST)/xdp.test ./harness/xdp
 	$(GO_GUEST) test -c -o $(GUEST)/netns.test ./harness/netns
+	$(GO_GUEST) test -c -tags guest -o $(GUEST)/oreorecmd.test ./harness/cmd/oreore
+	$(GO_GUEST) build -o $(GUEST)/oreore ./harness/cmd/oreore
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
-		-module $(KO) $(addprefix -test $(GUEST)/,suite.test bpf.test object.test xdp.test netns.test) $(addprefix -program ,$(PROGRAM_OBJS))
+		-module $(KO) -command $(GUEST)/oreore \
+		$(addprefix -test $(GUEST)/,suite.test bpf.test object.test xdp.test netns.test oreorecmd.test) $(addprefix -program ,$(PROGRAM_OBJS))
 
 # --- the main job ---------------------------------------------------------------------------------------------
 # The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be
@@ -173,7 +176,7 @@ vm-test-all:
 # --- host-side tests ------------------------------------------------------------------------------------------
 test: $(SRC_STAMP) programs
 	$(GO) vet ./...
-	$(GO) vet -tags guest ./harness/suite/ ./harness/object/
+	$(GO) vet -tags guest ./harness/suite/ ./harness/object/ ./harness/cmd/oreore/
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

@@ -171,3 +171,28 @@ func BTFLoad(blob []byte) (FD, error) {
 	}
 	return FD(fd), nil
 }
+
+type objPinAttr struct {
+	pathname  pointer
+	bpfFD     uint32
+	fileFlags uint32
+}
+
+// ObjPin pins an object at path in a bpf file system (BPF_OBJ_PIN).
+func ObjPin(fd FD, path string) error {
+	p := append([]byte(path), 0)
+	attr := objPinAttr{pathname: ptrTo(p), bpfFD: uint32(fd)}
+	_, err := sys(unix.BPF_OBJ_PIN, &attr)
+	return wrap("BPF_OBJ_PIN", err)
+}
+
+// ObjGet opens a pinned object (BPF_OBJ_GET).
+func ObjGet(path string) (FD, error) {
+	p := append([]byte(path), 0)
+	attr := objPinAttr{pathname: ptrTo(p)}
+	fd, err := sys(unix.BPF_OBJ_GET, &attr)
+	if err != nil {
+		return -1, wrap("BPF_OBJ_GET", err)
+	}
+	return FD(fd), nil
+}

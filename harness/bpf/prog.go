@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"time"
 	"unsafe"
@@ -333,4 +334,41 @@ func ProgGetInfo(prog FD) (ProgInfo, error) {
 		RunCount:      raw.runCnt,
 		VerifiedInsns: raw.verifiedInsns,
 	}, nil
+}
+
+// ProgXlated returns the program as the kernel rewrote it (the "xlated"
+// instructions) and the ids of the maps it uses.
+func ProgXlated(prog FD) (asm.Instructions, []uint32, error) {
+	info, err := ProgGetInfo(prog)
+	if err != nil {
+		return nil, nil, err
+	}
+	var first progInfo
+	attr := objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(first)), info: pointer{unsafe.Pointer(&first)}}
+	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
+		return nil, nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	xlated := make([]byte, first.xlatedProgLen)
+	mapIDs := make([]uint32, first.nrMapIDs)
+	var raw progInfo
+	raw.xlatedProgLen = first.xlatedProgLen
+	raw.nrMapIDs = first.nrMapIDs
+	if len(xlated) > 0 {
+		raw.xlatedProgInsns = uint64(uintptr(unsafe.Pointer(&xlated[0])))
+	}
+	if len(mapIDs) > 0 {
+		raw.mapIDs = uint64(uintptr(unsafe.Pointer(&mapIDs[0])))
+	}
+	attr = objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
+	_, err = sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr)
+	runtime.KeepAlive(xlated)
+	runtime.KeepAlive(mapIDs)
+	if err != nil {
+		return nil, nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	if info.XlatedLen == 0 {
+		return nil, mapIDs, nil // not allowed to see it (kernel.kptr_restrict or no CAP_SYS_ADMIN)
+	}
+	insns, err := asm.Decode(xlated)
+	return insns, mapIDs, err
 }

@@ -23,6 +23,7 @@ type Contents struct {
 	Modules   []string // *.ko, go to /lib/modules
 	Tests     []string // *.test, go to /tests
 	Programs  []string // *.bpf.o, go to /programs
+	Commands  []string // static binaries for a shell or a test, go to /bin
 }
 
 // Write writes the archive. Records are reproducible (no host mtimes,
@@ -49,6 +50,11 @@ func Write(w io.Writer, c Contents) error {
 	}
 	for _, t := range c.Tests {
 		if err := add(path.Join(guest.TestsDir, filepath.Base(t)), t); err != nil {
+			return err
+		}
+	}
+	for _, b := range c.Commands {
+		if err := add(path.Join("/bin", filepath.Base(b)), b); err != nil {
 			return err
 		}
 	}

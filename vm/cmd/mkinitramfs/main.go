@@ -24,6 +24,7 @@ func main() {
 	flag.Var((*list)(&c.Modules), "module", "kernel module to load (repeatable)")
 	flag.Var((*list)(&c.Tests), "test", "test binary to run (repeatable)")
 	flag.Var((*list)(&c.Programs), "program", "eBPF object for the tests (repeatable)")
+	flag.Var((*list)(&c.Commands), "command", "static binary for /bin (repeatable)")
 	flag.Parse()
 	if *out == "" || c.Init == "" || c.Test2JSON == "" {
 		fmt.Fprintln(os.Stderr, "usage: mkinitramfs -o OUT -init BIN -test2json BIN [-module KO]... [-test BIN]...")

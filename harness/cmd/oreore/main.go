@@ -1,0 +1,349 @@
+// Command oreore inspects and drives BPF programs the way bpftool does, and
+// knows BPF_PROG_TYPE_OREORE. Every subcommand takes --json.
+//
+//	oreore prog list
+//	oreore prog show ID
+//	oreore prog dump xlated ID
+//	oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]
+//	oreore prog load OBJ|builtin:add42 [--pin PATH]
+//	oreore oreore attach ID | detach ID | run N
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/asm"
+	"oreore/harness/bpf"
+	"oreore/harness/object"
+	"oreore/harness/oreore"
+	"oreore/programs"
+)
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "oreore:", err)
+		os.Exit(1)
+	}
+}
+
+type cmd struct {
+	out     io.Writer
+	jsonOut bool
+}
+
+// run parses global flags, then dispatches "object verb args...".
+func run(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("oreore", flag.ContinueOnError)
+	c := &cmd{out: out}
+	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	rest := fs.Args()
+	if len(rest) < 2 {
+		return errors.New("usage: oreore [--json] prog|oreore VERB ARGS (see the package doc)")
+	}
+	switch rest[0] + " " + rest[1] {
+	case "prog list":
+		return c.progList()
+	case "prog show":
+		return c.withProg(rest[2:], c.progShow)
+	case "prog dump":
+		if len(rest) < 3 || rest[2] != "xlated" {
+			return errors.New("usage: oreore prog dump xlated ID")
+		}
+		return c.withProg(rest[3:], c.progDumpXlated)
+	case "prog run":
+		return c.progRun(rest[2:])
+	case "prog load":
+		return c.progLoad(rest[2:])
+	case "oreore attach":
+		return c.withProg(rest[2:], func(fd bpf.FD) error { return oreore.Attach(fd) })
+	case "oreore detach":
+		return c.withProg(rest[2:], func(fd bpf.FD) error { return oreore.Detach(fd) })
+	case "oreore run":
+		return c.oreoreRun(rest[2:])
+	}
+	return fmt.Errorf("unknown command %q", strings.Join(rest[:2], " "))
+}
+
+// print writes v as JSON, or text as given.
+func (c *cmd) print(v any, text string) error {
+	if c.jsonOut {
+		enc := json.NewEncoder(c.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	}
+	_, err := io.WriteString(c.out, text)
+	return err
+}
+
+func (c *cmd) withProg(args []string, f func(bpf.FD) error) error {
+	if len(args) != 1 {
+		return errors.New("want one program id")
+	}
+	id, err := strconv.ParseUint(args[0], 10, 32)
+	if err != nil {
+		return fmt.Errorf("program id %q: %w", args[0], err)
+	}
+	fd, err := bpf.ProgGetFDByID(uint32(id))
+	if err != nil {
+		return err
+	}
+	defer fd.Close()
+	return f(fd)
+}
+
+// progTypes names the prog types as bpftool does; the numbers are uapi.
+var progTypes = []string{"unspec", "socket_filter", "kprobe", "sched_cls", "sched_act", "tracepoint", "xdp",
+	"perf_event", "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops", "sk_skb",
+	"cgroup_device", "sk_msg", "raw_tracepoint", "cgroup_sock_addr", "lwt_seg6local", "lirc_mode2",
+	"sk_reuseport", "flow_dissector", "cgroup_sysctl", "raw_tracepoint_writable", "cgroup_sockopt",
+	"tracing", "struct_ops", "ext", "lsm", "sk_lookup", "syscall"}
+
+func typeName(t uint32) string {
+	if t == oreore.ProgType {
+		return "oreore"
+	}
+	if int(t) < len(progTypes) {
+		return progTypes[t]
+	}
+	return fmt.Sprintf("type %d", t)
+}
+
+// progJSON is a program as `prog show --json` prints it.
+type progJSON struct {
+	ID         uint32   `json:"id"`
+	Type       string   `json:"type"`
+	Name       string   `json:"name"`
+	Tag        string   `json:"tag"`
+	GPL        bool     `json:"gpl_compatible"`
+	LoadedAt   uint64   `json:"loaded_at_ns"`
+	UID        uint32   `json:"uid"`
+	Xlated     uint32   `json:"bytes_xlated"`
+	Jited      uint32   `json:"bytes_jited"`
+	MapIDs     []uint32 `json:"map_ids"`
+	BTFID      uint32   `json:"btf_id,omitempty"`
+	RunCount   uint64   `json:"run_cnt,omitempty"`
+	RunTimeNs  uint64   `json:"run_time_ns,omitempty"`
+	VerifiedIn uint32   `json:"verified_insns"`
+}
+
+func describe(fd bpf.FD) (progJSON, error) {
+	info, err := bpf.ProgGetInfo(fd)
+	if err != nil {
+		return progJSON{}, err
+	}
+	_, maps, err := bpf.ProgXlated(fd)
+	if err != nil {
+		return progJSON{}, err
+	}
+	return progJSON{
+		ID: info.ID, Type: typeName(info.Type), Name: info.Name, Tag: fmt.Sprintf("%x", info.Tag[:]),
+		GPL: info.GPLCompatible, LoadedAt: uint64(info.LoadTime), UID: info.CreatedByUID,
+		Xlated: info.XlatedLen, Jited: info.JitedLen, MapIDs: maps, BTFID: info.BTFID,
+		RunCount: info.RunCount, RunTimeNs: uint64(info.RunTime), VerifiedIn: info.VerifiedInsns,
+	}, nil
+}
+
+func (p progJSON) text() string {
+	s := fmt.Sprintf("%d: %s  name %s  tag %s", p.ID, p.Type, p.Name, p.Tag)
+	if p.GPL {
+		s += "  gpl"
+	}
+	if p.RunCount > 0 {
+		s += fmt.Sprintf(" run_time_ns %d run_cnt %d", p.RunTimeNs, p.RunCount)
+	}
+	s += fmt.Sprintf("\n\tloaded_at %dns  uid %d\n\txlated %dB  jited %dB", p.LoadedAt, p.UID, p.Xlated, p.Jited)
+	if len(p.MapIDs) > 0 {
+		var ids []string
+		for _, id := range p.MapIDs {
+			ids = append(ids, fmt.Sprint(id))
+		}
+		s += "\n\tmap_ids " + strings.Join(ids, ",")
+	}
+	if p.BTFID != 0 {
+		s += fmt.Sprintf("\n\tbtf_id %d", p.BTFID)
+	}
+	return s + "\n"
+}
+
+func (c *cmd) progShow(fd bpf.FD) error {
+	p, err := describe(fd)
+	if err != nil {
+		return err
+	}
+	return c.print(p, p.text())
+}
+
+func (c *cmd) progList() error {
+	ids, err := bpf.ProgIDs()
+	if err != nil {
+		return err
+	}
+	all := []progJSON{}
+	var text strings.Builder
+	for _, id := range ids {
+		fd, err := bpf.ProgGetFDByID(id)
+		if errors.Is(err, unix.ENOENT) {
+			continue // unloaded since it was listed
+		}
+		if err != nil {
+			return err
+		}
+		p, err := describe(fd)
+		fd.Close()
+		if err != nil {
+			return err
+		}
+		all = append(all, p)
+		text.WriteString(p.text())
+	}
+	return c.print(all, text.String())
+}
+
+// xlatedLine prints an instruction of the kernel's view: map loads name
+// the map by id, as bpftool does.
+func xlatedLine(ins asm.Instruction) string {
+	if ins.IsLoadImm64() {
+		switch ins.Src {
+		case asm.PseudoMapFD:
+			return fmt.Sprintf("r%d = map[id:%d]", ins.Dst, uint32(ins.Constant))
+		case 2: // BPF_PSEUDO_MAP_VALUE
+			return fmt.Sprintf("r%d = map[id:%d][0]+%d", ins.Dst, uint32(ins.Constant), uint32(uint64(ins.Constant)>>32))
+		}
+	}
+	return ins.String()
+}
+
+func (c *cmd) progDumpXlated(fd bpf.FD) error {
+	insns, _, err := bpf.ProgXlated(fd)
+	if err != nil {
+		return err
+	}
+	if insns == nil {
+		return errors.New("the kernel shows no xlated instructions to this caller")
+	}
+	lines := []string{}
+	var text strings.Builder
+	slot := 0
+	for _, ins := range insns {
+		line := xlatedLine(ins)
+		lines = append(lines, line)
+		fmt.Fprintf(&text, "%4d: %s\n", slot, line)
+		slot += ins.Slots()
+	}
+	return c.print(lines, text.String())
+}
+
+func (c *cmd) progRun(args []string) error {
+	fs := flag.NewFlagSet("prog run", flag.ContinueOnError)
+	ctxIn := fs.String("ctx-in", "", "file with the context")
+	dataIn := fs.String("data-in", "", "file with the packet")
+	repeat := fs.Uint("repeat", 1, "runs")
+	if len(args) < 1 {
+		return errors.New("usage: oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	var in bpf.TestRun
+	var err error
+	if *ctxIn != "" {
+		if in.CtxIn, err = os.ReadFile(*ctxIn); err != nil {
+			return err
+		}
+	}
+	if *dataIn != "" {
+		if in.DataIn, err = os.ReadFile(*dataIn); err != nil {
+			return err
+		}
+		in.DataOut = make([]byte, len(in.DataIn)+4096)
+	}
+	in.Repeat = uint32(*repeat)
+	return c.withProg(args[:1], func(fd bpf.FD) error {
+		res, err := bpf.ProgTestRun(fd, in)
+		if err != nil {
+			return err
+		}
+		out := struct {
+			Retval     uint32 `json:"retval"`
+			DurationNs int64  `json:"duration_ns"`
+			DataOut    []byte `json:"data_out,omitempty"`
+		}{res.Retval, res.Duration.Nanoseconds(), res.DataOut}
+		text := fmt.Sprintf("retval %d  duration %dns\n", res.Retval, res.Duration.Nanoseconds())
+		if len(res.DataOut) > 0 {
+			text += fmt.Sprintf("data_out %x\n", res.DataOut)
+		}
+		return c.print(out, text)
+	})
+}
+
+// builtins are the hand-assembled programs, loadable by name.
+var builtins = map[string]func() asm.Instructions{"add42": programs.Add42}
+
+func (c *cmd) progLoad(args []string) error {
+	fs := flag.NewFlagSet("prog load", flag.ContinueOnError)
+	pin := fs.String("pin", "", "pin the (first) program here, in a bpf file system")
+	if len(args) < 1 {
+		return errors.New("usage: oreore prog load OBJ|builtin:NAME [--pin PATH]")
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	var fds []bpf.FD
+	if name, ok := strings.CutPrefix(args[0], "builtin:"); ok {
+		build, ok := builtins[name]
+		if !ok {
+			return fmt.Errorf("no built-in program %q", name)
+		}
+		fd, err := oreore.Load(name, build())
+		if err != nil {
+			return err
+		}
+		fds = append(fds, fd)
+	} else {
+		coll, err := object.LoadFile(args[0])
+		if err != nil {
+			return err
+		}
+		for _, fd := range coll.Programs {
+			fds = append(fds, fd)
+		}
+	}
+	if *pin == "" {
+		return errors.New("a loaded program lives only as long as something holds it: give --pin PATH")
+	}
+	if err := bpf.ObjPin(fds[0], *pin); err != nil {
+		return err
+	}
+	p, err := describe(fds[0])
+	if err != nil {
+		return err
+	}
+	return c.print(p, p.text())
+}
+
+func (c *cmd) oreoreRun(args []string) error {
+	if len(args) != 1 {
+		return errors.New("usage: oreore oreore run N")
+	}
+	n, err := strconv.ParseUint(args[0], 0, 32)
+	if err != nil {
+		return err
+	}
+	got, err := oreore.Run(uint32(n))
+	if err != nil {
+		return err
+	}
+	return c.print(map[string]uint32{"input": uint32(n), "result": got}, fmt.Sprintf("%d\n", got))
+}
