@@ -496,4 +496,3 @@ func (r *reader) mapRef(sym elf.Symbol, addend int64) (MapRef, error) {
 	}
 	return MapRef{}, fmt.Errorf("symbol in section %q, which is neither maps nor global data", sec)
 }
-
