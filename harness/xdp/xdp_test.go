@@ -198,3 +198,68 @@ func TestXDPCountPrintk(t *testing.T) {
 	}
 	t.Errorf("trace_pipe never said %q; it said:\n%s", want, seen)
 }
+
+// The flag flips while a sender keeps sending: datagrams stop arriving
+// while it is 1 and come back when it is 0 again.
+func TestXDPMapDropFlipsUnderTraffic(t *testing.T) {
+	p, c := setup(t, "xdp_map_drop.bpf.o")
+	warm(t, p)
+	link := attach(t, p, c.Programs["xdp_map_drop"])
+	defer link.Close()
+	r, err := Listen(p, "udp4", 4343)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+
+	const phase = time.Second
+	start := time.Now()
+	arrivals := make(chan time.Duration, 10000)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			r.conn.SetReadDeadline(time.Now().Add(4 * phase))
+			if _, _, err := r.conn.ReadFromUDP(buf); err != nil {
+				close(arrivals)
+				return
+			}
+			arrivals <- time.Since(start)
+		}
+	}()
+	sendErr := make(chan error, 1)
+	go func() {
+		for time.Since(start) < 3*phase {
+			if err := Send(p, "udp4", 4343, 1); err != nil {
+				sendErr <- err
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		sendErr <- nil
+	}()
+	setFlag := func(v uint32) {
+		if err := bpf.MapUpdateElem(c.Maps["drop_flag"], make([]byte, 4), binary.LittleEndian.AppendUint32(nil, v), 0); err != nil {
+			t.Error(err)
+		}
+	}
+	time.Sleep(phase)
+	setFlag(1)
+	time.Sleep(phase)
+	setFlag(0)
+	if err := <-sendErr; err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	r.Close() // ends the reader
+	var counts [3]int // per phase, leaving out 200 ms around each flip
+	for at := range arrivals {
+		i, into := int(at/phase), at%phase
+		if i < 3 && into > 200*time.Millisecond && into < phase-200*time.Millisecond {
+			counts[i]++
+		}
+	}
+	t.Logf("datagrams per phase (flag 0, 1, 0): %v", counts)
+	if counts[0] == 0 || counts[1] != 0 || counts[2] == 0 {
+		t.Errorf("datagrams per phase (flag 0, 1, 0): %v; want some, none, some", counts)
+	}
+}
