@@ -372,3 +372,24 @@ func ProgXlated(prog FD) (asm.Instructions, []uint32, error) {
 	insns, err := asm.Decode(xlated)
 	return insns, mapIDs, err
 }
+
+type progQueryAttr struct {
+	targetFD    uint32
+	attachType  uint32
+	queryFlags  uint32
+	attachFlags uint32
+	progIDs     pointer
+	progCnt     uint32
+	_           uint32
+}
+
+// ProgQuery lists the ids of the programs attached at attachType on
+// target (BPF_PROG_QUERY), with room for up to max of them.
+func ProgQuery(target, attachType uint32, max int) ([]uint32, error) {
+	ids := make([]uint32, max)
+	attr := progQueryAttr{targetFD: target, attachType: attachType, progIDs: ptrTo(ids), progCnt: uint32(max)}
+	if _, err := sys(unix.BPF_PROG_QUERY, &attr); err != nil {
+		return nil, wrap("BPF_PROG_QUERY", err)
+	}
+	return ids[:min(int(attr.progCnt), max)], nil
+}

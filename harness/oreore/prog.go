@@ -38,3 +38,12 @@ func TestRun(prog bpf.FD, in uint32) (uint32, error) {
 func ctx(in uint32) []byte {
 	return []byte{byte(in), byte(in >> 8), byte(in >> 16), byte(in >> 24)}
 }
+
+// Attached returns the id of the attached program, or 0 for none.
+func Attached() (uint32, error) {
+	ids, err := bpf.ProgQuery(0, AttachType, 1)
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	return ids[0], nil
+}

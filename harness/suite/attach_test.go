@@ -246,3 +246,19 @@ func TestInsmodRmmod100Cycles(t *testing.T) {
 		}
 	}
 }
+
+// BPF_PROG_QUERY tells which program the slot holds.
+func TestProgQueryReportsTheAttachedProgram(t *testing.T) {
+	requireEmptySlot(t)
+	if id, err := oreore.Attached(); err != nil || id != 0 {
+		t.Fatalf("query with nothing attached: id %d, %v; want 0", id, err)
+	}
+	prog := load(t, "c9", constProg(9))
+	attach(t, prog)
+	if id, err := oreore.Attached(); err != nil || id != progID(t, prog) {
+		t.Errorf("query: id %d, %v; want %d", id, err, progID(t, prog))
+	}
+	if _, err := bpf.ProgQuery(1, oreore.AttachType, 1); !errors.Is(err, unix.EINVAL) {
+		t.Errorf("query with non-zero target_fd: %v, want EINVAL", err)
+	}
+}

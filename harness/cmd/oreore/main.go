@@ -6,7 +6,7 @@
 //	oreore prog dump xlated ID
 //	oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]
 //	oreore prog load OBJ|builtin:add42 [--pin PATH]
-//	oreore oreore attach ID | detach ID | run N
+//	oreore oreore attach ID | detach ID | run N | status
 package main
 
 import (
@@ -72,6 +72,8 @@ func run(args []string, out io.Writer) error {
 		return c.withProg(rest[2:], func(fd bpf.FD) error { return oreore.Detach(fd) })
 	case "oreore run":
 		return c.oreoreRun(rest[2:])
+	case "oreore status":
+		return c.oreoreStatus()
 	}
 	return fmt.Errorf("unknown command %q", strings.Join(rest[:2], " "))
 }
@@ -346,4 +348,24 @@ func (c *cmd) oreoreRun(args []string) error {
 		return err
 	}
 	return c.print(map[string]uint32{"input": uint32(n), "result": got}, fmt.Sprintf("%d\n", got))
+}
+
+// oreoreStatus says which program the oreore slot holds (BPF_PROG_QUERY).
+func (c *cmd) oreoreStatus() error {
+	id, err := oreore.Attached()
+	if err != nil {
+		return err
+	}
+	if id == 0 {
+		return c.print(map[string]any{"attached": nil}, "nothing attached\n")
+	}
+	var p progJSON
+	err = c.withProg([]string{fmt.Sprint(id)}, func(fd bpf.FD) (err error) {
+		p, err = describe(fd)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return c.print(map[string]any{"attached": p}, "attached: "+p.text())
 }

@@ -20,8 +20,14 @@ func TestOreoreSubcommands(t *testing.T) {
 			t.Errorf("xlated dump lacks %q:\n%s", want, dump)
 		}
 	}
+	if out := oreoreCmd(t, "oreore", "status"); out != "nothing attached\n" {
+		t.Errorf("oreore status before attach: %q", out)
+	}
 	oreoreCmd(t, "oreore", "attach", id)
 	defer oreoreCmd(t, "oreore", "detach", id)
+	if out := oreoreCmd(t, "oreore", "status"); !strings.HasPrefix(out, "attached: "+id+": oreore  name add42") {
+		t.Errorf("oreore status after attach: %q", out)
+	}
 	if out := oreoreCmd(t, "oreore", "run", "100"); out != "142\n" {
 		t.Errorf("oreore run 100: %q, want 142", out)
 	}
