@@ -1,8 +1,10 @@
 package bpf
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -74,39 +76,53 @@ type getIDAttr struct {
 	flags  uint32
 }
 
-// ProgGetNextID returns the id after start, or ENOENT past the last one.
-func ProgGetNextID(start uint32) (uint32, error) {
-	attr := getIDAttr{id: start}
-	if _, err := sys(unix.BPF_PROG_GET_NEXT_ID, &attr); err != nil {
-		return 0, wrap("BPF_PROG_GET_NEXT_ID", err)
+// nextIDs lists every id that a *_GET_NEXT_ID command walks.
+func nextIDs(cmd int, name string) ([]uint32, error) {
+	var ids []uint32
+	for id := uint32(0); ; {
+		attr := getIDAttr{id: id}
+		if _, err := sys(cmd, &attr); err != nil {
+			if err == unix.ENOENT {
+				return ids, nil
+			}
+			return ids, wrap(name, err)
+		}
+		ids = append(ids, attr.nextID)
+		id = attr.nextID
 	}
-	return attr.nextID, nil
 }
 
 // ProgIDs lists the ids of every loaded program.
-func ProgIDs() ([]uint32, error) {
-	var ids []uint32
-	for id := uint32(0); ; {
-		next, err := ProgGetNextID(id)
-		if err != nil {
-			if e, ok := err.(*Error); ok && e.Errno == unix.ENOENT {
-				return ids, nil
-			}
-			return ids, err
-		}
-		ids = append(ids, next)
-		id = next
+func ProgIDs() ([]uint32, error) { return nextIDs(unix.BPF_PROG_GET_NEXT_ID, "BPF_PROG_GET_NEXT_ID") }
+
+// MapIDs lists the ids of every map.
+func MapIDs() ([]uint32, error) { return nextIDs(unix.BPF_MAP_GET_NEXT_ID, "BPF_MAP_GET_NEXT_ID") }
+
+// LinkIDs lists the ids of every link.
+func LinkIDs() ([]uint32, error) { return nextIDs(unix.BPF_LINK_GET_NEXT_ID, "BPF_LINK_GET_NEXT_ID") }
+
+func fdByID(cmd int, name string, id uint32) (FD, error) {
+	attr := getIDAttr{id: id}
+	fd, err := sys(cmd, &attr)
+	if err != nil {
+		return -1, wrap(name, err)
 	}
+	return FD(fd), nil
+}
+
+// MapGetFDByID opens the map with the given id.
+func MapGetFDByID(id uint32) (FD, error) {
+	return fdByID(unix.BPF_MAP_GET_FD_BY_ID, "BPF_MAP_GET_FD_BY_ID", id)
+}
+
+// LinkGetFDByID opens the link with the given id.
+func LinkGetFDByID(id uint32) (FD, error) {
+	return fdByID(unix.BPF_LINK_GET_FD_BY_ID, "BPF_LINK_GET_FD_BY_ID", id)
 }
 
 // ProgGetFDByID opens the program with the given id.
 func ProgGetFDByID(id uint32) (FD, error) {
-	attr := getIDAttr{id: id}
-	fd, err := sys(unix.BPF_PROG_GET_FD_BY_ID, &attr)
-	if err != nil {
-		return -1, wrap("BPF_PROG_GET_FD_BY_ID", err)
-	}
-	return FD(fd), nil
+	return fdByID(unix.BPF_PROG_GET_FD_BY_ID, "BPF_PROG_GET_FD_BY_ID", id)
 }
 
 type enableStatsAttr struct{ statsType uint32 }
@@ -195,4 +211,91 @@ func ObjGet(path string) (FD, error) {
 		return -1, wrap("BPF_OBJ_GET", err)
 	}
 	return FD(fd), nil
+}
+
+// MapDeleteElem issues BPF_MAP_DELETE_ELEM.
+func MapDeleteElem(m FD, key []byte) error {
+	attr := mapElemAttr{mapFD: uint32(m), key: ptrTo(key)}
+	_, err := sys(unix.BPF_MAP_DELETE_ELEM, &attr)
+	return wrap("BPF_MAP_DELETE_ELEM", err)
+}
+
+// MapNextKey returns the key after key (nil: the first key), or ENOENT
+// past the last one.
+func MapNextKey(m FD, key []byte, keySize uint32) ([]byte, error) {
+	next := make([]byte, keySize)
+	attr := mapElemAttr{mapFD: uint32(m), key: ptrTo(key), value: ptrTo(next)}
+	if _, err := sys(unix.BPF_MAP_GET_NEXT_KEY, &attr); err != nil {
+		return nil, wrap("BPF_MAP_GET_NEXT_KEY", err)
+	}
+	return next, nil
+}
+
+// MapInfo is the part of struct bpf_map_info the harness reads.
+type MapInfo struct {
+	Type, ID, KeySize, ValueSize, MaxEntries, Flags uint32
+	Name                                            string
+	BTFID, BTFKeyTypeID, BTFValueTypeID             uint32
+}
+
+type mapInfo struct {
+	mapType               uint32
+	id                    uint32
+	keySize               uint32
+	valueSize             uint32
+	maxEntries            uint32
+	mapFlags              uint32
+	name                  [unix.BPF_OBJ_NAME_LEN]byte
+	ifindex               uint32
+	btfVmlinuxValueTypeID uint32
+	netnsDev              uint64
+	netnsIno              uint64
+	btfID                 uint32
+	btfKeyTypeID          uint32
+	btfValueTypeID        uint32
+	_                     uint32
+	mapExtra              uint64
+}
+
+// MapGetInfo issues BPF_OBJ_GET_INFO_BY_FD on a map.
+func MapGetInfo(m FD) (MapInfo, error) {
+	var raw mapInfo
+	attr := objInfoAttr{bpfFD: uint32(m), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
+	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
+		return MapInfo{}, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	return MapInfo{
+		Type: raw.mapType, ID: raw.id, KeySize: raw.keySize, ValueSize: raw.valueSize, MaxEntries: raw.maxEntries,
+		Flags: raw.mapFlags, Name: unix.ByteSliceToString(raw.name[:]),
+		BTFID: raw.btfID, BTFKeyTypeID: raw.btfKeyTypeID, BTFValueTypeID: raw.btfValueTypeID,
+	}, nil
+}
+
+// LinkInfo is the part of struct bpf_link_info the harness reads.
+type LinkInfo struct {
+	Type, ID, ProgID uint32
+	// Ifindex of an XDP link.
+	Ifindex uint32
+}
+
+type linkInfo struct {
+	linkType uint32
+	id       uint32
+	progID   uint32
+	_        uint32
+	union    [32]byte // per link type; xdp: ifindex first
+}
+
+// LinkGetInfo issues BPF_OBJ_GET_INFO_BY_FD on a link.
+func LinkGetInfo(l FD) (LinkInfo, error) {
+	var raw linkInfo
+	attr := objInfoAttr{bpfFD: uint32(l), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
+	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
+		return LinkInfo{}, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	info := LinkInfo{Type: raw.linkType, ID: raw.id, ProgID: raw.progID}
+	if raw.linkType == unix.BPF_LINK_TYPE_XDP {
+		info.Ifindex = binary.LittleEndian.Uint32(raw.union[:])
+	}
+	return info, nil
 }

@@ -6,6 +6,11 @@
 //	oreore prog dump xlated ID
 //	oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]
 //	oreore prog load OBJ|builtin:add42 [--pin PATH]
+//	oreore prog pin ID PATH | prog stats on|off
+//	oreore map list | map show ID | map dump ID
+//	oreore map lookup ID KEYHEX | map update ID KEYHEX VALUEHEX | map delete ID KEYHEX
+//	oreore link list
+//	oreore tracelog
 //	oreore oreore attach ID | detach ID | run N | status
 package main
 
@@ -49,8 +54,11 @@ func run(args []string, out io.Writer) error {
 		return err
 	}
 	rest := fs.Args()
+	if len(rest) == 1 && rest[0] == "tracelog" {
+		return tracelog(c.out)
+	}
 	if len(rest) < 2 {
-		return errors.New("usage: oreore [--json] prog|oreore VERB ARGS (see the package doc)")
+		return errors.New("usage: oreore [--json] prog|map|link|oreore VERB ARGS, or tracelog (see the package doc)")
 	}
 	switch rest[0] + " " + rest[1] {
 	case "prog list":
@@ -74,6 +82,36 @@ func run(args []string, out io.Writer) error {
 		return c.oreoreRun(rest[2:])
 	case "oreore status":
 		return c.oreoreStatus()
+	case "prog pin":
+		if len(rest) != 4 {
+			return errors.New("usage: oreore prog pin ID PATH")
+		}
+		return c.withProg(rest[2:3], func(fd bpf.FD) error { return bpf.ObjPin(fd, rest[3]) })
+	case "prog stats":
+		return c.progStats(rest[2:])
+	case "map list":
+		return c.mapList()
+	case "map show":
+		return c.withMap(rest[2:], 0, func(fd bpf.FD, info bpf.MapInfo, _ []string) error {
+			m := mapJSON(info)
+			return c.print(m, m.text())
+		})
+	case "map dump":
+		return c.withMap(rest[2:], 0, c.mapDump)
+	case "map lookup":
+		return c.withMap(rest[2:], 1, c.mapLookup)
+	case "map update":
+		return c.withMap(rest[2:], 2, c.mapUpdate)
+	case "map delete":
+		return c.withMap(rest[2:], 1, func(fd bpf.FD, info bpf.MapInfo, args []string) error {
+			key, err := hexArg(args[0], info.KeySize, "key")
+			if err != nil {
+				return err
+			}
+			return bpf.MapDeleteElem(fd, key)
+		})
+	case "link list":
+		return c.linkList()
 	}
 	return fmt.Errorf("unknown command %q", strings.Join(rest[:2], " "))
 }

@@ -4,13 +4,19 @@ import (
 	"bytes"
 	"encoding/binary"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"oreore/harness/bpf"
+	"oreore/harness/netns"
+	"oreore/harness/xdp"
 )
 
 // oreoreCmd runs the command in-process and returns what it printed.
@@ -106,5 +112,81 @@ func TestErrorsAreOneLine(t *testing.T) {
 	err := run([]string{"prog", "show", "4000000000"}, &out)
 	if err == nil || strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "ENOENT") {
 		t.Errorf("show of a missing id: %v, want one line naming ENOENT", err)
+	}
+}
+
+func TestMapSubcommands(t *testing.T) {
+	id := load(t, filepath.Join(programsDir(t), "xdp_map_drop.bpf.o"))
+	var prog struct {
+		MapIDs []uint32 `json:"map_ids"`
+	}
+	json.Unmarshal([]byte(oreoreCmd(t, "--json", "prog", "show", id)), &prog)
+	if len(prog.MapIDs) != 1 {
+		t.Fatalf("xdp_map_drop uses %d maps, want 1", len(prog.MapIDs))
+	}
+	m := fmt.Sprint(prog.MapIDs[0])
+	if show := oreoreCmd(t, "map", "show", m); !strings.HasPrefix(show, m+": array  name drop_flag") || !strings.Contains(show, "key 4B  value 4B  max_entries 1") {
+		t.Errorf("map show:\n%s", show)
+	}
+	if list := oreoreCmd(t, "map", "list"); !strings.Contains(list, m+": array  name drop_flag") {
+		t.Errorf("map list lacks %s:\n%s", m, list)
+	}
+	oreoreCmd(t, "map", "update", m, "00000000", "01 00 00 00")
+	if got := oreoreCmd(t, "map", "lookup", m, "00000000"); got != "key: 00 00 00 00  value: 01 00 00 00\n" {
+		t.Errorf("map lookup after update: %q", got)
+	}
+	if dump := oreoreCmd(t, "map", "dump", m); !strings.HasSuffix(dump, "Found 1 elements\n") {
+		t.Errorf("map dump:\n%s", dump)
+	}
+	var entries []struct{ Key, Value string }
+	json.Unmarshal([]byte(oreoreCmd(t, "--json", "map", "dump", m)), &entries)
+	if len(entries) != 1 || entries[0].Value != "01 00 00 00" {
+		t.Errorf("map dump --json: %+v", entries)
+	}
+	var out bytes.Buffer
+	if err := run([]string{"map", "delete", m, "00000000"}, &out); err == nil || !strings.Contains(err.Error(), "EINVAL") {
+		t.Errorf("delete from an array: %v, want EINVAL", err)
+	}
+	if err := run([]string{"map", "update", m, "00", "01000000"}, &out); err == nil || !strings.Contains(err.Error(), "the map wants 4") {
+		t.Errorf("a 1-byte key: %v", err)
+	}
+}
+
+func TestProgPin(t *testing.T) {
+	id := load(t, filepath.Join(programsDir(t), "xdp_drop.bpf.o"))
+	path := filepath.Join(bpffs(t), "again")
+	oreoreCmd(t, "prog", "pin", id, path)
+	fd, err := bpf.ObjGet(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	info, _ := bpf.ProgGetInfo(fd)
+	if fmt.Sprint(info.ID) != id {
+		t.Errorf("the pin holds program %d, want %s", info.ID, id)
+	}
+}
+
+func TestLinkList(t *testing.T) {
+	id := load(t, filepath.Join(programsDir(t), "xdp_drop.bpf.o"))
+	pair, err := netns.NewPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	n, _ := strconv.ParseUint(id, 10, 32)
+	fd, err := bpf.ProgGetFDByID(uint32(n))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	link, err := xdp.Attach(pair.B, fd, pair.IfindexB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	want := fmt.Sprintf("xdp  prog %s  ifindex %d", id, pair.IfindexB)
+	if list := oreoreCmd(t, "link", "list"); !strings.Contains(list, want) {
+		t.Errorf("link list lacks %q:\n%s", want, list)
 	}
 }

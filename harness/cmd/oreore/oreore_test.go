@@ -3,9 +3,14 @@
 package main
 
 import (
+	"bufio"
 	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 // In the guest: the oreore type by name, its xlated view, attach, run, detach.
@@ -34,5 +39,49 @@ func TestOreoreSubcommands(t *testing.T) {
 	var res struct{ Input, Result uint32 }
 	if err := json.Unmarshal([]byte(oreoreCmd(t, "--json", "oreore", "run", "0xffffffff")), &res); err != nil || res.Result != 41 {
 		t.Errorf("oreore run --json: %+v, %v; want result 41", res, err)
+	}
+}
+
+// Stats on: run_cnt counts the sysfs runs; off: the kernel stops counting.
+func TestProgStats(t *testing.T) {
+	id := load(t, "builtin:add42")
+	oreoreCmd(t, "oreore", "attach", id)
+	defer oreoreCmd(t, "oreore", "detach", id)
+	oreoreCmd(t, "prog", "stats", "on")
+	for i := 0; i < 3; i++ {
+		oreoreCmd(t, "oreore", "run", "1")
+	}
+	oreoreCmd(t, "prog", "stats", "off")
+	oreoreCmd(t, "oreore", "run", "1")
+	var p struct {
+		RunCount uint64 `json:"run_cnt"`
+	}
+	if err := json.Unmarshal([]byte(oreoreCmd(t, "--json", "prog", "show", id)), &p); err != nil || p.RunCount != 3 {
+		t.Errorf("run_cnt %d, %v; want 3 (the run after stats off is not counted)", p.RunCount, err)
+	}
+}
+
+// tracelog streams what bpf_printk writes.
+func TestTracelog(t *testing.T) {
+	id := load(t, "/programs/xdp_count.bpf.o")
+	r, w := io.Pipe()
+	go tracelog(w)
+	frame := filepath.Join(t.TempDir(), "frame")
+	os.WriteFile(frame, make([]byte, 64), 0o644)
+	oreoreCmd(t, "prog", "run", id, "--data-in", frame)
+	lines := bufio.NewScanner(r)
+	found := make(chan bool)
+	go func() {
+		for lines.Scan() {
+			if strings.Contains(lines.Text(), "xdp_count: proto 0") {
+				found <- true
+				return
+			}
+		}
+	}()
+	select {
+	case <-found:
+	case <-time.After(5 * time.Second):
+		t.Error("tracelog did not show xdp_count's bpf_printk line")
 	}
 }

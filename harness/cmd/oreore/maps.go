@@ -1,0 +1,237 @@
+package main
+
+import (
+	"bufio"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/bpf"
+)
+
+var mapTypes = []string{"unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash",
+	"percpu_array", "stack_trace", "cgroup_array", "lru_hash", "lru_percpu_hash", "lpm_trie", "array_of_maps",
+	"hash_of_maps", "devmap", "sockmap", "cpumap", "xskmap", "sockhash", "cgroup_storage", "reuseport_sockarray",
+	"percpu_cgroup_storage", "queue", "stack", "sk_storage", "devmap_hash", "struct_ops", "ringbuf",
+	"inode_storage", "task_storage", "bloom_filter", "user_ringbuf"}
+
+type mapOut struct {
+	ID         uint32 `json:"id"`
+	Type       string `json:"type"`
+	Name       string `json:"name"`
+	KeySize    uint32 `json:"bytes_key"`
+	ValueSize  uint32 `json:"bytes_value"`
+	MaxEntries uint32 `json:"max_entries"`
+	Flags      uint32 `json:"flags"`
+	BTFID      uint32 `json:"btf_id,omitempty"`
+}
+
+func mapJSON(info bpf.MapInfo) mapOut {
+	t := fmt.Sprintf("type %d", info.Type)
+	if int(info.Type) < len(mapTypes) {
+		t = mapTypes[info.Type]
+	}
+	return mapOut{info.ID, t, info.Name, info.KeySize, info.ValueSize, info.MaxEntries, info.Flags, info.BTFID}
+}
+
+func (m mapOut) text() string {
+	s := fmt.Sprintf("%d: %s  name %s  flags 0x%x\n\tkey %dB  value %dB  max_entries %d", m.ID, m.Type, m.Name, m.Flags, m.KeySize, m.ValueSize, m.MaxEntries)
+	if m.BTFID != 0 {
+		s += fmt.Sprintf("\n\tbtf_id %d", m.BTFID)
+	}
+	return s + "\n"
+}
+
+// withMap opens the map whose id is args[0] and passes the nargs after it.
+func (c *cmd) withMap(args []string, nargs int, f func(bpf.FD, bpf.MapInfo, []string) error) error {
+	if len(args) != 1+nargs {
+		return fmt.Errorf("want a map id and %d more arguments", nargs)
+	}
+	id, err := strconv.ParseUint(args[0], 10, 32)
+	if err != nil {
+		return fmt.Errorf("map id %q: %w", args[0], err)
+	}
+	fd, err := bpf.MapGetFDByID(uint32(id))
+	if err != nil {
+		return err
+	}
+	defer fd.Close()
+	info, err := bpf.MapGetInfo(fd)
+	if err != nil {
+		return err
+	}
+	return f(fd, info, args[1:])
+}
+
+func (c *cmd) mapList() error {
+	ids, err := bpf.MapIDs()
+	if err != nil {
+		return err
+	}
+	all := []mapOut{}
+	var text strings.Builder
+	for _, id := range ids {
+		err := c.withMap([]string{fmt.Sprint(id)}, 0, func(_ bpf.FD, info bpf.MapInfo, _ []string) error {
+			m := mapJSON(info)
+			all = append(all, m)
+			text.WriteString(m.text())
+			return nil
+		})
+		if err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+	}
+	return c.print(all, text.String())
+}
+
+// hexArg reads "0a 00 00 00" or "0a000000" as exactly size bytes.
+func hexArg(s string, size uint32, what string) ([]byte, error) {
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		return nil, fmt.Errorf("%s %q: %w", what, s, err)
+	}
+	if uint32(len(b)) != size {
+		return nil, fmt.Errorf("%s is %d bytes, the map wants %d", what, len(b), size)
+	}
+	return b, nil
+}
+
+type entry struct {
+	Key   string `json:"key"`
+	Value string `json:"value"`
+}
+
+func spaced(b []byte) string {
+	parts := make([]string, len(b))
+	for i, x := range b {
+		parts[i] = fmt.Sprintf("%02x", x)
+	}
+	return strings.Join(parts, " ")
+}
+
+func (c *cmd) mapDump(fd bpf.FD, info bpf.MapInfo, _ []string) error {
+	entries := []entry{}
+	var text strings.Builder
+	var key []byte
+	for {
+		next, err := bpf.MapNextKey(fd, key, info.KeySize)
+		if errors.Is(err, unix.ENOENT) {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		value := make([]byte, info.ValueSize)
+		if err := bpf.MapLookupElem(fd, next, value); err != nil && !errors.Is(err, unix.ENOENT) {
+			return err
+		}
+		entries = append(entries, entry{spaced(next), spaced(value)})
+		fmt.Fprintf(&text, "key: %s  value: %s\n", spaced(next), spaced(value))
+		key = next
+	}
+	fmt.Fprintf(&text, "Found %d elements\n", len(entries))
+	return c.print(entries, text.String())
+}
+
+func (c *cmd) mapLookup(fd bpf.FD, info bpf.MapInfo, args []string) error {
+	key, err := hexArg(args[0], info.KeySize, "key")
+	if err != nil {
+		return err
+	}
+	value := make([]byte, info.ValueSize)
+	if err := bpf.MapLookupElem(fd, key, value); err != nil {
+		return err
+	}
+	e := entry{spaced(key), spaced(value)}
+	return c.print(e, fmt.Sprintf("key: %s  value: %s\n", e.Key, e.Value))
+}
+
+func (c *cmd) mapUpdate(fd bpf.FD, info bpf.MapInfo, args []string) error {
+	key, err := hexArg(args[0], info.KeySize, "key")
+	if err != nil {
+		return err
+	}
+	value, err := hexArg(args[1], info.ValueSize, "value")
+	if err != nil {
+		return err
+	}
+	return bpf.MapUpdateElem(fd, key, value, 0)
+}
+
+var linkTypes = []string{"unspec", "raw_tracepoint", "tracing", "cgroup", "iter", "netns", "xdp", "perf_event", "kprobe_multi", "struct_ops"}
+
+func (c *cmd) linkList() error {
+	ids, err := bpf.LinkIDs()
+	if err != nil {
+		return err
+	}
+	type linkOut struct {
+		ID      uint32 `json:"id"`
+		Type    string `json:"type"`
+		ProgID  uint32 `json:"prog_id"`
+		Ifindex uint32 `json:"ifindex,omitempty"`
+	}
+	all := []linkOut{}
+	var text strings.Builder
+	for _, id := range ids {
+		fd, err := bpf.LinkGetFDByID(id)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		info, err := bpf.LinkGetInfo(fd)
+		fd.Close()
+		if err != nil {
+			return err
+		}
+		l := linkOut{ID: info.ID, Type: fmt.Sprintf("type %d", info.Type), ProgID: info.ProgID, Ifindex: info.Ifindex}
+		if int(info.Type) < len(linkTypes) {
+			l.Type = linkTypes[info.Type]
+		}
+		all = append(all, l)
+		fmt.Fprintf(&text, "%d: %s  prog %d", l.ID, l.Type, l.ProgID)
+		if l.Ifindex != 0 {
+			fmt.Fprintf(&text, "  ifindex %d", l.Ifindex)
+		}
+		text.WriteString("\n")
+	}
+	return c.print(all, text.String())
+}
+
+// progStats turns run_cnt/run_time_ns accounting on or off for everyone,
+// as `sysctl kernel.bpf_stats_enabled` does.
+func (c *cmd) progStats(args []string) error {
+	if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
+		return errors.New("usage: oreore prog stats on|off")
+	}
+	v := map[string]string{"on": "1\n", "off": "0\n"}[args[0]]
+	return os.WriteFile("/proc/sys/kernel/bpf_stats_enabled", []byte(v), 0)
+}
+
+// tracelog copies trace_pipe (bpf_printk's output) until it fails.
+func tracelog(out io.Writer) error {
+	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
+		f, err := os.Open(filepath.Join(dir, "trace_pipe"))
+		if err != nil {
+			continue
+		}
+		defer f.Close()
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if _, err := fmt.Fprintln(out, sc.Text()); err != nil {
+				return err
+			}
+		}
+		return sc.Err()
+	}
+	return errors.New("no trace_pipe: mount tracefs on /sys/kernel/tracing")
+}
