@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/hashicorp/go-multierror v1.1.1
 	github.com/u-root/u-root v0.16.0
+	golang.org/x/arch v0.32.0
 	golang.org/x/sys v0.49.0
 )
 

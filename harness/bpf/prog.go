@@ -393,3 +393,26 @@ func ProgQuery(target, attachType uint32, max int) ([]uint32, error) {
 	}
 	return ids[:min(int(attr.progCnt), max)], nil
 }
+
+// ProgJited returns the program's machine code, as the JIT wrote it.
+func ProgJited(prog FD) ([]byte, error) {
+	var first progInfo
+	attr := objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(first)), info: pointer{unsafe.Pointer(&first)}}
+	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
+		return nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	if first.jitedProgLen == 0 {
+		return nil, nil
+	}
+	code := make([]byte, first.jitedProgLen)
+	var raw progInfo
+	raw.jitedProgLen = first.jitedProgLen
+	raw.jitedProgInsns = uint64(uintptr(unsafe.Pointer(&code[0])))
+	attr = objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
+	_, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr)
+	runtime.KeepAlive(code)
+	if err != nil {
+		return nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	return code, nil
+}

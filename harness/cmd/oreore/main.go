@@ -3,7 +3,7 @@
 //
 //	oreore prog list
 //	oreore prog show ID
-//	oreore prog dump xlated ID
+//	oreore prog dump xlated ID | prog dump jited ID
 //	oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]
 //	oreore prog load OBJ|builtin:add42 [--pin PATH]
 //	oreore prog pin ID PATH | prog stats on|off
@@ -24,6 +24,7 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/arch/x86/x86asm"
 	"golang.org/x/sys/unix"
 
 	"oreore/harness/asm"
@@ -66,10 +67,13 @@ func run(args []string, out io.Writer) error {
 	case "prog show":
 		return c.withProg(rest[2:], c.progShow)
 	case "prog dump":
-		if len(rest) < 3 || rest[2] != "xlated" {
-			return errors.New("usage: oreore prog dump xlated ID")
+		switch {
+		case len(rest) >= 3 && rest[2] == "xlated":
+			return c.withProg(rest[3:], c.progDumpXlated)
+		case len(rest) >= 3 && rest[2] == "jited":
+			return c.withProg(rest[3:], c.progDumpJited)
 		}
-		return c.withProg(rest[3:], c.progDumpXlated)
+		return errors.New("usage: oreore prog dump xlated|jited ID")
 	case "prog run":
 		return c.progRun(rest[2:])
 	case "prog load":
@@ -406,4 +410,33 @@ func (c *cmd) oreoreStatus() error {
 		return err
 	}
 	return c.print(map[string]any{"attached": p}, "attached: "+p.text())
+}
+
+// progDumpJited disassembles the x86-64 code the JIT wrote.
+func (c *cmd) progDumpJited(fd bpf.FD) error {
+	code, err := bpf.ProgJited(fd)
+	if err != nil {
+		return err
+	}
+	if code == nil {
+		return errors.New("the program is not JITed, or the kernel hides its code from this caller")
+	}
+	type line struct {
+		Offset int    `json:"pc"`
+		Insn   string `json:"insn"`
+		Bytes  string `json:"bytes"`
+	}
+	lines := []line{}
+	var text strings.Builder
+	for pc := 0; pc < len(code); {
+		inst, err := x86asm.Decode(code[pc:], 64)
+		if err != nil {
+			return fmt.Errorf("x86 decode at %#x: %w", pc, err)
+		}
+		l := line{pc, x86asm.IntelSyntax(inst, uint64(pc), nil), fmt.Sprintf("%x", code[pc:pc+inst.Len])}
+		lines = append(lines, l)
+		fmt.Fprintf(&text, "%4x:\t%-24s %s\n", pc, l.Bytes, l.Insn)
+		pc += inst.Len
+	}
+	return c.print(lines, text.String())
 }

@@ -190,3 +190,12 @@ func TestLinkList(t *testing.T) {
 		t.Errorf("link list lacks %q:\n%s", want, list)
 	}
 }
+
+func TestProgDumpJited(t *testing.T) {
+	id := load(t, filepath.Join(programsDir(t), "xdp_drop.bpf.o"))
+	out := oreoreCmd(t, "prog", "dump", "jited", id)
+	// XDP_DROP is 1: the JIT loads it into eax.
+	if !strings.Contains(out, "mov eax, 0x1") {
+		t.Errorf("the x86 of xdp_drop does not set eax to 1:\n%s", out)
+	}
+}
