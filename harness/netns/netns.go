@@ -12,6 +12,8 @@ import (
 	"runtime"
 
 	"golang.org/x/sys/unix"
+
+	"oreore/harness/rtnl"
 )
 
 // NS is a network namespace held open by a file descriptor.
@@ -26,25 +28,32 @@ func (ns NS) Close() error { return unix.Close(ns.fd) }
 func (ns NS) Do(f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
+		sent := false
+		defer func() {
+			if !sent { // f ended its goroutine (runtime.Goexit, t.Fatal)
+				errc <- errors.New("netns: the function given to Do did not return")
+			}
+		}()
+		send := func(err error) { sent = true; errc <- err }
 		runtime.LockOSThread()
 		orig, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			errc <- err
+			send(err)
 			return
 		}
 		defer unix.Close(orig)
 		if err := unix.Setns(ns.fd, unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns: %w", err)
+			send(fmt.Errorf("setns: %w", err))
 			return
 		}
 		ferr := f()
 		if err := unix.Setns(orig, unix.CLONE_NEWNET); err != nil {
 			// The thread is in the wrong namespace: let it die with the goroutine.
-			errc <- errors.Join(ferr, fmt.Errorf("setns back: %w", err))
+			send(errors.Join(ferr, fmt.Errorf("setns back: %w", err)))
 			return
 		}
 		runtime.UnlockOSThread()
-		errc <- ferr
+		send(ferr)
 	}()
 	return <-errc
 }
@@ -176,90 +185,18 @@ func setUp(name string) error {
 	return nil
 }
 
-// --- rtnetlink -------------------------------------------------------------
-
-// attr is a netlink attribute; nested attributes go in children.
-type attr struct {
-	typ      uint16
-	data     []byte
-	children []attr
-}
-
-func (a attr) encode() []byte {
-	body := a.data
-	for _, c := range a.children {
-		body = append(body, c.encode()...)
-	}
-	b := make([]byte, 4, 4+len(body)+3)
-	binary.LittleEndian.PutUint16(b, uint16(4+len(body)))
-	binary.LittleEndian.PutUint16(b[2:], a.typ)
-	b = append(b, body...)
-	for len(b)%4 != 0 {
-		b = append(b, 0)
-	}
-	return b
-}
-
-func strAttr(typ uint16, s string) attr { return attr{typ: typ, data: append([]byte(s), 0)} }
-
-func u32Attr(typ uint16, v uint32) attr {
-	return attr{typ: typ, data: binary.LittleEndian.AppendUint32(nil, v)}
-}
-
-// request sends one rtnetlink request and waits for its acknowledgement.
-func request(typ uint16, flags uint16, header []byte, attrs ...attr) error {
-	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_ROUTE)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	body := append([]byte(nil), header...)
-	for _, a := range attrs {
-		body = append(body, a.encode()...)
-	}
-	msg := make([]byte, unix.NLMSG_HDRLEN, unix.NLMSG_HDRLEN+len(body))
-	binary.LittleEndian.PutUint32(msg, uint32(unix.NLMSG_HDRLEN+len(body)))
-	binary.LittleEndian.PutUint16(msg[4:], typ)
-	binary.LittleEndian.PutUint16(msg[6:], flags|unix.NLM_F_REQUEST|unix.NLM_F_ACK)
-	binary.LittleEndian.PutUint32(msg[8:], 1)
-	msg = append(msg, body...)
-	if err := unix.Sendto(fd, msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
-		return err
-	}
-	buf := make([]byte, 8192)
-	n, _, err := unix.Recvfrom(fd, buf, 0)
-	if err != nil {
-		return err
-	}
-	// The answer is one nlmsgerr: a header, then the error (0 for an ack).
-	if n < unix.NLMSG_HDRLEN+4 || binary.LittleEndian.Uint16(buf[4:]) != unix.NLMSG_ERROR {
-		return errors.New("netlink: the answer is not an acknowledgement")
-	}
-	if errno := -int32(binary.LittleEndian.Uint32(buf[unix.NLMSG_HDRLEN:])); errno != 0 {
-		return unix.Errno(errno)
-	}
-	return nil
-}
-
-func ifinfomsg(index int32) []byte {
-	b := make([]byte, unix.SizeofIfInfomsg)
-	b[0] = unix.AF_UNSPEC
-	binary.LittleEndian.PutUint32(b[4:], uint32(index))
-	return b
-}
-
 // addVeth creates name with its peer directly in the namespace peerNS.
 func addVeth(name, peer string, peerNS int) error {
 	const vethInfoPeer = 1 // VETH_INFO_PEER
-	peerInfo := attr{typ: vethInfoPeer, data: ifinfomsg(0), children: []attr{
-		strAttr(unix.IFLA_IFNAME, peer),
-		u32Attr(unix.IFLA_NET_NS_FD, uint32(peerNS)),
+	peerInfo := rtnl.Attr{Type: vethInfoPeer, Data: rtnl.Ifinfomsg(0), Children: []rtnl.Attr{
+		rtnl.String(unix.IFLA_IFNAME, peer),
+		rtnl.U32(unix.IFLA_NET_NS_FD, uint32(peerNS)),
 	}}
-	err := request(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL, ifinfomsg(0),
-		strAttr(unix.IFLA_IFNAME, name),
-		attr{typ: unix.IFLA_LINKINFO, children: []attr{
-			strAttr(unix.IFLA_INFO_KIND, "veth"),
-			{typ: unix.IFLA_INFO_DATA, children: []attr{peerInfo}},
+	err := rtnl.Request(unix.RTM_NEWLINK, unix.NLM_F_CREATE|unix.NLM_F_EXCL, rtnl.Ifinfomsg(0),
+		rtnl.String(unix.IFLA_IFNAME, name),
+		rtnl.Attr{Type: unix.IFLA_LINKINFO, Children: []rtnl.Attr{
+			rtnl.String(unix.IFLA_INFO_KIND, "veth"),
+			{Type: unix.IFLA_INFO_DATA, Children: []rtnl.Attr{peerInfo}},
 		}},
 	)
 	if err != nil {
@@ -282,8 +219,8 @@ func addAddr(ifindex int, family int, ip net.IP, prefix int) error {
 		hdr[2] = unix.IFA_F_NODAD
 	}
 	binary.LittleEndian.PutUint32(hdr[4:], uint32(ifindex))
-	err := request(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, hdr,
-		attr{typ: unix.IFA_LOCAL, data: raw}, attr{typ: unix.IFA_ADDRESS, data: raw})
+	err := rtnl.Request(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, hdr,
+		rtnl.Attr{Type: unix.IFA_LOCAL, Data: raw}, rtnl.Attr{Type: unix.IFA_ADDRESS, Data: raw})
 	if err != nil {
 		return fmt.Errorf("RTM_NEWADDR %v/%d: %w", ip, prefix, err)
 	}

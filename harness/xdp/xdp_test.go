@@ -250,7 +250,7 @@ func TestXDPMapDropFlipsUnderTraffic(t *testing.T) {
 		t.Fatal(err)
 	}
 	time.Sleep(100 * time.Millisecond)
-	r.Close() // ends the reader
+	r.Close()         // ends the reader
 	var counts [3]int // per phase, leaving out 200 ms around each flip
 	for at := range arrivals {
 		i, into := int(at/phase), at%phase

@@ -10,6 +10,7 @@
 //	oreore map list | map show ID | map dump ID
 //	oreore map lookup ID KEYHEX | map update ID KEYHEX VALUEHEX | map delete ID KEYHEX
 //	oreore link list
+//	oreore net list | net attach xdp ID dev IFACE | net detach xdp dev IFACE
 //	oreore tracelog
 //	oreore oreore attach ID | detach ID | run N | status
 package main
@@ -31,6 +32,7 @@ import (
 	"oreore/harness/bpf"
 	"oreore/harness/object"
 	"oreore/harness/oreore"
+	"oreore/harness/xdp"
 	"oreore/programs"
 )
 
@@ -116,6 +118,19 @@ func run(args []string, out io.Writer) error {
 		})
 	case "link list":
 		return c.linkList()
+	case "net list":
+		return c.netList()
+	case "net attach":
+		// net attach xdp ID dev IFACE
+		if len(rest) != 6 || rest[2] != "xdp" || rest[4] != "dev" {
+			return errors.New("usage: oreore net attach xdp ID dev IFACE")
+		}
+		return c.withProg(rest[3:4], func(fd bpf.FD) error { return xdp.AttachNetlink(rest[5], fd) })
+	case "net detach":
+		if len(rest) != 5 || rest[2] != "xdp" || rest[3] != "dev" {
+			return errors.New("usage: oreore net detach xdp dev IFACE")
+		}
+		return xdp.DetachNetlink(rest[4])
 	}
 	return fmt.Errorf("unknown command %q", strings.Join(rest[:2], " "))
 }
@@ -439,4 +454,20 @@ func (c *cmd) progDumpJited(fd bpf.FD) error {
 		pc += inst.Len
 	}
 	return c.print(lines, text.String())
+}
+
+func (c *cmd) netList() error {
+	all, err := xdp.List()
+	if err != nil {
+		return err
+	}
+	if all == nil {
+		all = []xdp.Attachment{}
+	}
+	var text strings.Builder
+	text.WriteString("xdp:\n")
+	for _, a := range all {
+		fmt.Fprintf(&text, "%s(%d) %s id %d\n", a.Name, a.Ifindex, a.Mode, a.ProgID)
+	}
+	return c.print(all, text.String())
 }

@@ -199,3 +199,55 @@ func TestProgDumpJited(t *testing.T) {
 		t.Errorf("the x86 of xdp_drop does not set eax to 1:\n%s", out)
 	}
 }
+
+// net attach, list and detach, inside a namespace of the test's own.
+func TestNetAttachListDetach(t *testing.T) {
+	id := load(t, filepath.Join(programsDir(t), "xdp_drop.bpf.o"))
+	pair, err := netns.NewPair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pair.Close()
+	// The command runs in B on a thread of Do's: it must not call t.Fatal.
+	var list, listJSON, after string
+	err = pair.B.Do(func() error {
+		var out bytes.Buffer
+		steps := []struct {
+			args []string
+			save *string
+		}{
+			{[]string{"net", "attach", "xdp", id, "dev", netns.VethB}, nil},
+			{[]string{"net", "list"}, &list},
+			{[]string{"--json", "net", "list"}, &listJSON},
+			{[]string{"net", "detach", "xdp", "dev", netns.VethB}, nil},
+			{[]string{"net", "list"}, &after},
+		}
+		for _, s := range steps {
+			out.Reset()
+			if err := run(s.args, &out); err != nil {
+				return fmt.Errorf("oreore %s: %w", strings.Join(s.args, " "), err)
+			}
+			if s.save != nil {
+				*s.save = out.String()
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("%s(%d) driver id %s", netns.VethB, pair.IfindexB, id)
+	if !strings.Contains(list, want) {
+		t.Errorf("net list lacks %q:\n%s", want, list)
+	}
+	var js []struct {
+		Devname string `json:"devname"`
+		ID      uint32 `json:"id"`
+	}
+	if err := json.Unmarshal([]byte(listJSON), &js); err != nil || len(js) != 1 || js[0].Devname != netns.VethB {
+		t.Errorf("net list --json: %+v, %v", js, err)
+	}
+	if strings.Contains(after, netns.VethB) {
+		t.Errorf("still attached after net detach:\n%s", after)
+	}
+}
