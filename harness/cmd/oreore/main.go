@@ -2,7 +2,7 @@
 // knows BPF_PROG_TYPE_OREORE. Every subcommand takes --json.
 //
 //	oreore prog list
-//	oreore prog show ID
+//	oreore prog show [id] ID | name NAME | tag TAG | pinned PATH
 //	oreore prog dump xlated ID | prog dump jited ID
 //	oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]
 //	oreore prog load OBJ|builtin:add42 [--pin PATH]
@@ -67,7 +67,7 @@ func run(args []string, out io.Writer) error {
 	case "prog list":
 		return c.progList()
 	case "prog show":
-		return c.withProg(rest[2:], c.progShow)
+		return c.progShowBy(rest[2:])
 	case "prog dump":
 		switch {
 		case len(rest) >= 3 && rest[2] == "xlated":
@@ -191,6 +191,7 @@ type progJSON struct {
 	Xlated     uint32   `json:"bytes_xlated"`
 	Jited      uint32   `json:"bytes_jited"`
 	MapIDs     []uint32 `json:"map_ids"`
+	Memlock    uint64   `json:"bytes_memlock"`
 	BTFID      uint32   `json:"btf_id,omitempty"`
 	RunCount   uint64   `json:"run_cnt,omitempty"`
 	RunTimeNs  uint64   `json:"run_time_ns,omitempty"`
@@ -207,7 +208,8 @@ func describe(fd bpf.FD) (progJSON, error) {
 		return progJSON{}, err
 	}
 	return progJSON{
-		ID: info.ID, Type: typeName(info.Type), Name: info.Name, Tag: fmt.Sprintf("%x", info.Tag[:]),
+		Memlock: memlock(fd),
+		ID:      info.ID, Type: typeName(info.Type), Name: info.Name, Tag: fmt.Sprintf("%x", info.Tag[:]),
 		GPL: info.GPLCompatible, LoadedAt: uint64(info.LoadTime), UID: info.CreatedByUID,
 		Xlated: info.XlatedLen, Jited: info.JitedLen, MapIDs: maps, BTFID: info.BTFID,
 		RunCount: info.RunCount, RunTimeNs: uint64(info.RunTime), VerifiedIn: info.VerifiedInsns,
@@ -222,7 +224,7 @@ func (p progJSON) text() string {
 	if p.RunCount > 0 {
 		s += fmt.Sprintf(" run_time_ns %d run_cnt %d", p.RunTimeNs, p.RunCount)
 	}
-	s += fmt.Sprintf("\n\tloaded_at %dns  uid %d\n\txlated %dB  jited %dB", p.LoadedAt, p.UID, p.Xlated, p.Jited)
+	s += fmt.Sprintf("\n\tloaded_at %dns  uid %d\n\txlated %dB  jited %dB  memlock %dB", p.LoadedAt, p.UID, p.Xlated, p.Jited, p.Memlock)
 	if len(p.MapIDs) > 0 {
 		var ids []string
 		for _, id := range p.MapIDs {
@@ -470,4 +472,67 @@ func (c *cmd) netList() error {
 		fmt.Fprintf(&text, "%s(%d) %s id %d\n", a.Name, a.Ifindex, a.Mode, a.ProgID)
 	}
 	return c.print(all, text.String())
+}
+
+// memlock is what the kernel charges the program, from its fdinfo.
+func memlock(fd bpf.FD) uint64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/self/fdinfo/%d", fd))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "memlock:"); ok {
+			n, _ := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// progShowBy selects programs as bpftool does: by id, name, tag or pin.
+func (c *cmd) progShowBy(args []string) error {
+	if len(args) == 1 {
+		return c.withProg(args, c.progShow)
+	}
+	if len(args) != 2 {
+		return errors.New("usage: oreore prog show [id] ID | name NAME | tag TAG | pinned PATH")
+	}
+	switch args[0] {
+	case "id":
+		return c.withProg(args[1:], c.progShow)
+	case "pinned":
+		fd, err := bpf.ObjGet(args[1])
+		if err != nil {
+			return err
+		}
+		defer fd.Close()
+		return c.progShow(fd)
+	case "name", "tag":
+		ids, err := bpf.ProgIDs()
+		if err != nil {
+			return err
+		}
+		var found []progJSON
+		var text strings.Builder
+		for _, id := range ids {
+			fd, err := bpf.ProgGetFDByID(id)
+			if err != nil {
+				continue // unloaded since it was listed
+			}
+			p, err := describe(fd)
+			fd.Close()
+			if err != nil {
+				return err
+			}
+			if (args[0] == "name" && p.Name == args[1]) || (args[0] == "tag" && p.Tag == args[1]) {
+				found = append(found, p)
+				text.WriteString(p.text())
+			}
+		}
+		if len(found) == 0 {
+			return fmt.Errorf("no program with %s %s", args[0], args[1])
+		}
+		return c.print(found, text.String())
+	}
+	return fmt.Errorf("prog show: unknown selector %q", args[0])
 }

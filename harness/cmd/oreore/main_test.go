@@ -251,3 +251,20 @@ func TestNetAttachListDetach(t *testing.T) {
 		t.Errorf("still attached after net detach:\n%s", after)
 	}
 }
+
+func TestProgShowSelectors(t *testing.T) {
+	dir := bpffs(t)
+	pin := filepath.Join(dir, "sel")
+	out := oreoreCmd(t, "prog", "load", filepath.Join(programsDir(t), "xdp_drop.bpf.o"), "--pin", pin)
+	m := idLine.FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("prog load: %s", out)
+	}
+	id, tag := m[1], m[4]
+	for _, sel := range [][]string{{"id", id}, {"pinned", pin}, {"tag", tag}, {"name", "xdp_drop"}} {
+		got := oreoreCmd(t, append([]string{"prog", "show"}, sel...)...)
+		if !strings.Contains(got, id+": xdp  name xdp_drop  tag "+tag) || !regexp.MustCompile(`memlock [1-9]\d*B`).MatchString(got) {
+			t.Errorf("prog show %s: %s", strings.Join(sel, " "), got)
+		}
+	}
+}
