@@ -3,6 +3,7 @@ package bpf
 import (
 	"encoding/binary"
 	"fmt"
+	"runtime"
 	"strings"
 	"unsafe"
 
@@ -17,17 +18,25 @@ type MapCreateAttr struct {
 	MaxEntries uint32
 	Flags      uint32
 	Name       string
+	// BTF types of the key and value, for typed dumps (0: none).
+	BTF            FD
+	BTFKeyTypeID   uint32
+	BTFValueTypeID uint32
 }
 
 type mapCreateAttr struct {
-	mapType    uint32
-	keySize    uint32
-	valueSize  uint32
-	maxEntries uint32
-	mapFlags   uint32
-	innerMapFD uint32
-	numaNode   uint32
-	mapName    [unix.BPF_OBJ_NAME_LEN]byte
+	mapType        uint32
+	keySize        uint32
+	valueSize      uint32
+	maxEntries     uint32
+	mapFlags       uint32
+	innerMapFD     uint32
+	numaNode       uint32
+	mapName        [unix.BPF_OBJ_NAME_LEN]byte
+	mapIfindex     uint32
+	btfFD          uint32
+	btfKeyTypeID   uint32
+	btfValueTypeID uint32
 }
 
 // MapCreate issues BPF_MAP_CREATE.
@@ -38,6 +47,9 @@ func MapCreate(a MapCreateAttr) (FD, error) {
 		valueSize:  a.ValueSize,
 		maxEntries: a.MaxEntries,
 		mapFlags:   a.Flags,
+	}
+	if a.BTF > 0 && a.BTFValueTypeID != 0 {
+		attr.btfFD, attr.btfKeyTypeID, attr.btfValueTypeID = uint32(a.BTF), a.BTFKeyTypeID, a.BTFValueTypeID
 	}
 	copy(attr.mapName[:], a.Name)
 	fd, err := sys(unix.BPF_MAP_CREATE, &attr)
@@ -298,4 +310,39 @@ func LinkGetInfo(l FD) (LinkInfo, error) {
 		info.Ifindex = binary.LittleEndian.Uint32(raw.union[:])
 	}
 	return info, nil
+}
+
+type btfInfo struct {
+	btf       uint64
+	btfSize   uint32
+	id        uint32
+	name      uint64
+	nameLen   uint32
+	kernelBTF uint32
+}
+
+// BTFByID returns the raw BTF blob with the given id.
+func BTFByID(id uint32) ([]byte, error) {
+	fd, err := fdByID(unix.BPF_BTF_GET_FD_BY_ID, "BPF_BTF_GET_FD_BY_ID", id)
+	if err != nil {
+		return nil, err
+	}
+	defer fd.Close()
+	var first btfInfo
+	attr := objInfoAttr{bpfFD: uint32(fd), infoLen: uint32(unsafe.Sizeof(first)), info: pointer{unsafe.Pointer(&first)}}
+	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
+		return nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	blob := make([]byte, first.btfSize)
+	info := btfInfo{btfSize: first.btfSize}
+	if len(blob) > 0 {
+		info.btf = uint64(uintptr(unsafe.Pointer(&blob[0])))
+	}
+	attr = objInfoAttr{bpfFD: uint32(fd), infoLen: uint32(unsafe.Sizeof(info)), info: pointer{unsafe.Pointer(&info)}}
+	_, err = sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr)
+	runtime.KeepAlive(blob)
+	if err != nil {
+		return nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	}
+	return blob, nil
 }

@@ -100,7 +100,7 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 		c.BTF = fd
 	}
 	for _, m := range o.Maps {
-		fd, err := createMap(m)
+		fd, err := createMap(m, c.BTF)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("map %s: %w", m.Name, err)
@@ -166,13 +166,14 @@ func (p *Program) Relocated(maps map[string]bpf.FD) (asm.Instructions, error) {
 	return insns, nil
 }
 
-func createMap(m *Map) (bpf.FD, error) {
+func createMap(m *Map, btfFD bpf.FD) (bpf.FD, error) {
 	name := m.Name
 	if len(name) > 15 {
 		name = name[:15]
 	}
 	fd, err := bpf.MapCreate(bpf.MapCreateAttr{
 		Type: m.Type, KeySize: m.KeySize, ValueSize: m.ValueSize, MaxEntries: m.MaxEntries, Flags: m.Flags, Name: name,
+		BTF: btfFD, BTFKeyTypeID: m.BTFKeyTypeID, BTFValueTypeID: m.BTFValueTypeID,
 	})
 	if err != nil {
 		return -1, err

@@ -133,8 +133,10 @@ func (r *reader) btfMapField(m *Map, mem btf.Member) error {
 		m.ValueSize = v
 	case "key":
 		m.KeySize, err = spec.Size(ptr.Ref)
+		m.BTFKeyTypeID = ptr.Ref
 	case "value":
 		m.ValueSize, err = spec.Size(ptr.Ref)
+		m.BTFValueTypeID = ptr.Ref
 	default:
 		return fmt.Errorf("not a map attribute this loader knows")
 	}
@@ -164,6 +166,12 @@ func (r *reader) dataMap(s *elf.Section) error {
 		m.Data = make([]byte, size)
 	}
 	m.Freeze = strings.HasPrefix(s.Name, ".rodata")
+	if r.obj.BTF != nil {
+		// The kernel types a global data map's value by its DATASEC.
+		if secs := r.obj.BTF.Named(s.Name, btf.KindDatasec); len(secs) == 1 {
+			m.BTFValueTypeID = secs[0].ID
+		}
+	}
 	r.obj.Maps = append(r.obj.Maps, m)
 	return nil
 }

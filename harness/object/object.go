@@ -58,6 +58,9 @@ type Map struct {
 	// .bss); Freeze makes it read-only for userspace (.rodata).
 	Data   []byte
 	Freeze bool
+	// BTF types of the key and value in the object's BTF (0: none), so
+	// that dumps can print fields by name.
+	BTFKeyTypeID, BTFValueTypeID uint32
 }
 
 // Object is an opened object file.

@@ -268,3 +268,29 @@ func TestProgShowSelectors(t *testing.T) {
 		}
 	}
 }
+
+// Maps with BTF dump typed: .bss by variable name, the counter map by
+// key and value.
+func TestMapDumpTyped(t *testing.T) {
+	id := load(t, filepath.Join(programsDir(t), "xdp_count.bpf.o"))
+	frame := make([]byte, 64)
+	binary.BigEndian.PutUint16(frame[12:], unix.ETH_P_IP)
+	frame[14], frame[23] = 0x45, unix.IPPROTO_UDP
+	file := filepath.Join(t.TempDir(), "frame")
+	os.WriteFile(file, frame, 0o644)
+	oreoreCmd(t, "prog", "run", id, "--data-in", file, "--repeat", "5")
+	var prog struct {
+		MapIDs []uint32 `json:"map_ids"`
+	}
+	json.Unmarshal([]byte(oreoreCmd(t, "--json", "prog", "show", id)), &prog)
+	var dumps []string
+	for _, m := range prog.MapIDs {
+		dumps = append(dumps, oreoreCmd(t, "map", "dump", fmt.Sprint(m)))
+	}
+	all := strings.Join(dumps, "\n")
+	for _, want := range []string{"counter: 5", "verdict: 2", "key: 17  value: 5"} {
+		if !strings.Contains(all, want) {
+			t.Errorf("typed dumps lack %q:\n%s", want, all)
+		}
+	}
+}

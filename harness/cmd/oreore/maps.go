@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"oreore/harness/bpf"
+	"oreore/harness/btf"
 )
 
 var mapTypes = []string{"unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash",
@@ -104,8 +105,9 @@ func hexArg(s string, size uint32, what string) ([]byte, error) {
 }
 
 type entry struct {
-	Key   string `json:"key"`
-	Value string `json:"value"`
+	Key       string `json:"key"`
+	Value     string `json:"value"`
+	Formatted string `json:"formatted,omitempty"` // by the map's BTF
 }
 
 func spaced(b []byte) string {
@@ -116,9 +118,31 @@ func spaced(b []byte) string {
 	return strings.Join(parts, " ")
 }
 
+// typed returns a printer for the map's keys and values when the map
+// carries BTF, and nil printers when it does not.
+func typed(info bpf.MapInfo) (key, value func([]byte) string) {
+	if info.BTFID == 0 || info.BTFValueTypeID == 0 {
+		return nil, nil
+	}
+	blob, err := bpf.BTFByID(info.BTFID)
+	if err != nil {
+		return nil, nil
+	}
+	spec, err := btf.Parse(blob)
+	if err != nil {
+		return nil, nil
+	}
+	value = func(b []byte) string { return spec.Format(info.BTFValueTypeID, b) }
+	if info.BTFKeyTypeID != 0 {
+		key = func(b []byte) string { return spec.Format(info.BTFKeyTypeID, b) }
+	}
+	return key, value
+}
+
 func (c *cmd) mapDump(fd bpf.FD, info bpf.MapInfo, _ []string) error {
 	entries := []entry{}
 	var text strings.Builder
+	formatKey, formatValue := typed(info)
 	var key []byte
 	for {
 		next, err := bpf.MapNextKey(fd, key, info.KeySize)
@@ -132,8 +156,18 @@ func (c *cmd) mapDump(fd bpf.FD, info bpf.MapInfo, _ []string) error {
 		if err := bpf.MapLookupElem(fd, next, value); err != nil && !errors.Is(err, unix.ENOENT) {
 			return err
 		}
-		entries = append(entries, entry{spaced(next), spaced(value)})
-		fmt.Fprintf(&text, "key: %s  value: %s\n", spaced(next), spaced(value))
+		e := entry{Key: spaced(next), Value: spaced(value)}
+		switch {
+		case formatValue != nil && formatKey == nil: // global data: the value is the section
+			e.Formatted = formatValue(value)
+			fmt.Fprintf(&text, "%s\n", e.Formatted)
+		case formatValue != nil:
+			e.Formatted = fmt.Sprintf("key: %s  value: %s", formatKey(next), formatValue(value))
+			fmt.Fprintf(&text, "%s\n", e.Formatted)
+		default:
+			fmt.Fprintf(&text, "key: %s  value: %s\n", e.Key, e.Value)
+		}
+		entries = append(entries, e)
 		key = next
 	}
 	fmt.Fprintf(&text, "Found %d elements\n", len(entries))
@@ -149,7 +183,7 @@ func (c *cmd) mapLookup(fd bpf.FD, info bpf.MapInfo, args []string) error {
 	if err := bpf.MapLookupElem(fd, key, value); err != nil {
 		return err
 	}
-	e := entry{spaced(key), spaced(value)}
+	e := entry{Key: spaced(key), Value: spaced(value)}
 	return c.print(e, fmt.Sprintf("key: %s  value: %s\n", e.Key, e.Value))
 }
 
