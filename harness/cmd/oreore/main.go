@@ -5,7 +5,7 @@
 //	oreore prog show [id] ID | name NAME | tag TAG | pinned PATH
 //	oreore prog dump xlated ID | prog dump jited ID
 //	oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]
-//	oreore prog load OBJ|builtin:add42 [--pin PATH]
+//	oreore prog load OBJ [SECTION]|builtin:add42 --pin PATH
 //	oreore prog pin ID PATH | prog stats on|off
 //	oreore map list | map show ID | map dump ID
 //	oreore map lookup ID KEYHEX | map update ID KEYHEX VALUEHEX | map delete ID KEYHEX
@@ -273,8 +273,14 @@ func (c *cmd) progList() error {
 }
 
 // xlatedLine prints an instruction of the kernel's view: map loads name
-// the map by id, as bpftool does.
-func xlatedLine(ins asm.Instruction) string {
+// the map by id, helper calls the helper, as bpftool does.
+func xlatedLine(ins asm.Instruction, helpers map[uint64]string, callBase uint64) string {
+	if ins.OpCode == asm.ClassJMP|asm.OpCode(asm.Call) && ins.Src == 0 && callBase != 0 {
+		// The kernel stores a helper call as its address minus __bpf_call_base.
+		if name, ok := helpers[callBase+uint64(ins.Constant)]; ok {
+			return fmt.Sprintf("call %s#%d", name, ins.Constant)
+		}
+	}
 	if ins.IsLoadImm64() {
 		switch ins.Src {
 		case asm.PseudoMapFD:
@@ -294,11 +300,12 @@ func (c *cmd) progDumpXlated(fd bpf.FD) error {
 	if insns == nil {
 		return errors.New("the kernel shows no xlated instructions to this caller")
 	}
+	helpers, callBase := kallsyms()
 	lines := []string{}
 	var text strings.Builder
 	slot := 0
 	for _, ins := range insns {
-		line := xlatedLine(ins)
+		line := xlatedLine(ins, helpers, callBase)
 		lines = append(lines, line)
 		fmt.Fprintf(&text, "%4d: %s\n", slot, line)
 		slot += ins.Slots()
@@ -354,40 +361,59 @@ var builtins = map[string]func() asm.Instructions{"add42": programs.Add42}
 
 func (c *cmd) progLoad(args []string) error {
 	fs := flag.NewFlagSet("prog load", flag.ContinueOnError)
-	pin := fs.String("pin", "", "pin the (first) program here, in a bpf file system")
+	pin := fs.String("pin", "", "pin the program here, in a bpf file system")
 	if len(args) < 1 {
-		return errors.New("usage: oreore prog load OBJ|builtin:NAME [--pin PATH]")
+		return errors.New("usage: oreore prog load OBJ [SECTION]|builtin:NAME --pin PATH")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	section, flags := "", args[1:]
+	if len(flags) > 0 && !strings.HasPrefix(flags[0], "-") {
+		section, flags = flags[0], flags[1:]
+	}
+	if err := fs.Parse(flags); err != nil {
 		return err
 	}
-	var fds []bpf.FD
+	if *pin == "" {
+		return errors.New("a loaded program lives only as long as something holds it: give --pin PATH")
+	}
+	var fd bpf.FD
 	if name, ok := strings.CutPrefix(args[0], "builtin:"); ok {
 		build, ok := builtins[name]
 		if !ok {
 			return fmt.Errorf("no built-in program %q", name)
 		}
-		fd, err := oreore.Load(name, build())
-		if err != nil {
+		var err error
+		if fd, err = oreore.Load(name, build()); err != nil {
 			return err
 		}
-		fds = append(fds, fd)
 	} else {
-		coll, err := object.LoadFile(args[0])
+		o, err := object.Open(args[0])
 		if err != nil {
 			return err
 		}
-		for _, fd := range coll.Programs {
-			fds = append(fds, fd)
+		prog := o.Programs[0]
+		if section != "" {
+			prog = nil
+			for _, p := range o.Programs {
+				if p.Section == section {
+					prog = p
+					break
+				}
+			}
+			if prog == nil {
+				return fmt.Errorf("%s has no program in section %s", args[0], section)
+			}
 		}
+		coll, err := o.Load()
+		if err != nil {
+			return err
+		}
+		defer coll.Close()
+		fd = coll.Programs[prog.Name]
 	}
-	if *pin == "" {
-		return errors.New("a loaded program lives only as long as something holds it: give --pin PATH")
-	}
-	if err := bpf.ObjPin(fds[0], *pin); err != nil {
+	if err := bpf.ObjPin(fd, *pin); err != nil {
 		return err
 	}
-	p, err := describe(fds[0])
+	p, err := describe(fd)
 	if err != nil {
 		return err
 	}
@@ -535,4 +561,30 @@ func (c *cmd) progShowBy(args []string) error {
 		return c.print(found, text.String())
 	}
 	return fmt.Errorf("prog show: unknown selector %q", args[0])
+}
+
+// kallsyms maps kernel text addresses to names, and finds __bpf_call_base;
+// without /proc/kallsyms (or with its addresses hidden) calls stay numeric.
+func kallsyms() (map[uint64]string, uint64) {
+	b, err := os.ReadFile("/proc/kallsyms")
+	if err != nil {
+		return nil, 0
+	}
+	syms := map[uint64]string{}
+	var base uint64
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || (f[1] != "T" && f[1] != "t") {
+			continue
+		}
+		addr, err := strconv.ParseUint(f[0], 16, 64)
+		if err != nil || addr == 0 {
+			continue
+		}
+		syms[addr] = f[2]
+		if f[2] == "__bpf_call_base" {
+			base = addr
+		}
+	}
+	return syms, base
 }

@@ -99,11 +99,15 @@ func TestProgLoadShowListRunXDP(t *testing.T) {
 	}
 }
 
-func TestProgDumpXlatedNamesMaps(t *testing.T) {
+func TestProgDumpXlatedNamesMapsAndHelpers(t *testing.T) {
 	id := load(t, filepath.Join(programsDir(t), "xdp_map_drop.bpf.o"))
 	out := oreoreCmd(t, "prog", "dump", "xlated", id)
 	if !regexp.MustCompile(`r1 = map\[id:\d+\]`).MatchString(out) || !strings.Contains(out, "exit") {
 		t.Errorf("prog dump xlated does not name the map by id:\n%s", out)
+	}
+	id = load(t, filepath.Join(programsDir(t), "xdp_count.bpf.o"))
+	if out := oreoreCmd(t, "prog", "dump", "xlated", id); !regexp.MustCompile(`call bpf_trace_printk#-?\d+`).MatchString(out) {
+		t.Errorf("prog dump xlated does not name bpf_printk's helper:\n%s", out)
 	}
 }
 
@@ -255,7 +259,7 @@ func TestNetAttachListDetach(t *testing.T) {
 func TestProgShowSelectors(t *testing.T) {
 	dir := bpffs(t)
 	pin := filepath.Join(dir, "sel")
-	out := oreoreCmd(t, "prog", "load", filepath.Join(programsDir(t), "xdp_drop.bpf.o"), "--pin", pin)
+	out := oreoreCmd(t, "prog", "load", filepath.Join(programsDir(t), "xdp_drop.bpf.o"), "xdp", "--pin", pin)
 	m := idLine.FindStringSubmatch(out)
 	if m == nil {
 		t.Fatalf("prog load: %s", out)
