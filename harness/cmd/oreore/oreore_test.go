@@ -28,6 +28,11 @@ func TestOreoreSubcommands(t *testing.T) {
 	if out := oreoreCmd(t, "oreore", "status"); out != "nothing attached\n" {
 		t.Errorf("oreore status before attach: %q", out)
 	}
+	ctx := filepath.Join(t.TempDir(), "ctx")
+	os.WriteFile(ctx, []byte{7, 0, 0, 0}, 0o644)
+	if out := oreoreCmd(t, "prog", "run", id, "--ctx-in", ctx, "--repeat", "10"); !strings.HasPrefix(out, "retval 49 ") {
+		t.Errorf("prog run --ctx-in (7): %q, want retval 49", out)
+	}
 	oreoreCmd(t, "oreore", "attach", id)
 	defer oreoreCmd(t, "oreore", "detach", id)
 	if out := oreoreCmd(t, "oreore", "status"); !strings.HasPrefix(out, "attached: "+id+": oreore  name add42") {
