@@ -272,9 +272,8 @@ type mapInfo struct {
 // MapGetInfo issues BPF_OBJ_GET_INFO_BY_FD on a map.
 func MapGetInfo(m FD) (MapInfo, error) {
 	var raw mapInfo
-	attr := objInfoAttr{bpfFD: uint32(m), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
-	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
-		return MapInfo{}, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	if err := objGetInfo(m, &raw); err != nil {
+		return MapInfo{}, err
 	}
 	return MapInfo{
 		Type: raw.mapType, ID: raw.id, KeySize: raw.keySize, ValueSize: raw.valueSize, MaxEntries: raw.maxEntries,
@@ -301,9 +300,8 @@ type linkInfo struct {
 // LinkGetInfo issues BPF_OBJ_GET_INFO_BY_FD on a link.
 func LinkGetInfo(l FD) (LinkInfo, error) {
 	var raw linkInfo
-	attr := objInfoAttr{bpfFD: uint32(l), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
-	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
-		return LinkInfo{}, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	if err := objGetInfo(l, &raw); err != nil {
+		return LinkInfo{}, err
 	}
 	info := LinkInfo{Type: raw.linkType, ID: raw.id, ProgID: raw.progID}
 	if raw.linkType == unix.BPF_LINK_TYPE_XDP {
@@ -329,20 +327,18 @@ func BTFByID(id uint32) ([]byte, error) {
 	}
 	defer fd.Close()
 	var first btfInfo
-	attr := objInfoAttr{bpfFD: uint32(fd), infoLen: uint32(unsafe.Sizeof(first)), info: pointer{unsafe.Pointer(&first)}}
-	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
-		return nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	if err := objGetInfo(fd, &first); err != nil {
+		return nil, err
 	}
 	blob := make([]byte, first.btfSize)
 	info := btfInfo{btfSize: first.btfSize}
 	if len(blob) > 0 {
 		info.btf = uint64(uintptr(unsafe.Pointer(&blob[0])))
 	}
-	attr = objInfoAttr{bpfFD: uint32(fd), infoLen: uint32(unsafe.Sizeof(info)), info: pointer{unsafe.Pointer(&info)}}
-	_, err = sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr)
+	err = objGetInfo(fd, &info)
 	runtime.KeepAlive(blob)
 	if err != nil {
-		return nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+		return nil, err
 	}
 	return blob, nil
 }

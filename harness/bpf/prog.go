@@ -312,12 +312,19 @@ type objInfoAttr struct {
 	info    pointer
 }
 
+// objGetInfo fills info, a bpf_*_info struct, with BPF_OBJ_GET_INFO_BY_FD;
+// pointers the caller set in it get the variable-length parts.
+func objGetInfo[T any](fd FD, info *T) error {
+	attr := objInfoAttr{bpfFD: uint32(fd), infoLen: uint32(unsafe.Sizeof(*info)), info: pointer{unsafe.Pointer(info)}}
+	_, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr)
+	return wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+}
+
 // ProgGetInfo issues BPF_OBJ_GET_INFO_BY_FD on a program.
 func ProgGetInfo(prog FD) (ProgInfo, error) {
 	var raw progInfo
-	attr := objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
-	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
-		return ProgInfo{}, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	if err := objGetInfo(prog, &raw); err != nil {
+		return ProgInfo{}, err
 	}
 	return ProgInfo{
 		Type:          raw.progType,
@@ -339,14 +346,9 @@ func ProgGetInfo(prog FD) (ProgInfo, error) {
 // ProgXlated returns the program as the kernel rewrote it (the "xlated"
 // instructions) and the ids of the maps it uses.
 func ProgXlated(prog FD) (asm.Instructions, []uint32, error) {
-	info, err := ProgGetInfo(prog)
-	if err != nil {
-		return nil, nil, err
-	}
 	var first progInfo
-	attr := objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(first)), info: pointer{unsafe.Pointer(&first)}}
-	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
-		return nil, nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	if err := objGetInfo(prog, &first); err != nil {
+		return nil, nil, err
 	}
 	xlated := make([]byte, first.xlatedProgLen)
 	mapIDs := make([]uint32, first.nrMapIDs)
@@ -359,14 +361,13 @@ func ProgXlated(prog FD) (asm.Instructions, []uint32, error) {
 	if len(mapIDs) > 0 {
 		raw.mapIDs = uint64(uintptr(unsafe.Pointer(&mapIDs[0])))
 	}
-	attr = objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
-	_, err = sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr)
+	err := objGetInfo(prog, &raw)
 	runtime.KeepAlive(xlated)
 	runtime.KeepAlive(mapIDs)
 	if err != nil {
-		return nil, nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+		return nil, nil, err
 	}
-	if info.XlatedLen == 0 {
+	if first.xlatedProgLen == 0 {
 		return nil, mapIDs, nil // not allowed to see it (kernel.kptr_restrict or no CAP_SYS_ADMIN)
 	}
 	insns, err := asm.Decode(xlated)
@@ -397,9 +398,8 @@ func ProgQuery(target, attachType uint32, max int) ([]uint32, error) {
 // ProgJited returns the program's machine code, as the JIT wrote it.
 func ProgJited(prog FD) ([]byte, error) {
 	var first progInfo
-	attr := objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(first)), info: pointer{unsafe.Pointer(&first)}}
-	if _, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr); err != nil {
-		return nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+	if err := objGetInfo(prog, &first); err != nil {
+		return nil, err
 	}
 	if first.jitedProgLen == 0 {
 		return nil, nil
@@ -408,11 +408,10 @@ func ProgJited(prog FD) ([]byte, error) {
 	var raw progInfo
 	raw.jitedProgLen = first.jitedProgLen
 	raw.jitedProgInsns = uint64(uintptr(unsafe.Pointer(&code[0])))
-	attr = objInfoAttr{bpfFD: uint32(prog), infoLen: uint32(unsafe.Sizeof(raw)), info: pointer{unsafe.Pointer(&raw)}}
-	_, err := sys(unix.BPF_OBJ_GET_INFO_BY_FD, &attr)
+	err := objGetInfo(prog, &raw)
 	runtime.KeepAlive(code)
 	if err != nil {
-		return nil, wrap("BPF_OBJ_GET_INFO_BY_FD", err)
+		return nil, err
 	}
 	return code, nil
 }
