@@ -16,8 +16,11 @@ import (
 	"sort"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"oreore/harness/asm"
 	"oreore/harness/btf"
+	"oreore/harness/oreore"
 )
 
 // Program is one program of the object, with its subprograms linked in.
@@ -293,11 +296,11 @@ var progTypes = []struct {
 	prefix      string
 	typ, attach uint32
 }{
-	{"xdp", 6, 37},     // BPF_PROG_TYPE_XDP, BPF_XDP
-	{"oreore", 32, 44}, // BPF_PROG_TYPE_OREORE, BPF_OREORE_ATTACH (kernel-patches/v6.1)
-	{"socket", 1, 0},   // BPF_PROG_TYPE_SOCKET_FILTER
-	{"tc", 3, 0},       // BPF_PROG_TYPE_SCHED_CLS
-	{"classifier", 3, 0},
+	{"xdp", unix.BPF_PROG_TYPE_XDP, unix.BPF_XDP},
+	{"oreore", oreore.ProgType, oreore.AttachType},
+	{"socket", unix.BPF_PROG_TYPE_SOCKET_FILTER, 0},
+	{"tc", unix.BPF_PROG_TYPE_SCHED_CLS, 0},
+	{"classifier", unix.BPF_PROG_TYPE_SCHED_CLS, 0},
 }
 
 func (r *reader) readPrograms() error {
