@@ -52,11 +52,7 @@ func MapCreate(a MapCreateAttr) (FD, error) {
 		attr.btfFD, attr.btfKeyTypeID, attr.btfValueTypeID = uint32(a.BTF), a.BTFKeyTypeID, a.BTFValueTypeID
 	}
 	copy(attr.mapName[:], a.Name)
-	fd, err := sys(unix.BPF_MAP_CREATE, &attr)
-	if err != nil {
-		return -1, wrap("BPF_MAP_CREATE", err)
-	}
-	return FD(fd), nil
+	return sysFD(unix.BPF_MAP_CREATE, "BPF_MAP_CREATE", &attr)
 }
 
 type mapElemAttr struct {
@@ -115,11 +111,7 @@ func LinkIDs() ([]uint32, error) { return nextIDs(unix.BPF_LINK_GET_NEXT_ID, "BP
 
 func fdByID(cmd int, name string, id uint32) (FD, error) {
 	attr := getIDAttr{id: id}
-	fd, err := sys(cmd, &attr)
-	if err != nil {
-		return -1, wrap(name, err)
-	}
-	return FD(fd), nil
+	return sysFD(cmd, name, &attr)
 }
 
 // MapGetFDByID opens the map with the given id.
@@ -143,11 +135,7 @@ type enableStatsAttr struct{ statsType uint32 }
 // the returned descriptor is open.
 func EnableStats() (FD, error) {
 	attr := enableStatsAttr{statsType: unix.BPF_STATS_RUN_TIME}
-	fd, err := sys(unix.BPF_ENABLE_STATS, &attr)
-	if err != nil {
-		return -1, wrap("BPF_ENABLE_STATS", err)
-	}
-	return FD(fd), nil
+	return sysFD(unix.BPF_ENABLE_STATS, "BPF_ENABLE_STATS", &attr)
 }
 
 type mapFreezeAttr struct{ mapFD uint32 }
@@ -170,11 +158,7 @@ type linkCreateAttr struct {
 // the caller's network namespace. Closing the link detaches the program.
 func LinkCreate(prog FD, target uint32, attachType uint32) (FD, error) {
 	attr := linkCreateAttr{progFD: uint32(prog), targetFD: target, attachType: attachType}
-	fd, err := sys(unix.BPF_LINK_CREATE, &attr)
-	if err != nil {
-		return -1, wrap("BPF_LINK_CREATE", err)
-	}
-	return FD(fd), nil
+	return sysFD(unix.BPF_LINK_CREATE, "BPF_LINK_CREATE", &attr)
 }
 
 type btfLoadAttr struct {
@@ -218,11 +202,7 @@ func ObjPin(fd FD, path string) error {
 func ObjGet(path string) (FD, error) {
 	p := append([]byte(path), 0)
 	attr := objPinAttr{pathname: ptrTo(p)}
-	fd, err := sys(unix.BPF_OBJ_GET, &attr)
-	if err != nil {
-		return -1, wrap("BPF_OBJ_GET", err)
-	}
-	return FD(fd), nil
+	return sysFD(unix.BPF_OBJ_GET, "BPF_OBJ_GET", &attr)
 }
 
 // MapDeleteElem issues BPF_MAP_DELETE_ELEM.

@@ -38,6 +38,15 @@ func sys[T any](cmd int, attr *T) (int, error) {
 	return int(r), nil
 }
 
+// sysFD issues a command that returns a new file descriptor.
+func sysFD[T any](cmd int, name string, attr *T) (FD, error) {
+	fd, err := sys(cmd, attr)
+	if err != nil {
+		return -1, wrap(name, err)
+	}
+	return FD(fd), nil
+}
+
 // Error names the command that failed and wraps the errno, so callers can
 // test it with errors.Is(err, unix.ENOENT).
 type Error struct {
