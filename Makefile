@@ -23,14 +23,17 @@ SHELL := /bin/bash
 
 TOP      := $(CURDIR)
 TARBALL  := /usr/src/linux-source-$(KVER).tar.xz
-SRC      := $(TOP)/$(BUILD)/src/linux-source-$(KVER)
+# KERNEL_SRC=/path/to/tree builds a developer's own git tree (with a `base` tag) instead of the extracted one.
+KERNEL_SRC ?=
+SRC      := $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(TOP)/$(BUILD)/src/linux-source-$(KVER))
 FLAVORED := $(KVER)$(if $(filter debug,$(FLAVOR)),-debug)
 KOUT     := $(TOP)/$(BUILD)/kernel-$(FLAVORED)
 KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(FLAVORED)
 GUEST    := $(TOP)/$(BUILD)/guest
 VMOUT    := $(TOP)/$(BUILD)/vm-$(FLAVORED)
 BIN      := $(TOP)/$(BUILD)/bin
-PATCHES  := $(sort $(wildcard kernel-patches/v$(KVER)/*.patch))
+PATCH_DIR ?= kernel-patches/v$(KVER)
+PATCHES  := $(sort $(wildcard $(PATCH_DIR)/*.patch))
 FRAGMENTS := kernel-patches/oreore.config $(if $(filter debug,$(FLAVOR)),kernel-patches/debug.config)
 BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
 KO       := $(KMOD_OUT)/oreore.ko
@@ -50,7 +53,7 @@ GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 APT_PACKAGES := linux-source-$(KVER) build-essential bc bison flex libelf-dev libssl-dev dwarves \
 	ccache cpio xz-utils rsync git qemu-system-x86 clang llvm libbpf-dev python3-ply python3-git
 
-.PHONY: all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check clean
+.PHONY: all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip clean
 all: vm-test
 
 deps:
@@ -66,6 +69,12 @@ SRC_STAMP := $(SRC)/.oreore-series
 SERIES_ID := $(shell cat $(PATCHES) 2>/dev/null | sha256sum | cut -c1-16)
 
 kernel-src: $(SRC_STAMP)
+ifneq ($(KERNEL_SRC),)
+# A developer's tree is used as it is: no extraction, no series applied.
+$(SRC_STAMP):
+	@git -C $(SRC) rev-parse -q --verify base >/dev/null || { echo "KERNEL_SRC=$(SRC): not a git tree with a base tag"; exit 1; }
+	@touch $@
+else
 $(SRC_STAMP): $(PATCHES)
 	@test -f $(TARBALL) || { echo "kernel-src: $(TARBALL) is missing: run 'make deps'"; exit 1; }
 	@if [ ! -d $(SRC)/.git ]; then \
@@ -90,6 +99,33 @@ $(SRC_STAMP): $(PATCHES)
 		git -C $(SRC) $(GIT_ID) am -q --committer-date-is-author-date $(abspath $(PATCHES)); \
 	fi
 	echo $(SERIES_ID) > $@
+endif
+
+# Writes the tree's commits since `base` back as the series: edit the tree, commit, `make vm-test`, `make patches`.
+patches: $(SRC_STAMP)
+	@if [ -n "$$(git -C $(SRC) status --porcelain --untracked-files=no)" ]; then \
+		echo "patches: $(SRC) has uncommitted changes: commit them first"; exit 1; fi
+	@mkdir -p $(PATCH_DIR)
+	rm -f $(PATCH_DIR)/*.patch
+	git -C $(SRC) format-patch -q --no-signature -o $(abspath $(PATCH_DIR)) base..HEAD
+	@echo "patches: $$(ls $(PATCH_DIR)/*.patch | wc -l) patches in $(PATCH_DIR)"
+
+# The edit -> export -> rebuild round trip, on a worktree of the tree: an edit committed there must appear in the
+# exported series, and the series applied on base must give the edited tree exactly.
+ROUNDTRIP := $(TOP)/$(BUILD)/roundtrip
+patches-roundtrip: $(SRC_STAMP)
+	@rm -rf $(ROUNDTRIP); git -C $(SRC) worktree prune
+	@git -C $(SRC) worktree add -q --detach $(ROUNDTRIP)/tree HEAD
+	@echo "/* patches-roundtrip $$$$ */" >> $(ROUNDTRIP)/tree/kernel/bpf/oreore.c
+	@git -C $(ROUNDTRIP)/tree $(GIT_ID) commit -q -am "bpf: patches-roundtrip edit"
+	@$(MAKE) -s patches KERNEL_SRC=$(ROUNDTRIP)/tree PATCH_DIR=$(ROUNDTRIP)/series
+	@grep -q "^+/\* patches-roundtrip" $(ROUNDTRIP)/series/*.patch || { echo "patches-roundtrip: the edit is not in the series"; exit 1; }
+	@want=$$(git -C $(ROUNDTRIP)/tree rev-parse 'HEAD^{tree}'); \
+	got=$$(cd $(SRC) && export GIT_INDEX_FILE=$$(mktemp -u); git read-tree base && \
+		git apply --cached $(ROUNDTRIP)/series/*.patch && git write-tree; rm -f $$GIT_INDEX_FILE); \
+	[ "$$got" = "$$want" ] || { echo "patches-roundtrip: the series rebuilds tree $$got, the edited tree is $$want"; exit 1; }
+	@git -C $(SRC) worktree remove --force $(ROUNDTRIP)/tree; rm -rf $(ROUNDTRIP)
+	@echo "patches-roundtrip: an edit survives export and rebuilds the same tree"
 
 # --- kernel: tinyconfig + the fragment; make runs only when the tree or config changed ------------------------
 $(KOUT)/.config: $(FRAGMENTS) $(SRC_STAMP)
@@ -182,6 +218,7 @@ test: $(SRC_STAMP) programs
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT) $(GO) test -count=1 ./...
 	$(MAKE) -s checkpatch
+	$(MAKE) -s patches-roundtrip
 
 # Each patch must build on its own: every prefix of the series is built in a worktree, in one build folder
 # (so each step is incremental), with the normal flavor's config. Slow: a kernel build per patch.
