@@ -26,7 +26,8 @@ TARBALL  := /usr/src/linux-source-$(KVER).tar.xz
 # KERNEL_SRC=/path/to/tree builds a developer's own git tree (with a `base` tag) instead of the extracted one.
 KERNEL_SRC ?=
 SRC      := $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(TOP)/$(BUILD)/src/linux-source-$(KVER))
-FLAVORED := $(KVER)$(if $(filter debug,$(FLAVOR)),-debug)
+# A developer tree (KERNEL_SRC) gets build folders of its own: one kbuild output folder serves one source tree.
+FLAVORED := $(KVER)$(if $(filter debug,$(FLAVOR)),-debug)$(if $(KERNEL_SRC),-own)
 KOUT     := $(TOP)/$(BUILD)/kernel-$(FLAVORED)
 KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(FLAVORED)
 GUEST    := $(TOP)/$(BUILD)/guest
