@@ -39,6 +39,9 @@ type Result struct {
 	// Err is QEMU's own failure: it could not start, or exited non-zero.
 	Err  error
 	Wall time.Duration
+	// FirstInit is when the guest's init first wrote to the console, from
+	// QEMU's start (0 if it never did): the boot's cost.
+	FirstInit time.Duration
 
 	consoleBytes int64
 }
@@ -146,7 +149,8 @@ func boot(cfg Config, accel Accelerator) Result {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", Args(cfg, accel, res.ResultsPath)...)
 	var stderr bytes.Buffer
-	counted := &countingWriter{w: console}
+	start := time.Now()
+	counted := &countingWriter{w: console, start: start, mark: []byte("oreore-init:")}
 	cmd.Stdout = counted
 	if cfg.Console != nil {
 		cmd.Stdout = io.MultiWriter(counted, cfg.Console)
@@ -156,10 +160,10 @@ func boot(cfg Config, accel Accelerator) Result {
 	// it before the runner has read what it wrote.
 	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
 
-	start := time.Now()
 	err = cmd.Run()
 	res.Wall = time.Since(start)
 	res.consoleBytes = counted.n
+	res.FirstInit = counted.markedAt
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		res.TimedOut = true
@@ -169,14 +173,29 @@ func boot(cfg Config, accel Accelerator) Result {
 	return res
 }
 
+// countingWriter counts the console's bytes and notes when mark first
+// appears in them.
 type countingWriter struct {
-	w io.Writer
-	n int64
+	w        io.Writer
+	n        int64
+	start    time.Time
+	mark     []byte
+	tail     []byte
+	markedAt time.Duration
 }
 
 func (c *countingWriter) Write(b []byte) (int, error) {
 	n, err := c.w.Write(b)
 	c.n += int64(n)
+	if c.markedAt == 0 {
+		c.tail = append(c.tail, b...)
+		if bytes.Contains(c.tail, c.mark) {
+			c.markedAt = time.Since(c.start)
+		}
+		if len(c.tail) > len(c.mark) {
+			c.tail = c.tail[len(c.tail)-len(c.mark):]
+		}
+	}
 	return n, err
 }
 

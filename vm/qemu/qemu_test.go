@@ -23,3 +23,14 @@ func TestArgs(t *testing.T) {
 		t.Errorf("KVM command line: %s", kvm)
 	}
 }
+
+func TestFirstInitLineIsNoticedAcrossWrites(t *testing.T) {
+	var sink strings.Builder
+	c := &countingWriter{w: &sink, start: time.Now().Add(-time.Second), mark: []byte("oreore-init:")}
+	for _, chunk := range []string{"[ 1.0] Run /init\noreore-", "init: loaded", " more\n"} {
+		c.Write([]byte(chunk))
+	}
+	if c.markedAt < time.Second || c.n != int64(sink.Len()) {
+		t.Errorf("marked at %v after %d bytes; want about 1s, all bytes counted", c.markedAt, c.n)
+	}
+}

@@ -76,7 +76,7 @@ func run(cfg qemu.Config, w io.Writer) verdict.Code {
 	if v.Code != verdict.Passed {
 		printConsole(w, in.Console, v.Splats, res.ConsolePath)
 	}
-	fmt.Fprintf(w, "vm: guest ran %.1fs wall; console in %s\n", res.Wall.Seconds(), res.ConsolePath)
+	fmt.Fprintf(w, "vm: guest ran %.1fs wall, init's first line after %.2fs; console in %s\n", res.Wall.Seconds(), res.FirstInit.Seconds(), res.ConsolePath)
 	fmt.Fprintf(w, "verdict: %v (exit %d)\n", v.Code, v.Code)
 	for _, r := range v.Reasons {
 		fmt.Fprintf(w, "  %s\n", r)
