@@ -1,0 +1,51 @@
+//go:build guest
+
+package suite
+
+import (
+	"testing"
+
+	"oreore/harness/bpf"
+	"oreore/harness/oreore"
+	"oreore/programs"
+)
+
+// The cost of one run through the attach point (a write and a read of
+// /sys/oreore/bpf) against BPF_PROG_TEST_RUN: `make bench` runs these.
+func BenchmarkSysfsRun(b *testing.B) {
+	prog, err := oreore.Load("add42", programs.Add42())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prog.Close()
+	if err := oreore.Attach(prog); err != nil {
+		b.Fatal(err)
+	}
+	defer oreore.Detach(prog)
+	for i := 0; b.Loop(); i++ {
+		if _, err := oreore.Run(uint32(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The kernel times the runs itself; one syscall covers them all.
+func BenchmarkTestRunRepeat(b *testing.B) {
+	prog, err := oreore.Load("add42", programs.Add42())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prog.Close()
+	const repeat = 100000
+	var total float64
+	runs := 0
+	for b.Loop() {
+		res, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: []byte{1, 0, 0, 0}, Repeat: repeat})
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += float64(res.Duration.Nanoseconds())
+		runs++
+	}
+	b.ReportMetric(total/float64(runs), "kernel-ns/run")
+}
