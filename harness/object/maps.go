@@ -114,23 +114,17 @@ func (r *reader) btfMapField(m *Map, mem btf.Member) error {
 		}
 		return arr.Array.Nelems, nil
 	}
-	var v uint32
 	switch mem.Name {
 	case "type":
-		v, err = uintValue()
-		m.Type = v
+		m.Type, err = uintValue()
 	case "max_entries":
-		v, err = uintValue()
-		m.MaxEntries = v
+		m.MaxEntries, err = uintValue()
 	case "map_flags":
-		v, err = uintValue()
-		m.Flags = v
+		m.Flags, err = uintValue()
 	case "key_size":
-		v, err = uintValue()
-		m.KeySize = v
+		m.KeySize, err = uintValue()
 	case "value_size":
-		v, err = uintValue()
-		m.ValueSize = v
+		m.ValueSize, err = uintValue()
 	case "key":
 		m.KeySize, err = spec.Size(ptr.Ref)
 		m.BTFKeyTypeID = ptr.Ref
