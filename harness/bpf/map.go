@@ -154,11 +154,53 @@ type linkCreateAttr struct {
 	flags      uint32
 }
 
+// LinkCreateAttr is BPF_LINK_CREATE's part of union bpf_attr.
+type LinkCreateAttr struct {
+	Prog FD
+	// Target is an ifindex for XDP, a file descriptor for others; 0 when the attach point is global.
+	Target     uint32
+	AttachType uint32
+	Flags      uint32
+}
+
 // LinkCreate issues BPF_LINK_CREATE; for XDP the target is an ifindex in
-// the caller's network namespace. Closing the link detaches the program.
-func LinkCreate(prog FD, target uint32, attachType uint32) (FD, error) {
-	attr := linkCreateAttr{progFD: uint32(prog), targetFD: target, attachType: attachType}
+// the caller's network namespace. Closing the last descriptor of the link
+// detaches the program.
+func LinkCreate(a LinkCreateAttr) (FD, error) {
+	attr := linkCreateAttr{progFD: uint32(a.Prog), targetFD: a.Target, attachType: a.AttachType, flags: a.Flags}
 	return sysFD(unix.BPF_LINK_CREATE, "BPF_LINK_CREATE", &attr)
+}
+
+type linkUpdateAttr struct {
+	linkFD    uint32
+	newProgFD uint32
+	flags     uint32
+	oldProgFD uint32
+}
+
+// LinkUpdateAttr is BPF_LINK_UPDATE's part of union bpf_attr. With
+// BPF_F_REPLACE in Flags the update happens only if OldProg is the link's
+// program.
+type LinkUpdateAttr struct {
+	Link, NewProg, OldProg FD
+	Flags                  uint32
+}
+
+// LinkUpdate swaps the link's program (BPF_LINK_UPDATE).
+func LinkUpdate(a LinkUpdateAttr) error {
+	attr := linkUpdateAttr{linkFD: uint32(a.Link), newProgFD: uint32(a.NewProg), flags: a.Flags, oldProgFD: uint32(a.OldProg)}
+	_, err := sys(unix.BPF_LINK_UPDATE, &attr)
+	return wrap("BPF_LINK_UPDATE", err)
+}
+
+type linkDetachAttr struct{ linkFD uint32 }
+
+// LinkDetach detaches the link's program while the link stays open, defunct
+// (BPF_LINK_DETACH).
+func LinkDetach(l FD) error {
+	attr := linkDetachAttr{linkFD: uint32(l)}
+	_, err := sys(unix.BPF_LINK_DETACH, &attr)
+	return wrap("BPF_LINK_DETACH", err)
 }
 
 type btfLoadAttr struct {
@@ -267,6 +309,9 @@ type LinkInfo struct {
 	Type, ID, ProgID uint32
 	// Ifindex of an XDP link.
 	Ifindex uint32
+	// Union is the link type's own part of the info, for types this
+	// package does not decode.
+	Union [32]byte
 }
 
 type linkInfo struct {
@@ -283,7 +328,7 @@ func LinkGetInfo(l FD) (LinkInfo, error) {
 	if err := objGetInfo(l, &raw); err != nil {
 		return LinkInfo{}, err
 	}
-	info := LinkInfo{Type: raw.linkType, ID: raw.id, ProgID: raw.progID}
+	info := LinkInfo{Type: raw.linkType, ID: raw.id, ProgID: raw.progID, Union: raw.union}
 	if raw.linkType == unix.BPF_LINK_TYPE_XDP {
 		info.Ifindex = binary.LittleEndian.Uint32(raw.union[:])
 	}

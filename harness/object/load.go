@@ -120,8 +120,13 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 		if len(name) > 15 {
 			name = name[:15]
 		}
+		typ, attach, err := p.Types()
+		if err != nil {
+			c.Close()
+			return nil, fmt.Errorf("program %s (section %s): %w", p.Name, p.Section, err)
+		}
 		attr := bpf.ProgLoadAttr{
-			Type: p.Type, Insns: insns, License: o.License, Name: name, ExpectedAttachType: p.ExpectedAttachType,
+			Type: typ, Insns: insns, License: o.License, Name: name, ExpectedAttachType: attach,
 		}
 		if c.BTF > 0 && len(p.FuncInfo) > 0 {
 			attr.BTF, attr.FuncInfo, attr.LineInfo = c.BTF, p.funcInfoRecords(), p.lineInfoRecords()

@@ -25,11 +25,12 @@ import (
 
 // Program is one program of the object, with its subprograms linked in.
 type Program struct {
-	Name               string // the function's symbol
-	Section            string
-	Type               uint32
-	ExpectedAttachType uint32
-	Insns              asm.Instructions
+	Name    string // the function's symbol
+	Section string
+	// Kind is the section's program kind ("xdp", "oreore", ...); Types
+	// turns it into uapi numbers.
+	Kind  string
+	Insns asm.Instructions
 	// Refs are the instructions that load a map or the address of global
 	// data; Load fills in the map's fd.
 	Refs []MapRef
@@ -292,15 +293,36 @@ func isDataSection(name string) bool {
 		strings.HasPrefix(name, ".data.") || strings.HasPrefix(name, ".rodata.")
 }
 
-var progTypes = []struct {
-	prefix      string
-	typ, attach uint32
+// progKinds maps section names to program types. The oreore numbers
+// depend on the kernel series, so they are looked up when a program is
+// loaded, not when the object is parsed.
+var progKinds = []struct {
+	prefix string
+	types  func() (typ, attach uint32, err error)
 }{
-	{"xdp", unix.BPF_PROG_TYPE_XDP, unix.BPF_XDP},
-	{"oreore", oreore.ProgType, oreore.AttachType},
-	{"socket", unix.BPF_PROG_TYPE_SOCKET_FILTER, 0},
-	{"tc", unix.BPF_PROG_TYPE_SCHED_CLS, 0},
-	{"classifier", unix.BPF_PROG_TYPE_SCHED_CLS, 0},
+	{"xdp", fixed(unix.BPF_PROG_TYPE_XDP, unix.BPF_XDP)},
+	{"oreore", func() (uint32, uint32, error) {
+		u, err := oreore.Kernel()
+		return u.ProgType, u.AttachType, err
+	}},
+	{"socket", fixed(unix.BPF_PROG_TYPE_SOCKET_FILTER, 0)},
+	{"tc", fixed(unix.BPF_PROG_TYPE_SCHED_CLS, 0)},
+	{"classifier", fixed(unix.BPF_PROG_TYPE_SCHED_CLS, 0)},
+}
+
+func fixed(typ, attach uint32) func() (uint32, uint32, error) {
+	return func() (uint32, uint32, error) { return typ, attach, nil }
+}
+
+// Types returns the program type and expected attach type that the running
+// kernel gives the program's kind.
+func (p *Program) Types() (typ, attach uint32, err error) {
+	for _, k := range progKinds {
+		if k.prefix == p.Kind {
+			return k.types()
+		}
+	}
+	return 0, 0, fmt.Errorf("section %s: unknown program kind %q", p.Section, p.Kind)
 }
 
 func (r *reader) readPrograms() error {
@@ -330,22 +352,21 @@ func (r *reader) readPrograms() error {
 		if fn.off+fn.size > uint64(len(r.code[fn.section])) || fn.size%8 != 0 || fn.size == 0 {
 			return fmt.Errorf("section %s, symbol %s: [%d, %d) is not inside the section", secName, fn.name, fn.off, fn.off+fn.size)
 		}
-		var typ, attach uint32
-		found := false
-		for _, pt := range progTypes {
-			if secName == pt.prefix || strings.HasPrefix(secName, pt.prefix+"/") {
-				typ, attach, found = pt.typ, pt.attach, true
+		kind := ""
+		for _, k := range progKinds {
+			if secName == k.prefix || strings.HasPrefix(secName, k.prefix+"/") {
+				kind = k.prefix
 				break
 			}
 		}
-		if !found {
+		if kind == "" {
 			return fmt.Errorf("section %s, symbol %s: unknown program type for this section name", secName, fn.name)
 		}
 		p, err := r.link(fn)
 		if err != nil {
 			return fmt.Errorf("section %s, program %s: %w", secName, fn.name, err)
 		}
-		p.Section, p.Type, p.ExpectedAttachType = secName, typ, attach
+		p.Section, p.Kind = secName, kind
 		r.obj.Programs = append(r.obj.Programs, p)
 	}
 	if len(r.obj.Programs) == 0 {

@@ -14,7 +14,6 @@ import (
 	"oreore/harness/asm"
 	"oreore/harness/bpf"
 	"oreore/harness/btf"
-	"oreore/harness/oreore"
 )
 
 const (
@@ -181,8 +180,8 @@ func TestCallIsLinked(t *testing.T) {
 	if target != 4 || p.Insns[len(p.Insns)-1].OpCode != asm.ClassJMP|asm.OpCode(asm.Exit) {
 		t.Errorf("the call at %d goes to %d, want 4 (the callee right after the caller's exit):\n%v", callAt, target, p.Insns)
 	}
-	if p.Type != oreore.ProgType || p.ExpectedAttachType != oreore.AttachType || o.License != "GPL" {
-		t.Errorf("program type %d/%d license %q, want oreore and GPL", p.Type, p.ExpectedAttachType, o.License)
+	if p.Kind != "oreore" || o.License != "GPL" {
+		t.Errorf("program kind %q license %q, want oreore and GPL", p.Kind, o.License)
 	}
 }
 

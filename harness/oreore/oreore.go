@@ -9,14 +9,6 @@ import (
 	"strings"
 )
 
-// The uapi numbers that kernel-patches/v6.1 appends to enum bpf_prog_type
-// and enum bpf_attach_type. TestUAPIMatchesPatch checks them against the
-// patch itself.
-const (
-	ProgType   uint32 = 32 // BPF_PROG_TYPE_OREORE
-	AttachType uint32 = 44 // BPF_OREORE_ATTACH
-)
-
 // SysfsPath is the module's file: write a number to run the attached
 // program on it, read it for the last result.
 const SysfsPath = "/sys/oreore/bpf"

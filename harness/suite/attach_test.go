@@ -50,7 +50,7 @@ func TestAttachArgumentsRejected(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.attr.AttachType = oreore.AttachType
+			tt.attr.AttachType = uapi(t).AttachType
 			op := bpf.ProgAttach
 			if tt.detach {
 				op = bpf.ProgDetach
@@ -162,7 +162,7 @@ func TestUnprivilegedLoadAndAttachAreEPERM(t *testing.T) {
 	if err != nil {
 		t.Fatalf("unprivileged child: %v\n%s", err, out)
 	}
-	for _, want := range []string{"load: EPERM", "attach: EPERM", "detach: EPERM", "uid: 65534", "capeff: 0000000000000000"} {
+	for _, want := range []string{"load: EPERM", "attach: EPERM", "detach: EPERM", "link: EPERM", "uid: 65534", "capeff: 0000000000000000"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("the unprivileged child did not report %q:\n%s", want, out)
 		}
@@ -190,6 +190,8 @@ func unprivilegedChild() {
 	fmt.Println("load:", errno(err))
 	fmt.Println("attach:", errno(oreore.Attach(3)))
 	fmt.Println("detach:", errno(oreore.Detach(3)))
+	_, err = oreore.LinkCreate(3)
+	fmt.Println("link:", errno(err))
 }
 
 func TestMain(m *testing.M) {
@@ -258,7 +260,7 @@ func TestProgQueryReportsTheAttachedProgram(t *testing.T) {
 	if id, err := oreore.Attached(); err != nil || id != progID(t, prog) {
 		t.Errorf("query: id %d, %v; want %d", id, err, progID(t, prog))
 	}
-	if _, err := bpf.ProgQuery(1, oreore.AttachType, 1); !errors.Is(err, unix.EINVAL) {
+	if _, err := bpf.ProgQuery(1, uapi(t).AttachType, 1); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("query with non-zero target_fd: %v, want EINVAL", err)
 	}
 }

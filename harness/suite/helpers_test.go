@@ -77,3 +77,14 @@ func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
 }
+
+// uapi returns the running kernel's oreore numbers (they differ between
+// kernel series).
+func uapi(t testing.TB) oreore.UAPI {
+	t.Helper()
+	u, err := oreore.Kernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}

@@ -73,8 +73,8 @@ func TestProgInfoSaysOreore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if info.Type != oreore.ProgType || info.Name != "add42" {
-		t.Errorf("prog info: type %d name %q, want type %d name add42", info.Type, info.Name, oreore.ProgType)
+	if info.Type != uapi(t).ProgType || info.Name != "add42" {
+		t.Errorf("prog info: type %d name %q, want type %d name add42", info.Type, info.Name, uapi(t).ProgType)
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 
 	. "oreore/harness/asm"
 	"oreore/harness/bpf"
-	"oreore/harness/oreore"
 )
 
 // Helper ids from enum bpf_func_id.
@@ -75,12 +74,12 @@ func TestVerifier(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			attachType := oreore.AttachType
+			attachType := uapi(t).AttachType
 			if tt.attachType != 0 {
 				attachType = tt.attachType
 			}
 			fd, err := bpf.ProgLoad(bpf.ProgLoadAttr{
-				Type: oreore.ProgType, Insns: tt.insns, License: "GPL", ExpectedAttachType: attachType,
+				Type: uapi(t).ProgType, Insns: tt.insns, License: "GPL", ExpectedAttachType: attachType,
 			})
 			if err == nil {
 				fd.Close()

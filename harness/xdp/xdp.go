@@ -26,7 +26,7 @@ const (
 func Attach(ns netns.NS, prog bpf.FD, ifindex int) (bpf.FD, error) {
 	var link bpf.FD
 	err := ns.Do(func() (err error) {
-		link, err = bpf.LinkCreate(prog, uint32(ifindex), unix.BPF_XDP)
+		link, err = bpf.LinkCreate(bpf.LinkCreateAttr{Prog: prog, Target: uint32(ifindex), AttachType: unix.BPF_XDP})
 		return err
 	})
 	return link, err

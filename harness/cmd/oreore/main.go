@@ -167,10 +167,11 @@ var progTypes = []string{"unspec", "socket_filter", "kprobe", "sched_cls", "sche
 	"perf_event", "cgroup_skb", "cgroup_sock", "lwt_in", "lwt_out", "lwt_xmit", "sock_ops", "sk_skb",
 	"cgroup_device", "sk_msg", "raw_tracepoint", "cgroup_sock_addr", "lwt_seg6local", "lirc_mode2",
 	"sk_reuseport", "flow_dissector", "cgroup_sysctl", "raw_tracepoint_writable", "cgroup_sockopt",
-	"tracing", "struct_ops", "ext", "lsm", "sk_lookup", "syscall"}
+	"tracing", "struct_ops", "ext", "lsm", "sk_lookup", "syscall", "netfilter"}
 
 func typeName(t uint32) string {
-	if t == oreore.ProgType {
+	// The oreore number depends on the kernel series (it follows netfilter on 6.12).
+	if u, err := oreore.Kernel(); err == nil && t == u.ProgType {
 		return "oreore"
 	}
 	if int(t) < len(progTypes) {

@@ -15,6 +15,7 @@ import (
 
 	"oreore/harness/bpf"
 	"oreore/harness/btf"
+	"oreore/harness/oreore"
 )
 
 var mapTypes = []string{"unspec", "hash", "array", "prog_array", "perf_event_array", "percpu_hash",
@@ -199,7 +200,19 @@ func (c *cmd) mapUpdate(fd bpf.FD, info bpf.MapInfo, args []string) error {
 	return bpf.MapUpdateElem(fd, key, value, 0)
 }
 
-var linkTypes = []string{"unspec", "raw_tracepoint", "tracing", "cgroup", "iter", "netns", "xdp", "perf_event", "kprobe_multi", "struct_ops"}
+var linkTypes = []string{"unspec", "raw_tracepoint", "tracing", "cgroup", "iter", "netns", "xdp", "perf_event",
+	"kprobe_multi", "struct_ops", "netfilter", "tcx", "uprobe_multi", "netkit", "sockmap"}
+
+// linkTypeName checks oreore first: on 6.1 its number is 6.12's netfilter.
+func linkTypeName(t uint32) string {
+	if u, err := oreore.Kernel(); err == nil && t == u.LinkType {
+		return "oreore"
+	}
+	if int(t) < len(linkTypes) {
+		return linkTypes[t]
+	}
+	return fmt.Sprintf("type %d", t)
+}
 
 func (c *cmd) linkList() error {
 	ids, err := bpf.LinkIDs()
@@ -227,10 +240,7 @@ func (c *cmd) linkList() error {
 		if err != nil {
 			return err
 		}
-		l := linkOut{ID: info.ID, Type: fmt.Sprintf("type %d", info.Type), ProgID: info.ProgID, Ifindex: info.Ifindex}
-		if int(info.Type) < len(linkTypes) {
-			l.Type = linkTypes[info.Type]
-		}
+		l := linkOut{ID: info.ID, Type: linkTypeName(info.Type), ProgID: info.ProgID, Ifindex: info.Ifindex}
 		all = append(all, l)
 		fmt.Fprintf(&text, "%d: %s  prog %d", l.ID, l.Type, l.ProgID)
 		if l.Ifindex != 0 {
