@@ -7,6 +7,8 @@
 # Everything is built under $(BUILD); the kernel is compiled with ccache, whose cache is outside the clone.
 
 KVER    ?= 6.1
+# Every kernel series that kernel-patches/ holds (v6.1, v6.12): make deps installs each one's source.
+ALL_KVERS := $(patsubst kernel-patches/v%,%,$(wildcard kernel-patches/v*))
 # normal, or debug: KASAN, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT and kmemleak (own build folder)
 FLAVOR  ?= normal
 BUILD   ?= build
@@ -51,10 +53,10 @@ GO       := go
 GO_GUEST := CGO_ENABLED=0 $(GO)
 GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 
-APT_PACKAGES := linux-source-$(KVER) build-essential bc bison flex libelf-dev libssl-dev dwarves \
-	ccache cpio xz-utils rsync git qemu-system-x86 clang llvm libbpf-dev python3-ply python3-git
+APT_PACKAGES := $(addprefix linux-source-,$(ALL_KVERS)) build-essential bc bison flex libelf-dev libssl-dev dwarves \
+	ccache cpio xz-utils rsync git tmux qemu-system-x86 clang llvm libbpf-dev python3-ply python3-git
 
-.PHONY: all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
+.PHONY: vm-run vm-shell shell-bin all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -77,6 +79,7 @@ $(SRC_STAMP):
 	@touch $@
 else
 $(SRC_STAMP): $(PATCHES)
+	@test -n "$(PATCHES)" || { echo "kernel-src: $(PATCH_DIR) holds no patches (series: $(ALL_KVERS))"; exit 1; }
 	@test -f $(TARBALL) || { echo "kernel-src: $(TARBALL) is missing: run 'make deps'"; exit 1; }
 	@if [ ! -d $(SRC)/.git ]; then \
 		echo "kernel-src: extracting $(TARBALL)"; \
@@ -203,10 +206,32 @@ initramfs: kmod programs $(BIN)/mkinitramfs
 # --- the main job ---------------------------------------------------------------------------------------------
 # The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be
 # trusted); then the suites, whose verdict is the last thing printed.
-vm-test: initramfs $(BIN)/vmtest
-	OREORE_BZIMAGE=$(BZIMAGE) $(GO) test -count=1 -tags vmselftest ./vm/selftest/
+vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
+	OREORE_BZIMAGE=$(BZIMAGE) OREORE_INITRAMFS=$(INITRAMFS) OREORE_SHELL_BIN=$(SHELL_BIN) OREORE_VMRUN=$(BIN)/vmrun \
+		$(GO) test -count=1 -tags vmselftest ./vm/selftest/
 	$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -accel $(ACCEL) \
 		-append "$(GUEST_APPEND)" -- $(TESTARGS)
+
+# --- the guest for a developer: one command, or a shell, instead of the suites ---------------------------------
+# make vm-run CMD='oreore prog list' [FILES='host[:guest] ...']: exits with the command's status (125: no status).
+RUN_OUT := $(TOP)/$(BUILD)/run-$(FLAVORED)
+vm-run: initramfs $(BIN)/vmrun
+	@test -n "$(CMD)" || { echo "vm-run: say what to run, e.g. make vm-run CMD='oreore prog list'"; exit 64; }
+	$(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) \
+		-append "$(GUEST_APPEND)" $(addprefix -file ,$(FILES)) -- $(CMD)
+
+# u-root's shell and a few of its core commands, only in vm-shell's guest (they would slow every vm-test boot).
+SHELL_BIN  := $(GUEST)/shell-bin
+SHELL_CMDS := gosh ls cat dmesg ps grep
+shell-bin:
+	@mkdir -p $(SHELL_BIN)
+	@for c in $(SHELL_CMDS); do \
+		$(GO_GUEST) build -tags goshliner -ldflags=-s -o $(SHELL_BIN)/$$c github.com/u-root/u-root/cmds/core/$$c || exit 1; done
+
+# An interactive shell in the guest, on this terminal; `exit` ends the guest and QEMU.
+vm-shell: initramfs shell-bin $(BIN)/vmrun
+	$(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) \
+		-append "$(GUEST_APPEND)" -bin $(SHELL_BIN) -shell
 
 # Both flavors, as CI runs them.
 vm-test-all:
@@ -245,7 +270,7 @@ test: $(SRC_STAMP) programs
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT) $(GO) test -count=1 ./...
-	$(MAKE) -s checkpatch
+	@for v in $(ALL_KVERS); do $(MAKE) -s checkpatch KVER=$$v || exit 1; done
 	$(MAKE) -s patches-roundtrip
 
 # Each patch must build on its own: every prefix of the series is built in a worktree, in one build folder
@@ -274,7 +299,7 @@ checkpatch: $(SRC_STAMP)
 		PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q $$p || exit 1; \
 	done
 	@cd $(SRC) && PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q -f $(TOP)/kmod/oreore.c
-	@echo "checkpatch: $(words $(PATCHES)) patches and kmod/oreore.c are clean"
+	@echo "checkpatch: $(words $(PATCHES)) patches of $(PATCH_DIR) and kmod/oreore.c are clean on $(KVER)"
 
 clean:
 	rm -rf $(BUILD)

@@ -17,3 +17,17 @@ const (
 	ProgramsDir = "/programs"    // the C programs' objects, *.bpf.o
 	ResultsPort = "/dev/ttyS1"
 )
+
+// RunSpecPath holds a RunSpec when the guest runs one command instead of
+// the suites (vm-run, vm-shell). The host appends it to the initramfs as a
+// second archive.
+const RunSpecPath = "/etc/oreore/run.json"
+
+// RunSpec is the command the init runs on the console. The init reports
+// its exit status as the "done" record's Exit.
+type RunSpec struct {
+	Argv []string
+	// Interactive gives the command the console as its controlling
+	// terminal, so that a shell has job control and ^C.
+	Interactive bool
+}

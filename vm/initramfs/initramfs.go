@@ -64,7 +64,6 @@ func Write(w io.Writer, c Contents) error {
 		}
 	}
 
-	rw := cpio.Newc.Writer(w)
 	// The kernel opens /dev/console for init's stdio before init can mount
 	// devtmpfs; without the node init runs with no output at all.
 	records := []cpio.Record{
@@ -74,18 +73,55 @@ func Write(w io.Writer, c Contents) error {
 	for _, d := range []string{"bin", "lib", guest.ModulesDir, guest.TestsDir, guest.ProgramsDir, "proc", "sys", "tmp"} {
 		records = append(records, cpio.Directory(cpio.Normalize(d), 0o755))
 	}
-	guestPaths := make([]string, 0, len(files))
-	for p := range files {
-		guestPaths = append(guestPaths, p)
+	return writeArchive(w, records, files, nil)
+}
+
+// WriteOverlay writes a second archive to append to one that Write wrote:
+// the kernel unpacks concatenated archives in order, so the overlay adds
+// files (host files, and data given in memory) without rebuilding the first.
+func WriteOverlay(w io.Writer, files map[string]string, data map[string][]byte) error {
+	dirs := map[string]bool{}
+	for _, m := range []map[string]bool{keys(files), keys(data)} {
+		for p := range m {
+			for d := path.Dir(p); d != "/" && d != "."; d = path.Dir(d) {
+				dirs[d] = true
+			}
+		}
 	}
-	sort.Strings(guestPaths)
+	var records []cpio.Record
+	for _, d := range sorted(dirs) {
+		records = append(records, cpio.Directory(cpio.Normalize(d), 0o755))
+	}
+	return writeArchive(w, records, files, data)
+}
+
+func keys[V any](m map[string]V) map[string]bool {
+	k := map[string]bool{}
+	for p := range m {
+		k[p] = true
+	}
+	return k
+}
+
+func sorted[V any](m map[string]V) []string {
+	s := make([]string, 0, len(m))
+	for k := range m {
+		s = append(s, k)
+	}
+	sort.Strings(s)
+	return s
+}
+
+// writeArchive writes records, then the host files and in-memory data by
+// guest path, reproducibly.
+func writeArchive(w io.Writer, records []cpio.Record, files map[string]string, data map[string][]byte) error {
 	var opened []*os.File
 	defer func() {
 		for _, f := range opened {
 			f.Close()
 		}
 	}()
-	for _, p := range guestPaths {
+	for _, p := range sorted(files) {
 		f, err := os.Open(files[p])
 		if err != nil {
 			return fmt.Errorf("initramfs: %s: %w", p, err)
@@ -104,9 +140,13 @@ func Write(w io.Writer, c Contents) error {
 			},
 		})
 	}
+	for _, p := range sorted(data) {
+		records = append(records, cpio.StaticFile(cpio.Normalize(p), string(data[p]), 0o644))
+	}
 	for i := range records {
 		records[i] = cpio.MakeReproducible(records[i])
 	}
+	rw := cpio.Newc.Writer(w)
 	if err := cpio.WriteRecords(rw, records); err != nil {
 		return fmt.Errorf("initramfs: %w", err)
 	}

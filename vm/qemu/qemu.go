@@ -24,10 +24,13 @@ type Config struct {
 	InitArgs  []string // arguments for /init, after "--"
 	Memory    string   // e.g. "1G"
 	CPUs      int
-	Timeout   time.Duration
+	Timeout   time.Duration // 0: none (an interactive shell)
 	Accel     Accelerator
 	OutDir    string    // console.log and results.jsonl go here
 	Console   io.Writer // a live copy of the console, or nil
+	// Stdin, when set, is typed into the console: the user's terminal for
+	// a shell (QEMU puts it in raw mode and passes ^C to the guest).
+	Stdin io.Reader
 }
 
 // Result is what happened, without judging it: package verdict does that.
@@ -90,12 +93,14 @@ func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 		"-nodefaults", "-nographic", "-no-reboot", "-net", "none",
 	}
 	args = append(args, accel.args()...)
-	return append(args,
-		"-kernel", cfg.Kernel, "-initrd", cfg.Initramfs,
-		"-append", strings.Join(kernelArgs, " "),
-		"-serial", "stdio",
-		"-serial", "file:"+resultsPath,
-	)
+	args = append(args, "-kernel", cfg.Kernel, "-initrd", cfg.Initramfs, "-append", strings.Join(kernelArgs, " "))
+	if cfg.Stdin != nil {
+		// signal=off: ^C goes to the guest's shell, not to QEMU.
+		args = append(args, "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console")
+	} else {
+		args = append(args, "-serial", "stdio")
+	}
+	return append(args, "-serial", "file:"+resultsPath)
 }
 
 // Run boots the guest and waits until QEMU exits or the timeout kills it.
@@ -145,7 +150,10 @@ func boot(cfg Config, accel Accelerator) Result {
 	// A results file left from an earlier run must not pass for this one's.
 	os.Remove(res.ResultsPath)
 
-	ctx, cancel := context.WithTimeout(context.Background(), cfg.Timeout)
+	ctx, cancel := context.WithCancel(context.Background())
+	if cfg.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(context.Background(), cfg.Timeout)
+	}
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", Args(cfg, accel, res.ResultsPath)...)
 	var stderr bytes.Buffer
@@ -156,9 +164,15 @@ func boot(cfg Config, accel Accelerator) Result {
 		cmd.Stdout = io.MultiWriter(counted, cfg.Console)
 	}
 	cmd.Stderr = &stderr
-	// QEMU gets its own process group: a ^C meant for make must not reach
-	// it before the runner has read what it wrote.
-	cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	if cfg.Stdin != nil {
+		// In the foreground: QEMU sets the terminal raw, which a background
+		// process group may not.
+		cmd.Stdin = cfg.Stdin
+	} else {
+		// QEMU gets its own process group: a ^C meant for make must not
+		// reach it before the runner has read what it wrote.
+		cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
+	}
 
 	err = cmd.Run()
 	res.Wall = time.Since(start)

@@ -19,6 +19,10 @@ func TestArgs(t *testing.T) {
 			t.Errorf("command line lacks %q:\n%s", want, args)
 		}
 	}
+	cfg.Stdin = strings.NewReader("")
+	if shell := strings.Join(Args(cfg, TCG, "r"), " "); !strings.Contains(shell, "-chardev stdio,id=console,signal=off -serial chardev:console -serial file:r") {
+		t.Errorf("interactive command line: %s", shell)
+	}
 	if kvm := strings.Join(Args(cfg, KVM, "r"), " "); !strings.Contains(kvm, "-accel kvm -cpu host") {
 		t.Errorf("KVM command line: %s", kvm)
 	}

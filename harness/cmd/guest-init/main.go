@@ -4,7 +4,9 @@
 // VM with reboot(RESTART), which QEMU's -no-reboot turns into an exit.
 //
 // Arguments after "--" on the kernel command line are passed to every test
-// binary, e.g. -test.run=Attach.
+// binary, e.g. -test.run=Attach. When the initramfs holds a run spec
+// (guest.RunSpecPath), the init runs that command on the console instead
+// of the suites and reports its exit status.
 package main
 
 import (
@@ -72,6 +74,14 @@ func main() {
 	if err := loadModules(); err != nil {
 		logf("%v", err)
 		out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
+		return
+	}
+	if spec, ok, err := readRunSpec(); err != nil || ok {
+		if err != nil {
+			out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
+			return
+		}
+		exit = runCommand(out, spec)
 		return
 	}
 	exit = runSuites(out, testArgs(os.Args[1:]))
@@ -221,4 +231,58 @@ func (w lockedWriter) Write(b []byte) (int, error) {
 	w.p.mu.Lock()
 	defer w.p.mu.Unlock()
 	return w.p.f.Write(b)
+}
+
+func readRunSpec() (guest.RunSpec, bool, error) {
+	var spec guest.RunSpec
+	b, err := os.ReadFile(guest.RunSpecPath)
+	if errors.Is(err, os.ErrNotExist) {
+		return spec, false, nil
+	}
+	if err == nil {
+		err = json.Unmarshal(b, &spec)
+	}
+	if err == nil && len(spec.Argv) == 0 {
+		err = errors.New("no command")
+	}
+	if err != nil {
+		return spec, false, fmt.Errorf("%s: %w", guest.RunSpecPath, err)
+	}
+	return spec, true, nil
+}
+
+// runCommand runs the spec's command on the console and returns its exit
+// status; a command that cannot start is reported as an error, status 127.
+func runCommand(out *port, spec guest.RunSpec) int {
+	// exec.Command looks the command up in the init's own PATH.
+	os.Setenv("PATH", "/bin")
+	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
+	cmd.Dir = "/"
+	cmd.Env = []string{"PATH=/bin", "HOME=/tmp", "TERM=linux", "OREORE_PROGRAMS=" + guest.ProgramsDir}
+	if spec.Interactive {
+		tty, err := os.OpenFile("/dev/ttyS0", os.O_RDWR, 0)
+		if err != nil {
+			out.emit(guest.Guest{Guest: "error", Msg: fmt.Sprintf("console: %v", err)})
+			return 127
+		}
+		defer tty.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = tty, tty, tty
+		cmd.SysProcAttr = &unix.SysProcAttr{Setsid: true, Setctty: true, Ctty: 0}
+	} else {
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	}
+	err := cmd.Run()
+	var exitErr *exec.ExitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.As(err, &exitErr) && exitErr.ExitCode() >= 0:
+		return exitErr.ExitCode()
+	case errors.As(err, &exitErr):
+		out.emit(guest.Guest{Guest: "error", Msg: fmt.Sprintf("%s: %v", spec.Argv[0], err)})
+		return 128 + int(exitErr.Sys().(unix.WaitStatus).Signal())
+	default:
+		out.emit(guest.Guest{Guest: "error", Msg: fmt.Sprintf("%s: %v", spec.Argv[0], err)})
+		return 127
+	}
 }

@@ -1,0 +1,207 @@
+// Command vmrun boots the test guest (the patched kernel, the module, the
+// oreore command) and runs one command in it instead of the suites, or an
+// interactive shell with -shell. It exits with the command's exit status.
+//
+//	vmrun -kernel BZIMAGE -initramfs CPIO [-file HOST[:GUEST]]... -- CMD [ARG]...
+//	vmrun -kernel BZIMAGE -initramfs CPIO -shell -bin DIR
+//
+// A CMD that is a file on the host (it has a slash and exists) is copied
+// into the guest and run there: any static binary works. The command, and
+// the extra files, go into a second cpio archive appended to the initramfs,
+// so the suites' initramfs is not rebuilt. Exit 125 means the guest never
+// reported an exit status (it panicked, hung or QEMU failed); the console
+// says why.
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"oreore/harness/guest"
+	"oreore/vm/initramfs"
+	"oreore/vm/qemu"
+	"oreore/vm/verdict"
+)
+
+// noStatus is the exit code when the guest never reported the command's.
+const noStatus = 125
+
+type list []string
+
+func (l *list) String() string     { return strings.Join(*l, ",") }
+func (l *list) Set(s string) error { *l = append(*l, s); return nil }
+
+func main() {
+	cfg := qemu.Config{}
+	var files list
+	flag.StringVar(&cfg.Kernel, "kernel", "", "bzImage to boot")
+	flag.StringVar(&cfg.Initramfs, "initramfs", "", "initramfs built by mkinitramfs")
+	flag.StringVar(&cfg.OutDir, "out", "build/vm-run", "folder for console.log and results.jsonl")
+	flag.StringVar(&cfg.Memory, "m", "1G", "guest memory")
+	flag.IntVar(&cfg.CPUs, "smp", 2, "guest CPUs")
+	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "kill the guest after this long (0: never; -shell's default)")
+	accel := flag.String("accel", "auto", "auto (KVM when it works, else TCG), kvm or tcg")
+	appendArgs := flag.String("append", "", "extra kernel parameters")
+	shell := flag.Bool("shell", false, "run an interactive shell (/bin/gosh) on this terminal")
+	binDir := flag.String("bin", "", "add every file of this host folder to the guest's /bin")
+	flag.Var(&files, "file", "add a host file to the guest, at GUEST or /extra/NAME (repeatable)")
+	flag.Parse()
+	argv := flag.Args()
+	if *shell && len(argv) == 0 {
+		argv = []string{"/bin/gosh"}
+	}
+	if cfg.Kernel == "" || cfg.Initramfs == "" || len(argv) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: vmrun -kernel BZIMAGE -initramfs CPIO [-file HOST[:GUEST]]... [-bin DIR] (-shell | -- CMD [ARG]...)")
+		os.Exit(64)
+	}
+	if *shell && !isFlagSet("timeout") {
+		cfg.Timeout = 0
+	}
+	cfg.Accel = qemu.Accelerator(*accel)
+	// quiet: the console shows the command's output, and kernel warnings.
+	cfg.Append = append([]string{"quiet"}, strings.Fields(*appendArgs)...)
+	code, err := run(cfg, guest.RunSpec{Argv: argv, Interactive: *shell}, files, *binDir)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmrun:", err)
+	}
+	os.Exit(code)
+}
+
+func isFlagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+func run(cfg qemu.Config, spec guest.RunSpec, files []string, binDir string) (int, error) {
+	extra, err := guestFiles(&spec, files, binDir)
+	if err != nil {
+		return noStatus, err
+	}
+	if err := os.MkdirAll(cfg.OutDir, 0o755); err != nil {
+		return noStatus, err
+	}
+	combined := filepath.Join(cfg.OutDir, "initramfs.cpio")
+	if err := appendOverlay(combined, cfg.Initramfs, spec, extra); err != nil {
+		return noStatus, err
+	}
+	cfg.Initramfs = combined
+	cfg.Console = os.Stdout
+	if spec.Interactive {
+		cfg.Stdin = os.Stdin
+	}
+	res := qemu.Run(cfg)
+
+	console, _ := os.ReadFile(res.ConsolePath)
+	for _, s := range verdict.FindSplats(string(console)) {
+		fmt.Fprintf(os.Stderr, "vmrun: kernel report on the console: %s\n", s.Text)
+	}
+	f, err := os.Open(res.ResultsPath)
+	if err != nil {
+		return noStatus, fmt.Errorf("no results from the guest (%v); console in %s", err, res.ConsolePath)
+	}
+	defer f.Close()
+	stream, err := guest.Parse(f)
+	if err != nil {
+		return noStatus, err
+	}
+	for _, g := range stream.Guest {
+		if g.Guest == "error" {
+			fmt.Fprintln(os.Stderr, "vmrun: guest:", g.Msg)
+		}
+	}
+	done, ok := stream.Done()
+	switch {
+	case res.TimedOut:
+		return noStatus, fmt.Errorf("timed out after %v; console in %s", cfg.Timeout, res.ConsolePath)
+	case !ok && res.Err != nil:
+		return noStatus, res.Err
+	case !ok:
+		return noStatus, fmt.Errorf("the guest ended without reporting an exit status; console in %s", res.ConsolePath)
+	}
+	return done.Exit, nil
+}
+
+// guestFiles maps guest paths to host files: -file arguments, the -bin
+// folder, and the command itself when it is a host file.
+func guestFiles(spec *guest.RunSpec, files []string, binDir string) (map[string]string, error) {
+	extra := map[string]string{}
+	add := func(host, guestPath string) error {
+		if _, err := os.Stat(host); err != nil {
+			return err
+		}
+		if prev, dup := extra[guestPath]; dup && prev != host {
+			return fmt.Errorf("two files for %s: %s and %s", guestPath, prev, host)
+		}
+		extra[guestPath] = host
+		return nil
+	}
+	for _, f := range files {
+		host, guestPath, ok := strings.Cut(f, ":")
+		if !ok {
+			guestPath = path.Join("/extra", filepath.Base(host))
+		}
+		if err := add(host, guestPath); err != nil {
+			return nil, fmt.Errorf("-file %s: %w", f, err)
+		}
+	}
+	if binDir != "" {
+		entries, err := os.ReadDir(binDir)
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if err := add(filepath.Join(binDir, e.Name()), path.Join("/bin", e.Name())); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if cmd := spec.Argv[0]; strings.Contains(cmd, "/") {
+		if _, err := os.Stat(cmd); err == nil {
+			guestPath := path.Join("/extra", filepath.Base(cmd))
+			if err := add(cmd, guestPath); err != nil {
+				return nil, err
+			}
+			spec.Argv[0] = guestPath
+		}
+	}
+	return extra, nil
+}
+
+// appendOverlay writes base followed by an archive with the run spec and
+// the extra files: the kernel unpacks both, the second over the first.
+func appendOverlay(out, base string, spec guest.RunSpec, extra map[string]string) (err error) {
+	specJSON, err := json.Marshal(spec)
+	if err != nil {
+		return err
+	}
+	dst, err := os.Create(out)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, dst.Close()) }()
+	src, err := os.Open(base)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	n, err := io.Copy(dst, src)
+	if err != nil {
+		return err
+	}
+	// The kernel looks for the next archive at a 4-byte boundary.
+	if pad := (4 - n%4) % 4; pad > 0 {
+		if _, err := dst.Write(make([]byte, pad)); err != nil {
+			return err
+		}
+	}
+	return initramfs.WriteOverlay(dst, extra, map[string][]byte{guest.RunSpecPath: specJSON})
+}
