@@ -475,9 +475,15 @@ func (c *cmd) progDumpJited(fd bpf.FD) error {
 	for pc := 0; pc < len(code); {
 		inst, err := x86asm.Decode(code[pc:], 64)
 		if err != nil {
-			return fmt.Errorf("x86 decode at %#x: %w", pc, err)
+			// As objdump does: show the byte and go on from the next one
+			// (x86asm lacks some instructions newer JITs emit).
+			inst = x86asm.Inst{Len: 1}
 		}
-		l := line{pc, x86asm.IntelSyntax(inst, uint64(pc), nil), fmt.Sprintf("%x", code[pc:pc+inst.Len])}
+		asm := "(bad)"
+		if err == nil {
+			asm = x86asm.IntelSyntax(inst, uint64(pc), nil)
+		}
+		l := line{pc, asm, fmt.Sprintf("%x", code[pc:pc+inst.Len])}
 		lines = append(lines, l)
 		fmt.Fprintf(&text, "%4x:\t%-24s %s\n", pc, l.Bytes, l.Insn)
 		pc += inst.Len
