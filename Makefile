@@ -50,7 +50,10 @@ KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) CC="ccache gcc" HOSTCC="ccache gcc" \
 	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore
 
 GO       := go
+# Guest binaries are built without the symbol table and DWARF (-s -w): a third smaller, and the kernel unpacks
+# the initramfs at ~35 MB/s under TCG. Panics and t.Errorf still name file:line (the pclntab stays).
 GO_GUEST := CGO_ENABLED=0 $(GO)
+GUEST_LDFLAGS := -ldflags=-s\ -w
 GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 
 APT_PACKAGES := $(addprefix linux-source-,$(ALL_KVERS)) build-essential bc bison flex libelf-dev libssl-dev dwarves \
@@ -190,15 +193,15 @@ $(BIN)/%: FORCE
 
 initramfs: kmod programs $(BIN)/mkinitramfs
 	@mkdir -p $(GUEST)
-	$(GO_GUEST) build -o $(GUEST)/guest-init ./harness/cmd/guest-init
-	$(GO_GUEST) build -o $(GUEST)/test2json cmd/test2json
-	$(GO_GUEST) test -c -tags guest -o $(GUEST)/suite.test ./harness/suite
-	$(GO_GUEST) test -c -o $(GUEST)/bpf.test ./harness/bpf
-	$(GO_GUEST) test -c -tags guest -o $(GUEST)/object.test ./harness/object
-	$(GO_GUEST) test -c -o $(GUEST)/xdp.test ./harness/xdp
-	$(GO_GUEST) test -c -o $(GUEST)/netns.test ./harness/netns
-	$(GO_GUEST) test -c -tags guest -o $(GUEST)/oreorecmd.test ./harness/cmd/oreore
-	$(GO_GUEST) build -o $(GUEST)/oreore ./harness/cmd/oreore
+	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
+	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/test2json cmd/test2json
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/suite.test ./harness/suite
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/bpf.test ./harness/bpf
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/object.test ./harness/object
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/xdp.test ./harness/xdp
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/netns.test ./harness/netns
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/oreorecmd.test ./harness/cmd/oreore
+	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/oreore ./harness/cmd/oreore
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
 		-module $(KO) -command $(GUEST)/oreore \
 		$(addprefix -test $(GUEST)/,suite.test bpf.test object.test xdp.test netns.test oreorecmd.test) $(addprefix -program ,$(PROGRAM_OBJS))
@@ -226,7 +229,7 @@ SHELL_CMDS := gosh ls cat dmesg ps grep
 shell-bin:
 	@mkdir -p $(SHELL_BIN)
 	@for c in $(SHELL_CMDS); do \
-		$(GO_GUEST) build -tags goshliner -ldflags=-s -o $(SHELL_BIN)/$$c github.com/u-root/u-root/cmds/core/$$c || exit 1; done
+		$(GO_GUEST) build -tags goshliner $(GUEST_LDFLAGS) -o $(SHELL_BIN)/$$c github.com/u-root/u-root/cmds/core/$$c || exit 1; done
 
 # An interactive shell in the guest, on this terminal; `exit` ends the guest and QEMU.
 vm-shell: initramfs shell-bin $(BIN)/vmrun

@@ -13,7 +13,7 @@ func TestArgs(t *testing.T) {
 	for _, want := range []string{
 		"-M q35", "-nodefaults", "-no-reboot", "-net none", "-accel tcg,thread=multi",
 		"-serial stdio -serial file:/out/results.jsonl",
-		"-append console=ttyS0 panic=-1 rdinit=/init tsc=reliable oreore.kmemleak=1 -- -test.run=X",
+		"-append console=ttyS0 panic=-1 rdinit=/init tsc=reliable pty.legacy_count=0 oreore.kmemleak=1 -- -test.run=X",
 	} {
 		if !strings.Contains(args, want) {
 			t.Errorf("command line lacks %q:\n%s", want, args)
