@@ -50,7 +50,7 @@ func deliver(t *testing.T, p *netns.Pair, network string, n int) int {
 	if err := Send(p, network, 4242, n); err != nil {
 		t.Fatal(err)
 	}
-	got, err := r.Count(quiet)
+	got, err := r.Count(n, quiet)
 	if err != nil {
 		t.Fatal(err)
 	}

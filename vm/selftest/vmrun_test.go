@@ -98,15 +98,25 @@ func TestVMShellUnderTmux(t *testing.T) {
 			time.Sleep(200 * time.Millisecond)
 		}
 	}
-	// capture-pane drops the prompt's trailing space.
-	waitFor("the shell's prompt", func(s string) bool { return strings.Contains(s, "\n$") }, 90*time.Second)
+	// The shell discards what is typed before its prompt is up (the line
+	// editor flushes the terminal's input), so each command waits for a
+	// fresh prompt: the screen's last line is "$" (capture-pane drops the
+	// trailing space).
+	prompted := func(s string) bool {
+		lines := strings.Split(strings.TrimRight(s, "\n "), "\n")
+		return strings.TrimSpace(lines[len(lines)-1]) == "$"
+	}
+	waitFor("the shell's prompt", prompted, 90*time.Second)
 
 	tmux("send-keys", "-t", session, "cat /proc/sys/kernel/osrelease; ls /sys/oreore", "Enter")
 	waitFor("the kernel release and the module's files", func(s string) bool {
-		return strings.Contains(s, "runs") && strings.Contains(s, "bpf") && (strings.Contains(s, "\n6.1") || strings.Contains(s, "\n6.12"))
+		return prompted(s) && strings.Contains(s, "runs") && strings.Contains(s, "bpf") &&
+			(strings.Contains(s, "\n6.1") || strings.Contains(s, "\n6.12"))
 	}, 60*time.Second)
 	tmux("send-keys", "-t", session, "oreore oreore status", "Enter")
-	waitFor("the oreore command's answer", func(s string) bool { return strings.Contains(s, "nothing attached") }, 60*time.Second)
+	waitFor("the oreore command's answer", func(s string) bool {
+		return prompted(s) && strings.Contains(s, "nothing attached")
+	}, 60*time.Second)
 
 	tmux("send-keys", "-t", session, "exit", "Enter")
 	waitFor("QEMU to exit with the shell", func(s string) bool { return strings.Contains(s, "vmrun-exit=") }, 60*time.Second)
