@@ -59,7 +59,7 @@ GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 APT_PACKAGES := $(addprefix linux-source-,$(ALL_KVERS)) build-essential bc bison flex libelf-dev libssl-dev dwarves \
 	ccache cpio xz-utils rsync git tmux qemu-system-x86 clang llvm libbpf-dev python3-ply python3-git
 
-.PHONY: vm-run vm-shell shell-bin all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
+.PHONY: vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -209,9 +209,24 @@ initramfs: kmod programs $(BIN)/mkinitramfs
 # --- the main job ---------------------------------------------------------------------------------------------
 # The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be
 # trusted); then the suites, whose verdict is the last thing printed.
-vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
+# The runner's self-tests check the runner (verdict codes, vmrun, the shell), not the kernel change: vm-test runs
+# them again only when the runner's sources or the flavor's kernel config changed since they last passed, and says
+# so when it skips them. `make vm-selftest` always runs them; a fresh clone (CI) always does.
+RUNNER_SRC := vm harness/cmd/guest-init harness/guest go.mod go.sum
+SELFTEST_STAMP := $(VMOUT)/selftest.pass
+runner_key = $$( { git ls-files -s $(RUNNER_SRC); git diff HEAD -- $(RUNNER_SRC); \
+	git ls-files -z --others --exclude-standard $(RUNNER_SRC) | xargs -0 -r cat; cat $(KOUT)/.config; } | sha256sum | cut -c1-16)
+
+vm-selftest: initramfs shell-bin $(BIN)/vmrun
+	@mkdir -p $(VMOUT); rm -f $(SELFTEST_STAMP)
 	OREORE_BZIMAGE=$(BZIMAGE) OREORE_INITRAMFS=$(INITRAMFS) OREORE_SHELL_BIN=$(SHELL_BIN) OREORE_VMRUN=$(BIN)/vmrun \
 		$(GO) test -count=1 -tags vmselftest ./vm/selftest/
+	@echo $(runner_key) > $(SELFTEST_STAMP)
+
+vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
+	@if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
+		echo "vm-test: runner self-tests not re-run: they passed at $$(date -r $(SELFTEST_STAMP) '+%F %T') and the runner's sources and kernel config are unchanged (make vm-selftest runs them)"; \
+	else $(MAKE) -s vm-selftest; fi
 	$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -accel $(ACCEL) \
 		-append "$(GUEST_APPEND)" -- $(TESTARGS)
 
