@@ -13,6 +13,7 @@
 //	oreore net list | net attach xdp ID dev IFACE | net detach xdp dev IFACE
 //	oreore tracelog
 //	oreore oreore attach ID | detach ID | run N | status
+//	oreore oreore link ID PATH   (a BPF link, pinned at PATH: removing the pin detaches)
 package main
 
 import (
@@ -84,6 +85,11 @@ func run(args []string, out io.Writer) error {
 		return c.withProg(rest[2:], func(fd bpf.FD) error { return oreore.Attach(fd) })
 	case "oreore detach":
 		return c.withProg(rest[2:], func(fd bpf.FD) error { return oreore.Detach(fd) })
+	case "oreore link":
+		if len(rest) != 4 {
+			return errors.New("usage: oreore oreore link ID PATH")
+		}
+		return c.withProg(rest[2:3], func(fd bpf.FD) error { return oreoreLink(fd, rest[3]) })
 	case "oreore run":
 		return c.oreoreRun(rest[2:])
 	case "oreore status":
@@ -434,6 +440,17 @@ func (c *cmd) oreoreRun(args []string) error {
 		return err
 	}
 	return c.print(map[string]uint32{"input": uint32(n), "result": got}, fmt.Sprintf("%d\n", got))
+}
+
+// oreoreLink puts the program in the slot through a BPF link and pins the
+// link: the command's fd goes when it exits, the pin keeps the link.
+func oreoreLink(prog bpf.FD, path string) error {
+	link, err := oreore.LinkCreate(prog)
+	if err != nil {
+		return err
+	}
+	defer link.Close()
+	return bpf.ObjPin(link, path)
 }
 
 // oreoreStatus says which program the oreore slot holds (BPF_PROG_QUERY).

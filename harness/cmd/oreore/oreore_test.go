@@ -90,3 +90,24 @@ func TestTracelog(t *testing.T) {
 		t.Error("tracelog did not show xdp_count's bpf_printk line")
 	}
 }
+
+// oreore link pins a link: the slot stays filled after the command exits,
+// link list names it, and removing the pin empties the slot.
+func TestOreoreLink(t *testing.T) {
+	id := load(t, "builtin:add42")
+	pin := filepath.Join("/sys/fs/bpf", "oreore-cmd-link")
+	oreoreCmd(t, "oreore", "link", id, pin)
+	if out := oreoreCmd(t, "oreore", "run", "1"); out != "43\n" {
+		os.Remove(pin)
+		t.Fatalf("oreore run 1 with the link pinned: %q, want 43", out)
+	}
+	if list := oreoreCmd(t, "link", "list"); !strings.Contains(list, "oreore  prog "+id) {
+		t.Errorf("link list does not show the oreore link:\n%s", list)
+	}
+	if err := os.Remove(pin); err != nil {
+		t.Fatal(err)
+	}
+	if out := oreoreCmd(t, "oreore", "status"); out != "nothing attached\n" {
+		t.Errorf("oreore status after the pin was removed: %q", out)
+	}
+}
