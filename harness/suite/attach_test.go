@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -24,13 +23,7 @@ import (
 func TestAttachArgumentsRejected(t *testing.T) {
 	requireEmptySlot(t)
 	prog := load(t, "c1", constProg(1))
-	sockFilter, err := bpf.ProgLoad(bpf.ProgLoadAttr{
-		Type: unix.BPF_PROG_TYPE_SOCKET_FILTER, Insns: constProg(1), License: "GPL",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sockFilter.Close()
+	sockFilter := loadSocketFilter(t)
 
 	tests := []struct {
 		name   string
@@ -83,13 +76,7 @@ func TestAttachWhileAttachedReplacesAndFreesTheOld(t *testing.T) {
 	}
 	oldProg.Close()
 	// The slot put its reference at the replace; the loader's was the last.
-	deadline := time.Now().Add(2 * time.Second)
-	for progIDs(t)[oldID] {
-		if time.Now().After(deadline) {
-			t.Fatalf("id %d is still loaded after the replace and the loader's close: a leaked reference", oldID)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitGone(t, oldID, "after the replace and the loader's close")
 }
 
 // The same program twice is refused, as net_namespace.c's slot does.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -87,4 +88,28 @@ func uapi(t testing.TB) oreore.UAPI {
 		t.Fatal(err)
 	}
 	return u
+}
+
+// waitGone waits for a program id to disappear: frees go through RCU.
+func waitGone(t *testing.T, id uint32, why string) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for progIDs(t)[id] {
+		if time.Now().After(deadline) {
+			t.Fatalf("program id %d is still loaded %s: a leaked reference", id, why)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// loadSocketFilter loads a program of another type, for the cases that
+// must refuse it.
+func loadSocketFilter(t *testing.T) bpf.FD {
+	t.Helper()
+	fd, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SOCKET_FILTER, Insns: constProg(1), License: "GPL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fd.Close() })
+	return fd
 }

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -44,18 +43,6 @@ func wantEmpty(t *testing.T, when string) {
 	t.Helper()
 	if err := oreore.Write(0); !errors.Is(err, unix.ENODEV) {
 		t.Fatalf("%s: write gave %v, want ENODEV (an empty slot)", when, err)
-	}
-}
-
-// waitGone waits for a program id to disappear: frees go through RCU.
-func waitGone(t *testing.T, id uint32, why string) {
-	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
-	for progIDs(t)[id] {
-		if time.Now().After(deadline) {
-			t.Fatalf("program id %d is still loaded %s: a leaked reference", id, why)
-		}
-		time.Sleep(10 * time.Millisecond)
 	}
 }
 
@@ -136,11 +123,7 @@ func TestLinkCreateArgumentsRejected(t *testing.T) {
 	requireEmptySlot(t)
 	u := uapi(t)
 	prog := load(t, "l14", constProg(14))
-	sockFilter, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SOCKET_FILTER, Insns: constProg(1), License: "GPL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sockFilter.Close()
+	sockFilter := loadSocketFilter(t)
 	tests := []struct {
 		name  string
 		attr  bpf.LinkCreateAttr
@@ -224,11 +207,7 @@ func TestLinkUpdateSwapsThePrograms(t *testing.T) {
 	first.Close()
 	waitGone(t, firstID, "after the update replaced it and its loader closed it")
 
-	sockFilter, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SOCKET_FILTER, Insns: constProg(1), License: "GPL"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sockFilter.Close()
+	sockFilter := loadSocketFilter(t)
 	tests := []struct {
 		name  string
 		attr  bpf.LinkUpdateAttr
