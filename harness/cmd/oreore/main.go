@@ -13,7 +13,7 @@
 //	oreore net list | net attach xdp ID dev IFACE | net detach xdp dev IFACE
 //	oreore tracelog
 //	oreore oreore attach ID | detach ID | run N | status
-//	oreore oreore link ID PATH   (a BPF link, pinned at PATH: removing the pin detaches)
+//	oreore oreore link ID PATH   (a BPF link, pinned at PATH: removing the pin detaches it)
 package main
 
 import (

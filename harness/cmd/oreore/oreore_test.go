@@ -107,7 +107,13 @@ func TestOreoreLink(t *testing.T) {
 	if err := os.Remove(pin); err != nil {
 		t.Fatal(err)
 	}
-	if out := oreoreCmd(t, "oreore", "status"); out != "nothing attached\n" {
-		t.Errorf("oreore status after the pin was removed: %q", out)
+	// The kernel releases an unpinned link from an RCU callback, a little
+	// after unlink(2) returns.
+	deadline := time.Now().Add(2 * time.Second)
+	for out := oreoreCmd(t, "oreore", "status"); out != "nothing attached\n"; out = oreoreCmd(t, "oreore", "status") {
+		if time.Now().After(deadline) {
+			t.Fatalf("oreore status 2 s after the pin was removed: %q", out)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
