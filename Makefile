@@ -57,7 +57,7 @@ GUEST_LDFLAGS := -ldflags=-s\ -w
 GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 
 APT_PACKAGES := $(addprefix linux-source-,$(ALL_KVERS)) build-essential bc bison flex libelf-dev libssl-dev dwarves \
-	ccache cpio xz-utils rsync git tmux qemu-system-x86 clang llvm libbpf-dev python3-ply python3-git
+	ccache cpio xz-utils lz4 rsync git tmux qemu-system-x86 clang llvm libbpf-dev python3-ply python3-git
 
 .PHONY: vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test

@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -13,7 +14,7 @@ func TestArgs(t *testing.T) {
 	for _, want := range []string{
 		"-M q35", "-nodefaults", "-no-reboot", "-net none", "-accel tcg,thread=multi",
 		"-serial stdio -serial file:/out/results.jsonl",
-		"-append console=ttyS0 panic=-1 rdinit=/init tsc=reliable pty.legacy_count=0 oreore.kmemleak=1 -- -test.run=X",
+		"-append console=ttyS0 panic=-1 rdinit=/init tsc=reliable pty.legacy_count=0 nolapic_timer oreore.kmemleak=1 -- -test.run=X",
 	} {
 		if !strings.Contains(args, want) {
 			t.Errorf("command line lacks %q:\n%s", want, args)
@@ -36,5 +37,19 @@ func TestFirstInitLineIsNoticedAcrossWrites(t *testing.T) {
 	}
 	if c.markedAt < time.Second || c.n != int64(sink.Len()) {
 		t.Errorf("marked at %v after %d bytes; want about 1s, all bytes counted", c.markedAt, c.n)
+	}
+}
+
+// Two measurements agree, and the rate is one a CPU can have.
+func TestHostTSCkHzIsSteady(t *testing.T) {
+	a, b := HostTSCkHz(), HostTSCkHz()
+	if a == 0 {
+		t.Fatal("no TSC rate measured: the host's /proc/cpuinfo lacks constant_tsc or nonstop_tsc")
+	}
+	if a < 100_000 || a > 10_000_000 {
+		t.Errorf("TSC rate %d kHz is not a CPU's", a)
+	}
+	if d := math.Abs(float64(a)-float64(b)) / float64(a); d > 0.001 {
+		t.Errorf("two measurements differ by %.3f%%: %d and %d kHz", 100*d, a, b)
 	}
 }
