@@ -29,6 +29,29 @@ func BenchmarkSysfsRun(b *testing.B) {
 	}
 }
 
+// The same through a Port: one pwrite and one pread per run.
+func BenchmarkPortRun(b *testing.B) {
+	prog, err := oreore.Load("add42", programs.Add42())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prog.Close()
+	if err := oreore.Attach(prog); err != nil {
+		b.Fatal(err)
+	}
+	defer oreore.Detach(prog)
+	port, err := oreore.OpenPort()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer port.Close()
+	for i := 0; b.Loop(); i++ {
+		if _, err := port.Run(uint32(i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 // The kernel times the runs itself; one syscall covers them all.
 func BenchmarkTestRunRepeat(b *testing.B) {
 	prog, err := oreore.Load("add42", programs.Add42())

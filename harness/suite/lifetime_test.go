@@ -111,11 +111,18 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 	var enodev atomic.Int64
 	for w := uint32(0); w < writers; w++ {
 		wg.Add(1)
+		// A Port per writer: the file's open and close would otherwise
+		// cost more than the run and thin out the race.
+		port, err := oreore.OpenPort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer port.Close()
 		go func() {
 			defer wg.Done()
 			for seq := uint32(0); seq < writes; seq++ {
 				in := w<<28 | seq
-				err := oreore.Write(in)
+				err := port.Write(in)
 				if errors.Is(err, unix.ENODEV) {
 					enodev.Add(1)
 					continue
@@ -124,7 +131,7 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 					errs <- err
 					return
 				}
-				got, err := oreore.Read()
+				got, err := port.Read()
 				if err != nil {
 					errs <- err
 					return
