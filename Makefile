@@ -193,6 +193,10 @@ $(BIN)/%: FORCE
 	@mkdir -p $(BIN)
 	$(GO) build -o $@ ./vm/cmd/$*
 
+# The guest runs two lanes of test binaries at once, one per CPU. The slot lane holds the suites that use the
+# module's single attach slot or load and unload the module, one after another; the other lane holds the rest.
+SLOT_LANE  := suite oreorecmd
+OTHER_LANE := bpf object xdp netns
 initramfs: kmod programs $(BIN)/mkinitramfs
 	@mkdir -p $(GUEST)
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
@@ -206,7 +210,8 @@ initramfs: kmod programs $(BIN)/mkinitramfs
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/oreore ./harness/cmd/oreore
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
 		-module $(KO) -command $(GUEST)/oreore \
-		$(addprefix -test $(GUEST)/,suite.test bpf.test object.test xdp.test netns.test oreorecmd.test) $(addprefix -program ,$(PROGRAM_OBJS))
+		$(foreach t,$(SLOT_LANE),-test slot=$(GUEST)/$(t).test) $(foreach t,$(OTHER_LANE),-test other=$(GUEST)/$(t).test) \
+		$(addprefix -program ,$(PROGRAM_OBJS))
 
 # --- the main job ---------------------------------------------------------------------------------------------
 # The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be

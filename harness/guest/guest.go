@@ -10,11 +10,13 @@ package guest
 
 // Paths in the guest.
 const (
-	Init        = "/init"
-	Test2JSON   = "/bin/test2json"
-	ModulesDir  = "/lib/modules" // every *.ko, loaded in name order
-	TestsDir    = "/tests"       // every *.test, run in name order
-	ProgramsDir = "/programs"    // the C programs' objects, *.bpf.o
+	Init       = "/init"
+	Test2JSON  = "/bin/test2json"
+	ModulesDir = "/lib/modules" // every *.ko, loaded in name order
+	// TestsDir holds one folder per lane. The lanes run at the same time;
+	// a lane runs its *.test one after another, in name order.
+	TestsDir    = "/tests"
+	ProgramsDir = "/programs" // the C programs' objects, *.bpf.o
 	ResultsPort = "/dev/ttyS1"
 )
 

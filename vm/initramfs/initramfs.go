@@ -10,6 +10,7 @@ import (
 	"path"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/u-root/u-root/pkg/cpio"
 
@@ -21,9 +22,16 @@ type Contents struct {
 	Init      string   // static binary, becomes /init
 	Test2JSON string   // static cmd/test2json, becomes /bin/test2json
 	Modules   []string // *.ko, go to /lib/modules
-	Tests     []string // *.test, go to /tests
+	Tests     []Test   // go to /tests/LANE
 	Programs  []string // *.bpf.o, go to /programs
 	Commands  []string // static binaries for a shell or a test, go to /bin
+}
+
+// Test is a test binary and the lane it runs in: the guest runs the lanes
+// at the same time and each lane's binaries one after another.
+type Test struct {
+	Lane string
+	Path string
 }
 
 // Write writes the archive. Records are reproducible (no host mtimes,
@@ -48,8 +56,13 @@ func Write(w io.Writer, c Contents) error {
 			return err
 		}
 	}
+	lanes := map[string]bool{}
 	for _, t := range c.Tests {
-		if err := add(path.Join(guest.TestsDir, filepath.Base(t)), t); err != nil {
+		if t.Lane == "" || strings.Contains(t.Lane, "/") {
+			return fmt.Errorf("initramfs: %s: lane %q is not a folder name", t.Path, t.Lane)
+		}
+		lanes[path.Join(guest.TestsDir, t.Lane)] = true
+		if err := add(path.Join(guest.TestsDir, t.Lane, filepath.Base(t.Path)), t.Path); err != nil {
 			return err
 		}
 	}
@@ -70,7 +83,7 @@ func Write(w io.Writer, c Contents) error {
 		cpio.Directory("dev", 0o755),
 		cpio.CharDev("dev/console", 0o600, 5, 1),
 	}
-	for _, d := range []string{"bin", "lib", guest.ModulesDir, guest.TestsDir, guest.ProgramsDir, "proc", "sys", "tmp"} {
+	for _, d := range append([]string{"bin", "lib", guest.ModulesDir, guest.TestsDir, guest.ProgramsDir, "proc", "sys", "tmp"}, sorted(lanes)...) {
 		records = append(records, cpio.Directory(cpio.Normalize(d), 0o755))
 	}
 	return writeArchive(w, records, files, nil)

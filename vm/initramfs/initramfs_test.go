@@ -23,7 +23,7 @@ func TestArchiveHoldsEverythingWhereTheGuestLooks(t *testing.T) {
 		Init:      host("guest-init", "init"),
 		Test2JSON: host("test2json", "t2j"),
 		Modules:   []string{host("oreore.ko", "ko")},
-		Tests:     []string{host("suite.test", "suite")},
+		Tests:     []Test{{"slot", host("suite.test", "suite")}},
 	}
 	var a, b bytes.Buffer
 	if err := Write(&a, c); err != nil {
@@ -45,7 +45,7 @@ func TestArchiveHoldsEverythingWhereTheGuestLooks(t *testing.T) {
 		got[r.Name] = r
 	}
 	want := map[string]string{
-		"init": "init", "bin/test2json": "t2j", "lib/modules/oreore.ko": "ko", "tests/suite.test": "suite",
+		"init": "init", "bin/test2json": "t2j", "lib/modules/oreore.ko": "ko", "tests/slot/suite.test": "suite",
 	}
 	for name, content := range want {
 		r, ok := got[name]
@@ -58,6 +58,9 @@ func TestArchiveHoldsEverythingWhereTheGuestLooks(t *testing.T) {
 			t.Errorf("%s: content %q mode %o, want %q 755", name, body, r.Mode&0o777, content)
 		}
 	}
+	if d, ok := got["tests/slot"]; !ok || d.Mode&cpio.S_IFMT != cpio.S_IFDIR {
+		t.Errorf("the lane's folder tests/slot is not a folder in the archive")
+	}
 	if c, ok := got["dev/console"]; !ok || c.Mode&cpio.S_IFMT != cpio.S_IFCHR || c.Rmajor != 5 || c.Rminor != 1 {
 		t.Errorf("dev/console is not char device 5:1: %+v", c.Info)
 	}
@@ -66,8 +69,18 @@ func TestArchiveHoldsEverythingWhereTheGuestLooks(t *testing.T) {
 func TestTwoFilesForOnePathIsAnError(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "a.test")
 	os.WriteFile(p, nil, 0o644)
-	err := Write(io.Discard, Contents{Init: p, Test2JSON: p, Tests: []string{p, p}})
+	err := Write(io.Discard, Contents{Init: p, Test2JSON: p, Tests: []Test{{"a", p}, {"a", p}}})
 	if err == nil {
 		t.Fatal("two tests named a.test: no error")
+	}
+}
+
+func TestALaneIsOneFolderName(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "a.test")
+	os.WriteFile(p, nil, 0o644)
+	for _, lane := range []string{"", "a/b"} {
+		if err := Write(io.Discard, Contents{Init: p, Test2JSON: p, Tests: []Test{{lane, p}}}); err == nil {
+			t.Errorf("lane %q: no error", lane)
+		}
 	}
 }

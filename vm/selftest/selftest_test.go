@@ -58,7 +58,7 @@ func (tl tools) boot(t *testing.T, name, init string, tests []string, timeout ti
 	cpio := filepath.Join(tl.dir, name+".cpio")
 	args := []string{"-o", cpio, "-init", filepath.Join(tl.dir, init), "-test2json", filepath.Join(tl.dir, "test2json")}
 	for _, test := range tests {
-		args = append(args, "-test", filepath.Join(tl.dir, test))
+		args = append(args, "-test", "only="+filepath.Join(tl.dir, test))
 	}
 	if out, err := exec.Command(filepath.Join(tl.dir, "mkinitramfs"), args...).CombinedOutput(); err != nil {
 		t.Fatalf("mkinitramfs: %v\n%s", err, out)

@@ -10,6 +10,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -191,14 +192,41 @@ func insmod(path string) error {
 	return unix.FinitModule(int(f.Fd()), "", 0)
 }
 
-// runSuites runs each test binary and returns 0 when all of them passed.
+// runSuites runs the lanes at the same time, each lane's test binaries
+// one after another, and returns 0 when all of them passed, 1 when a test
+// failed, 2 when a binary could not be run.
 func runSuites(out *port, args []string) int {
-	suites, _ := filepath.Glob(filepath.Join(guest.TestsDir, "*.test"))
-	sort.Strings(suites)
-	if len(suites) == 0 {
-		out.emit(guest.Guest{Guest: "error", Msg: "no test binaries in " + guest.TestsDir})
+	binaries, _ := filepath.Glob(filepath.Join(guest.TestsDir, "*", "*.test"))
+	if len(binaries) == 0 {
+		out.emit(guest.Guest{Guest: "error", Msg: "no test binaries in " + guest.TestsDir + "/LANE"})
 		return 2
 	}
+	lanes := map[string][]string{}
+	for _, b := range binaries { // Glob sorts: each lane is in name order
+		lane := filepath.Base(filepath.Dir(b))
+		lanes[lane] = append(lanes[lane], b)
+	}
+	var wg sync.WaitGroup
+	codes := make(chan int, len(lanes))
+	for _, suites := range lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes <- runLane(out, suites, args)
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	exit := 0
+	for c := range codes {
+		exit = max(exit, c)
+	}
+	return exit
+}
+
+// runLane runs test binaries one after another; a binary that cannot be
+// run ends the lane.
+func runLane(out *port, suites, args []string) int {
 	exit := 0
 	for _, suite := range suites {
 		name := strings.TrimSuffix(filepath.Base(suite), ".test")
@@ -208,9 +236,11 @@ func runSuites(out *port, args []string) int {
 		cmd.Dir = "/"
 		// The host runs the same generic suites with the objects in build/.
 		cmd.Env = append(os.Environ(), "OREORE_PROGRAMS="+guest.ProgramsDir)
-		cmd.Stdout = lockedWriter{out}
+		events := &lineWriter{p: out}
+		cmd.Stdout = events
 		cmd.Stderr = os.Stderr
 		err := cmd.Run()
+		events.flush()
 		var exitErr *exec.ExitError
 		switch {
 		case errors.As(err, &exitErr):
@@ -224,13 +254,33 @@ func runSuites(out *port, args []string) int {
 	return exit
 }
 
-// lockedWriter keeps test2json's lines whole against the init's own.
-type lockedWriter struct{ p *port }
+// lineWriter passes test2json's output to the port in whole lines: exec
+// copies it in arbitrary chunks, and the other lane's lines and the init's
+// own must never land inside one.
+type lineWriter struct {
+	p    *port
+	tail []byte // a line not yet ended
+}
 
-func (w lockedWriter) Write(b []byte) (int, error) {
+func (w *lineWriter) Write(b []byte) (int, error) {
+	w.tail = append(w.tail, b...)
+	end := bytes.LastIndexByte(w.tail, '\n') + 1
+	if end == 0 {
+		return len(b), nil
+	}
 	w.p.mu.Lock()
-	defer w.p.mu.Unlock()
-	return w.p.f.Write(b)
+	_, err := w.p.f.Write(w.tail[:end])
+	w.p.mu.Unlock()
+	w.tail = append(w.tail[:0], w.tail[end:]...)
+	return len(b), err
+}
+
+// flush writes what is left when the process has exited: a last line
+// without a newline, which the host reports as garbage.
+func (w *lineWriter) flush() {
+	if len(w.tail) > 0 {
+		w.Write([]byte{'\n'})
+	}
 }
 
 func readRunSpec() (guest.RunSpec, bool, error) {

@@ -22,12 +22,19 @@ func main() {
 	flag.StringVar(&c.Init, "init", "", "static binary to run as /init")
 	flag.StringVar(&c.Test2JSON, "test2json", "", "static cmd/test2json")
 	flag.Var((*list)(&c.Modules), "module", "kernel module to load (repeatable)")
-	flag.Var((*list)(&c.Tests), "test", "test binary to run (repeatable)")
+	flag.Func("test", "LANE=BIN: a test binary and the lane it runs in (repeatable)", func(v string) error {
+		lane, bin, ok := strings.Cut(v, "=")
+		if !ok {
+			return fmt.Errorf("%q is not LANE=BIN", v)
+		}
+		c.Tests = append(c.Tests, initramfs.Test{Lane: lane, Path: bin})
+		return nil
+	})
 	flag.Var((*list)(&c.Programs), "program", "eBPF object for the tests (repeatable)")
 	flag.Var((*list)(&c.Commands), "command", "static binary for /bin (repeatable)")
 	flag.Parse()
 	if *out == "" || c.Init == "" || c.Test2JSON == "" {
-		fmt.Fprintln(os.Stderr, "usage: mkinitramfs -o OUT -init BIN -test2json BIN [-module KO]... [-test BIN]...")
+		fmt.Fprintln(os.Stderr, "usage: mkinitramfs -o OUT -init BIN -test2json BIN [-module KO]... [-test LANE=BIN]...")
 		os.Exit(64)
 	}
 	if err := write(*out, c); err != nil {
