@@ -41,9 +41,14 @@ func TestBehaviourThreeWays(t *testing.T) {
 			insns := p.Build(int(m))
 			prog := load(t, "behaviour", insns)
 			attach(t, prog)
+			port, err := oreore.OpenPort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer port.Close()
 			bad := 0
 			for _, in := range inputs() {
-				viaSysfs, errSysfs := oreore.Run(in)
+				viaSysfs, errSysfs := port.Run(in)
 				viaTestRun, errTestRun := oreore.TestRun(prog, in)
 				viaInterp, errInterp := interp.Run(insns, in, maps)
 				if errSysfs != nil || errTestRun != nil || errInterp != nil {

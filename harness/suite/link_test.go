@@ -266,12 +266,17 @@ func TestLinkUpdateIsAtomicUnderWriters(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
+		port, err := oreore.OpenPort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer port.Close()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range runs {
 				// Another writer's result may be read back; both are 20 or 21.
-				got, err := oreore.Run(0)
+				got, err := port.Run(0)
 				if err != nil || (got != 20 && got != 21) {
 					errs <- fmt.Errorf("writer %d: %d, %v; want 20 or 21 and never an empty slot", w, got, err)
 					return
