@@ -13,40 +13,32 @@ import (
 // The cost of one run through the attach point (a write and a read of
 // /sys/oreore/bpf) against BPF_PROG_TEST_RUN: `make bench` runs these.
 func BenchmarkSysfsRun(b *testing.B) {
-	prog, err := oreore.Load("add42", programs.Add42())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer prog.Close()
-	if err := oreore.Attach(prog); err != nil {
-		b.Fatal(err)
-	}
-	defer oreore.Detach(prog)
-	for i := 0; b.Loop(); i++ {
-		if _, err := oreore.Run(uint32(i)); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchRuns(b, oreore.Run)
 }
 
 // The same through a Port: one pwrite and one pread per run.
 func BenchmarkPortRun(b *testing.B) {
-	prog, err := oreore.Load("add42", programs.Add42())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer prog.Close()
-	if err := oreore.Attach(prog); err != nil {
-		b.Fatal(err)
-	}
-	defer oreore.Detach(prog)
 	port, err := oreore.OpenPort()
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer port.Close()
+	benchRuns(b, port.Run)
+}
+
+// benchRuns times run with add-42 attached.
+func benchRuns(b *testing.B, run func(uint32) (uint32, error)) {
+	prog, err := oreore.Load("add42", programs.Add42())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prog.Close()
+	if err := oreore.Attach(prog); err != nil {
+		b.Fatal(err)
+	}
+	defer oreore.Detach(prog)
 	for i := 0; b.Loop(); i++ {
-		if _, err := port.Run(uint32(i)); err != nil {
+		if _, err := run(uint32(i)); err != nil {
 			b.Fatal(err)
 		}
 	}
