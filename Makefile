@@ -233,6 +233,8 @@ vm-selftest: initramfs shell-bin $(BIN)/vmrun
 # A passing verdict stands while nothing it was reached from changed, as `go test` reuses a package's passing
 # result: the kernel, the initramfs (module, harness, programs; its archive is reproducible), the runner, QEMU and
 # the arguments. vm-test says so when it reuses one; FRESH=1 boots regardless. A failure is never reused.
+# The runner on this flavor's kernel and initramfs; each use adds -out and the guest's arguments.
+VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -accel $(ACCEL)
 VERDICT_KEY := $(VMOUT)/verdict.key
 verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; qemu-system-x86_64 --version; \
 	echo "$(TIMEOUT) $(ACCEL) $(GUEST_APPEND) $(TESTARGS)"; } | sha256sum | cut -c1-16)
@@ -246,9 +248,8 @@ vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 		echo "vm-test: kernel, initramfs, runner and QEMU are those of the run that passed at $$(date -r $(VERDICT_KEY) '+%F %T'): its verdict stands (FRESH=1 boots again; its report: $(VMOUT)/report.txt)"; \
 		tail -n 2 $(VMOUT)/report.txt; exit 0; fi; \
 	rm -f $(VERDICT_KEY); \
-	echo "$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -accel $(ACCEL) -append \"$(GUEST_APPEND)\" -- $(TESTARGS)"; \
-	rc=0; $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(VMOUT) -timeout $(TIMEOUT) -accel $(ACCEL) \
-		-append "$(GUEST_APPEND)" -- $(TESTARGS) | tee $(VMOUT)/report.txt || rc=$$?; \
+	echo "$(VMTEST) -out $(VMOUT) -append \"$(GUEST_APPEND)\" -- $(TESTARGS)"; \
+	rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -- $(TESTARGS) | tee $(VMOUT)/report.txt || rc=$$?; \
 	[ $$rc -ne 0 ] || echo $$key > $(VERDICT_KEY); exit $$rc
 
 # --- the guest for a developer: one command, or a shell, instead of the suites ---------------------------------
@@ -288,8 +289,7 @@ bench: initramfs $(BIN)/vmtest
 	echo "bench: (e) in-guest suites: $$(grep -o 'guest ran [0-9.]*s wall' $(BENCH)/fresh.log)"; \
 	echo "bench: (c) qemu start -> first init line: $$(grep -o "first line after [0-9.]*s" $(BENCH)/fresh.log)"
 	@# Boots vary under TCG: five more that run no test give the spread.
-	@for i in 1 2 3 4 5; do $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(BENCH)/boot -timeout $(TIMEOUT) \
-		-accel $(ACCEL) -- '-test.run=^$$' 2>&1 | grep -o "first line after [0-9.]*" | grep -o "[0-9.]*$$" || true; done \
+	@for i in 1 2 3 4 5; do $(VMTEST) -out $(BENCH)/boot -- '-test.run=^$$' 2>&1 | grep -o "first line after [0-9.]*" | grep -o "[0-9.]*$$" || true; done \
 		| sort -n | awk '{ v[NR] = $$1 } END { if (NR == 5) printf "bench: (c) over 5 boots: median %.2f s, min %.2f s, max %.2f s\n", v[3], v[1], v[5]; \
 			else print "bench: (c) only " NR " of 5 boots reported a first line: see $(BENCH)/boot" }'
 	@t0=$(now); $(MAKE) -s vm-test > $(BENCH)/warm.log 2>&1; t1=$(now); \
@@ -300,8 +300,7 @@ bench: initramfs $(BIN)/vmtest
 	git -C $(SRC) checkout -q kernel/bpf/oreore.c; $(MAKE) -s initramfs > /dev/null; \
 	echo "bench: (b) edit kernel/bpf/oreore.c -> verdict: $$(awk "BEGIN { printf \"%.1f\", $$t1 - $$t0 }") s (exit $$rc; kernel: $$(grep -o 'built in [0-9]* s' $(BENCH)/edit.log))"
 	@# Only benchmarks run here, so the verdict is "no test ran": the figures are what counts.
-	@$(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(BENCH)/vm -timeout $(TIMEOUT) -accel $(ACCEL) \
-		-- '-test.run=^$$' -test.bench=. -test.benchtime=3s > $(BENCH)/micro.log 2>&1 || true
+	@$(VMTEST) -out $(BENCH)/vm -- '-test.run=^$$' -test.bench=. -test.benchtime=3s > $(BENCH)/micro.log 2>&1 || true
 	@grep 'ns/op' $(BENCH)/vm/results.jsonl | sed -E 's/.*"Test":"([^"]*)".*"Output":"([^"]*)".*/\1 \2/; s/(\\t|\\n)/ /g; s/ +/ /g' \
 		> $(BENCH)/micro.txt
 	@sed 's/^/bench: (d) /' $(BENCH)/micro.txt

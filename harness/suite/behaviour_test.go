@@ -41,11 +41,7 @@ func TestBehaviourThreeWays(t *testing.T) {
 			insns := p.Build(int(m))
 			prog := load(t, "behaviour", insns)
 			attach(t, prog)
-			port, err := oreore.OpenPort()
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer port.Close()
+			port := openPort(t)
 			bad := 0
 			for _, in := range inputs() {
 				viaSysfs, errSysfs := port.Run(in)

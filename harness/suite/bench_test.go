@@ -18,11 +18,7 @@ func BenchmarkSysfsRun(b *testing.B) {
 
 // The same through a Port: one pwrite and one pread per run.
 func BenchmarkPortRun(b *testing.B) {
-	port, err := oreore.OpenPort()
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer port.Close()
+	port := openPort(b)
 	benchRuns(b, port.Run)
 }
 

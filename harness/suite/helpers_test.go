@@ -113,3 +113,14 @@ func loadSocketFilter(t *testing.T) bpf.FD {
 	t.Cleanup(func() { fd.Close() })
 	return fd
 }
+
+// openPort opens the module's file for a test's run loop; the test closes it.
+func openPort(t testing.TB) *oreore.Port {
+	t.Helper()
+	port, err := oreore.OpenPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { port.Close() })
+	return port
+}

@@ -109,14 +109,10 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 	errs := make(chan error, writers+1)
 	var enodev atomic.Int64
 	for w := uint32(0); w < writers; w++ {
-		wg.Add(1)
 		// A Port per writer: the file's open and close would otherwise
 		// cost more than the run and thin out the race.
-		port, err := oreore.OpenPort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer port.Close()
+		port := openPort(t)
+		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for seq := uint32(0); seq < writes; seq++ {

@@ -266,11 +266,7 @@ func TestLinkUpdateIsAtomicUnderWriters(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	for w := range writers {
-		port, err := oreore.OpenPort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer port.Close()
+		port := openPort(t)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()

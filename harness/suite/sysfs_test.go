@@ -98,11 +98,7 @@ func TestSysfsModes(t *testing.T) {
 // afresh, including another writer's.
 func TestPortRunsLikeTheFile(t *testing.T) {
 	requireEmptySlot(t)
-	port, err := oreore.OpenPort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer port.Close()
+	port := openPort(t)
 	if err := port.Write(1); !errors.Is(err, unix.ENODEV) {
 		t.Errorf("port write with nothing attached: %v, want ENODEV", err)
 	}
