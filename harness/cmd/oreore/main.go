@@ -1,19 +1,15 @@
 // Command oreore inspects and drives BPF programs the way bpftool does, and
-// knows BPF_PROG_TYPE_OREORE. Every subcommand takes --json.
+// knows BPF_PROG_TYPE_OREORE. Every subcommand takes --json; `oreore help`
+// and `oreore GROUP help` print the usage (the table in help.go).
 //
-//	oreore prog list
-//	oreore prog show [id] ID | name NAME | tag TAG | pinned PATH
-//	oreore prog dump xlated ID | prog dump jited ID
-//	oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]
-//	oreore prog load OBJ [SECTION]|builtin:add42 --pin PATH
-//	oreore prog pin ID PATH | prog stats on|off
-//	oreore map list | map show ID | map dump ID
-//	oreore map lookup ID KEYHEX | map update ID KEYHEX VALUEHEX | map delete ID KEYHEX
-//	oreore link list
-//	oreore net list | net attach xdp ID dev IFACE | net detach xdp dev IFACE
-//	oreore tracelog
-//	oreore oreore attach ID | detach ID | run N | status
-//	oreore oreore link ID PATH   (a BPF link, pinned at PATH: removing the pin detaches it)
+// Programs and maps are named as bpftool names them, wherever a verb takes
+// one (spec.go), and a bare number is an id:
+//
+//	PROG := { id PROG_ID | pinned FILE | tag PROG_TAG | name PROG_NAME }
+//	MAP  := { id MAP_ID | pinned FILE | name MAP_NAME }
+//
+// A name or tag may match several: show and map dump print them all, as
+// bpftool does; the verbs that act on one refuse and list the ids.
 package main
 
 import (
@@ -23,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,96 +46,53 @@ type cmd struct {
 	jsonOut bool
 }
 
-// run parses global flags, then dispatches "object verb args...".
+// run parses global flags, then dispatches "group verb args...".
 func run(args []string, out io.Writer) error {
 	fs := flag.NewFlagSet("oreore", flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors go back on one line, help to out
 	c := &cmd{out: out}
 	fs.BoolVar(&c.jsonOut, "json", false, "print JSON")
-	if err := fs.Parse(args); err != nil {
-		return err
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return help(out, "", nil)
+	} else if err != nil {
+		return fmt.Errorf("%v: try \"oreore help\"", err)
 	}
 	rest := fs.Args()
-	if len(rest) == 1 && rest[0] == "tracelog" {
-		return tracelog(c.out)
+	if len(rest) == 0 {
+		return errors.New(`no command: try "oreore help"`)
 	}
-	if len(rest) < 2 {
-		return errors.New("usage: oreore [--json] prog|map|link|oreore VERB ARGS, or tracelog (see the package doc)")
+	group, rest := rest[0], rest[1:]
+	if group == "help" {
+		if len(rest) > 1 || (len(rest) == 1 && groupVerbs(rest[0]) == nil) {
+			return fmt.Errorf("unknown command %q: try \"oreore help\"", strings.Join(append([]string{"help"}, rest...), " "))
+		}
+		return help(out, strings.Join(rest, ""), nil)
 	}
-	switch rest[0] + " " + rest[1] {
-	case "prog list":
-		return c.progList()
-	case "prog show":
-		return c.progShowBy(rest[2:])
-	case "prog dump":
-		switch {
-		case len(rest) >= 3 && rest[2] == "xlated":
-			return c.withProg(rest[3:], c.progDumpXlated)
-		case len(rest) >= 3 && rest[2] == "jited":
-			return c.withProg(rest[3:], c.progDumpJited)
-		}
-		return errors.New("usage: oreore prog dump xlated|jited ID")
-	case "prog run":
-		return c.progRun(rest[2:])
-	case "prog load":
-		return c.progLoad(rest[2:])
-	case "oreore attach":
-		return c.withProg(rest[2:], func(fd bpf.FD) error { return oreore.Attach(fd) })
-	case "oreore detach":
-		return c.withProg(rest[2:], func(fd bpf.FD) error { return oreore.Detach(fd) })
-	case "oreore link":
-		if len(rest) != 4 {
-			return errors.New("usage: oreore oreore link ID PATH")
-		}
-		return c.withProg(rest[2:3], func(fd bpf.FD) error { return oreoreLink(fd, rest[3]) })
-	case "oreore run":
-		return c.oreoreRun(rest[2:])
-	case "oreore status":
-		return c.oreoreStatus()
-	case "prog pin":
-		if len(rest) != 4 {
-			return errors.New("usage: oreore prog pin ID PATH")
-		}
-		return c.withProg(rest[2:3], func(fd bpf.FD) error { return bpf.ObjPin(fd, rest[3]) })
-	case "prog stats":
-		return c.progStats(rest[2:])
-	case "map list":
-		return c.mapList()
-	case "map show":
-		return c.withMap(rest[2:], 0, func(fd bpf.FD, info bpf.MapInfo, _ []string) error {
-			m := mapJSON(info)
-			return c.print(m, m.text())
-		})
-	case "map dump":
-		return c.withMap(rest[2:], 0, c.mapDump)
-	case "map lookup":
-		return c.withMap(rest[2:], 1, c.mapLookup)
-	case "map update":
-		return c.withMap(rest[2:], 2, c.mapUpdate)
-	case "map delete":
-		return c.withMap(rest[2:], 1, func(fd bpf.FD, info bpf.MapInfo, args []string) error {
-			key, err := hexArg(args[0], info.KeySize, "key")
-			if err != nil {
-				return err
-			}
-			return bpf.MapDeleteElem(fd, key)
-		})
-	case "link list":
-		return c.linkList()
-	case "net list":
-		return c.netList()
-	case "net attach":
-		// net attach xdp ID dev IFACE
-		if len(rest) != 6 || rest[2] != "xdp" || rest[4] != "dev" {
-			return errors.New("usage: oreore net attach xdp ID dev IFACE")
-		}
-		return c.withProg(rest[3:4], func(fd bpf.FD) error { return xdp.AttachNetlink(rest[5], fd) })
-	case "net detach":
-		if len(rest) != 5 || rest[2] != "xdp" || rest[3] != "dev" {
-			return errors.New("usage: oreore net detach xdp dev IFACE")
-		}
-		return xdp.DetachNetlink(rest[4])
+	vs := groupVerbs(group)
+	if vs == nil {
+		return fmt.Errorf("unknown command %q: try \"oreore help\"", group)
 	}
-	return fmt.Errorf("unknown command %q", strings.Join(rest[:2], " "))
+	v := vs[0]
+	if v.name != "" { // all but tracelog have verbs
+		if len(rest) == 0 {
+			return fmt.Errorf("%s: missing a verb: try \"oreore %s help\"", group, group)
+		}
+		if rest[0] == "help" || isHelpFlag(rest[0]) {
+			return help(out, group, nil)
+		}
+		if v = findVerb(group, rest[0]); v == nil {
+			return fmt.Errorf("unknown command \"%s %s\": try \"oreore %s help\"", group, rest[0], group)
+		}
+		rest = rest[1:]
+	}
+	if slices.ContainsFunc(rest, isHelpFlag) {
+		return help(out, group, v)
+	}
+	err := v.run(c, rest)
+	if errors.Is(err, errUsage) {
+		return errors.New("usage: oreore " + v.usage)
+	}
+	return err
 }
 
 // print writes v as JSON, or text as given.
@@ -152,20 +106,32 @@ func (c *cmd) print(v any, text string) error {
 	return err
 }
 
-func (c *cmd) withProg(args []string, f func(bpf.FD) error) error {
-	if len(args) != 1 {
-		return errors.New("want one program id")
+// printFound prints one match as an object and several as an array, as
+// bpftool's show does, so `show id N --json` stays an object.
+func printFound[T any](c *cmd, all []T, text string) error {
+	if len(all) == 1 {
+		return c.print(all[0], text)
 	}
-	id, err := strconv.ParseUint(args[0], 10, 32)
+	return c.print(all, text)
+}
+
+// withProg runs f on the one program the PROG at the front of args names;
+// nargs more arguments must follow it (any number if nargs < 0), and f
+// gets them.
+func (c *cmd) withProg(args []string, nargs int, f func(bpf.FD, []string) error) error {
+	s, rest, err := progKind.parse(args)
 	if err != nil {
-		return fmt.Errorf("program id %q: %w", args[0], err)
+		return err
 	}
-	fd, err := bpf.ProgGetFDByID(uint32(id))
+	if nargs >= 0 && len(rest) != nargs {
+		return errUsage
+	}
+	fd, err := s.openOne()
 	if err != nil {
 		return err
 	}
 	defer fd.Close()
-	return f(fd)
+	return f(fd, rest)
 }
 
 // progTypes names the prog types as bpftool does; the numbers are uapi.
@@ -245,14 +211,6 @@ func (p progJSON) text() string {
 	return s + "\n"
 }
 
-func (c *cmd) progShow(fd bpf.FD) error {
-	p, err := describe(fd)
-	if err != nil {
-		return err
-	}
-	return c.print(p, p.text())
-}
-
 func (c *cmd) progList() error {
 	ids, err := bpf.ProgIDs()
 	if err != nil {
@@ -320,16 +278,34 @@ func (c *cmd) progDumpXlated(fd bpf.FD) error {
 	return c.print(lines, text.String())
 }
 
+func (c *cmd) progDump(args []string) error {
+	if len(args) == 0 {
+		return errUsage
+	}
+	switch args[0] {
+	case "xlated":
+		return c.withProg(args[1:], 0, func(fd bpf.FD, _ []string) error { return c.progDumpXlated(fd) })
+	case "jited":
+		return c.withProg(args[1:], 0, func(fd bpf.FD, _ []string) error { return c.progDumpJited(fd) })
+	}
+	return errUsage
+}
+
 func (c *cmd) progRun(args []string) error {
+	return c.withProg(args, -1, c.progRunFD)
+}
+
+func (c *cmd) progRunFD(fd bpf.FD, args []string) error {
 	fs := flag.NewFlagSet("prog run", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	ctxIn := fs.String("ctx-in", "", "file with the context")
 	dataIn := fs.String("data-in", "", "file with the packet")
 	repeat := fs.Uint("repeat", 1, "runs")
-	if len(args) < 1 {
-		return errors.New("usage: oreore prog run ID [--ctx-in FILE] [--data-in FILE] [--repeat N]")
+	if err := fs.Parse(args); err != nil {
+		return fmt.Errorf("prog run: %w", err)
 	}
-	if err := fs.Parse(args[1:]); err != nil {
-		return err
+	if fs.NArg() != 0 {
+		return errUsage
 	}
 	var in bpf.TestRun
 	var err error
@@ -345,22 +321,20 @@ func (c *cmd) progRun(args []string) error {
 		in.DataOut = make([]byte, len(in.DataIn)+4096)
 	}
 	in.Repeat = uint32(*repeat)
-	return c.withProg(args[:1], func(fd bpf.FD) error {
-		res, err := bpf.ProgTestRun(fd, in)
-		if err != nil {
-			return err
-		}
-		out := struct {
-			Retval     uint32 `json:"retval"`
-			DurationNs int64  `json:"duration_ns"`
-			DataOut    []byte `json:"data_out,omitempty"`
-		}{res.Retval, res.Duration.Nanoseconds(), res.DataOut}
-		text := fmt.Sprintf("retval %d  duration %dns\n", res.Retval, res.Duration.Nanoseconds())
-		if len(res.DataOut) > 0 {
-			text += fmt.Sprintf("data_out %x\n", res.DataOut)
-		}
-		return c.print(out, text)
-	})
+	res, err := bpf.ProgTestRun(fd, in)
+	if err != nil {
+		return err
+	}
+	out := struct {
+		Retval     uint32 `json:"retval"`
+		DurationNs int64  `json:"duration_ns"`
+		DataOut    []byte `json:"data_out,omitempty"`
+	}{res.Retval, res.Duration.Nanoseconds(), res.DataOut}
+	text := fmt.Sprintf("retval %d  duration %dns\n", res.Retval, res.Duration.Nanoseconds())
+	if len(res.DataOut) > 0 {
+		text += fmt.Sprintf("data_out %x\n", res.DataOut)
+	}
+	return c.print(out, text)
 }
 
 // builtins are the hand-assembled programs, loadable by name.
@@ -368,16 +342,20 @@ var builtins = map[string]func() asm.Instructions{"add42": programs.Add42}
 
 func (c *cmd) progLoad(args []string) error {
 	fs := flag.NewFlagSet("prog load", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	pin := fs.String("pin", "", "pin the program here, in a bpf file system")
 	if len(args) < 1 {
-		return errors.New("usage: oreore prog load OBJ [SECTION]|builtin:NAME --pin PATH")
+		return errUsage
 	}
 	section, flags := "", args[1:]
 	if len(flags) > 0 && !strings.HasPrefix(flags[0], "-") {
 		section, flags = flags[0], flags[1:]
 	}
 	if err := fs.Parse(flags); err != nil {
-		return err
+		return fmt.Errorf("prog load: %w", err)
+	}
+	if fs.NArg() != 0 {
+		return errUsage
 	}
 	if *pin == "" {
 		return errors.New("a loaded program lives only as long as something holds it: give --pin PATH")
@@ -429,7 +407,7 @@ func (c *cmd) progLoad(args []string) error {
 
 func (c *cmd) oreoreRun(args []string) error {
 	if len(args) != 1 {
-		return errors.New("usage: oreore oreore run N")
+		return errUsage
 	}
 	n, err := strconv.ParseUint(args[0], 0, 32)
 	if err != nil {
@@ -462,11 +440,12 @@ func (c *cmd) oreoreStatus() error {
 	if id == 0 {
 		return c.print(map[string]any{"attached": nil}, "nothing attached\n")
 	}
-	var p progJSON
-	err = c.withProg([]string{fmt.Sprint(id)}, func(fd bpf.FD) (err error) {
-		p, err = describe(fd)
+	fd, err := bpf.ProgGetFDByID(id)
+	if err != nil {
 		return err
-	})
+	}
+	defer fd.Close()
+	p, err := describe(fd)
 	if err != nil {
 		return err
 	}
@@ -539,52 +518,56 @@ func memlock(fd bpf.FD) uint64 {
 	return 0
 }
 
-// progShowBy selects programs as bpftool does: by id, name, tag or pin.
-func (c *cmd) progShowBy(args []string) error {
-	if len(args) == 1 {
-		return c.withProg(args, c.progShow)
+// progShow shows every program the PROG names (a name or tag may match
+// several), and without one all of them, as bpftool does.
+func (c *cmd) progShow(args []string) error {
+	if len(args) == 0 {
+		return c.progList()
 	}
-	if len(args) != 2 {
-		return errors.New("usage: oreore prog show [id] ID | name NAME | tag TAG | pinned PATH")
+	s, rest, err := progKind.parse(args)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
-	case "id":
-		return c.withProg(args[1:], c.progShow)
-	case "pinned":
-		fd, err := bpf.ObjGet(args[1])
+	if len(rest) != 0 {
+		return errUsage
+	}
+	fds, err := s.open()
+	if err != nil {
+		return err
+	}
+	defer closeAll(fds)
+	var all []progJSON
+	var text strings.Builder
+	for _, fd := range fds {
+		p, err := describe(fd)
 		if err != nil {
 			return err
 		}
-		defer fd.Close()
-		return c.progShow(fd)
-	case "name", "tag":
-		ids, err := bpf.ProgIDs()
-		if err != nil {
-			return err
-		}
-		var found []progJSON
-		var text strings.Builder
-		for _, id := range ids {
-			fd, err := bpf.ProgGetFDByID(id)
-			if err != nil {
-				continue // unloaded since it was listed
-			}
-			p, err := describe(fd)
-			fd.Close()
-			if err != nil {
-				return err
-			}
-			if (args[0] == "name" && p.Name == args[1]) || (args[0] == "tag" && p.Tag == args[1]) {
-				found = append(found, p)
-				text.WriteString(p.text())
-			}
-		}
-		if len(found) == 0 {
-			return fmt.Errorf("no program with %s %s", args[0], args[1])
-		}
-		return c.print(found, text.String())
+		all = append(all, p)
+		text.WriteString(p.text())
 	}
-	return fmt.Errorf("prog show: unknown selector %q", args[0])
+	return printFound(c, all, text.String())
+}
+
+// netAttach: net attach xdp PROG dev IFACE.
+func (c *cmd) netAttach(args []string) error {
+	if len(args) < 1 || args[0] != "xdp" {
+		return errUsage
+	}
+	return c.withProg(args[1:], 2, func(fd bpf.FD, rest []string) error {
+		if rest[0] != "dev" {
+			return errUsage
+		}
+		return xdp.AttachNetlink(rest[1], fd)
+	})
+}
+
+// netDetach: net detach xdp dev IFACE.
+func (c *cmd) netDetach(args []string) error {
+	if len(args) != 3 || args[0] != "xdp" || args[1] != "dev" {
+		return errUsage
+	}
+	return xdp.DetachNetlink(args[2])
 }
 
 // kallsyms maps kernel text addresses to names, and finds __bpf_call_base;

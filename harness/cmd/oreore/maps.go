@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -51,16 +50,17 @@ func (m mapOut) text() string {
 	return s + "\n"
 }
 
-// withMap opens the map whose id is args[0] and passes the nargs after it.
+// withMap runs f on the one map the MAP at the front of args names; nargs
+// more arguments must follow it, and f gets them.
 func (c *cmd) withMap(args []string, nargs int, f func(bpf.FD, bpf.MapInfo, []string) error) error {
-	if len(args) != 1+nargs {
-		return fmt.Errorf("want a map id and %d more arguments", nargs)
-	}
-	id, err := strconv.ParseUint(args[0], 10, 32)
+	s, rest, err := mapKind.parse(args)
 	if err != nil {
-		return fmt.Errorf("map id %q: %w", args[0], err)
+		return err
 	}
-	fd, err := bpf.MapGetFDByID(uint32(id))
+	if len(rest) != nargs {
+		return errUsage
+	}
+	fd, err := s.openOne()
 	if err != nil {
 		return err
 	}
@@ -69,7 +69,34 @@ func (c *cmd) withMap(args []string, nargs int, f func(bpf.FD, bpf.MapInfo, []st
 	if err != nil {
 		return err
 	}
-	return f(fd, info, args[1:])
+	return f(fd, info, rest)
+}
+
+// withMaps runs f on every map the MAP names, for show and dump, which
+// take all the matches of a name as bpftool does.
+func withMaps(args []string, f func(bpf.FD, bpf.MapInfo) error) error {
+	s, rest, err := mapKind.parse(args)
+	if err != nil {
+		return err
+	}
+	if len(rest) != 0 {
+		return errUsage
+	}
+	fds, err := s.open()
+	if err != nil {
+		return err
+	}
+	defer closeAll(fds)
+	for _, fd := range fds {
+		info, err := bpf.MapGetInfo(fd)
+		if err != nil {
+			return err
+		}
+		if err := f(fd, info); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *cmd) mapList() error {
@@ -80,17 +107,42 @@ func (c *cmd) mapList() error {
 	all := []mapOut{}
 	var text strings.Builder
 	for _, id := range ids {
-		err := c.withMap([]string{fmt.Sprint(id)}, 0, func(_ bpf.FD, info bpf.MapInfo, _ []string) error {
-			m := mapJSON(info)
-			all = append(all, m)
-			text.WriteString(m.text())
-			return nil
-		})
-		if err != nil && !errors.Is(err, unix.ENOENT) {
+		fd, err := bpf.MapGetFDByID(id)
+		if errors.Is(err, unix.ENOENT) {
+			continue // gone since it was listed
+		}
+		if err != nil {
 			return err
 		}
+		info, err := bpf.MapGetInfo(fd)
+		fd.Close()
+		if err != nil {
+			return err
+		}
+		m := mapJSON(info)
+		all = append(all, m)
+		text.WriteString(m.text())
 	}
 	return c.print(all, text.String())
+}
+
+// mapShow shows the maps MAP names, or all of them without one.
+func (c *cmd) mapShow(args []string) error {
+	if len(args) == 0 {
+		return c.mapList()
+	}
+	var all []mapOut
+	var text strings.Builder
+	err := withMaps(args, func(_ bpf.FD, info bpf.MapInfo) error {
+		m := mapJSON(info)
+		all = append(all, m)
+		text.WriteString(m.text())
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return printFound(c, all, text.String())
 }
 
 // hexArg reads "0a 00 00 00" or "0a000000" as exactly size bytes.
@@ -140,7 +192,40 @@ func typed(info bpf.MapInfo) (key, value func([]byte) string) {
 	return key, value
 }
 
-func (c *cmd) mapDump(fd bpf.FD, info bpf.MapInfo, _ []string) error {
+// mapDumped is one map of a dump that matched several, as bpftool prints it.
+type mapDumped struct {
+	mapOut
+	Elements []entry `json:"elements"`
+}
+
+// mapDump dumps the maps MAP names. One prints as before; several (a name
+// they share) each get their show line first, and JSON an array of maps
+// with their elements, as bpftool does.
+func (c *cmd) mapDump(args []string) error {
+	var all []mapDumped
+	var texts []string
+	err := withMaps(args, func(fd bpf.FD, info bpf.MapInfo) error {
+		entries, text, err := dumpEntries(fd, info)
+		all = append(all, mapDumped{mapJSON(info), entries})
+		texts = append(texts, text)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if len(all) == 1 {
+		return c.print(all[0].Elements, texts[0])
+	}
+	var text strings.Builder
+	for i, m := range all {
+		header, _, _ := strings.Cut(m.text(), "\n")
+		text.WriteString(header + "\n" + texts[i])
+	}
+	return c.print(all, text.String())
+}
+
+// dumpEntries reads every entry of the map, and prints them as text.
+func dumpEntries(fd bpf.FD, info bpf.MapInfo) ([]entry, string, error) {
 	entries := []entry{}
 	var text strings.Builder
 	formatKey, formatValue := typed(info)
@@ -151,11 +236,11 @@ func (c *cmd) mapDump(fd bpf.FD, info bpf.MapInfo, _ []string) error {
 			break
 		}
 		if err != nil {
-			return err
+			return nil, "", err
 		}
 		value := make([]byte, info.ValueSize)
 		if err := bpf.MapLookupElem(fd, next, value); err != nil && !errors.Is(err, unix.ENOENT) {
-			return err
+			return nil, "", err
 		}
 		e := entry{Key: spaced(next), Value: spaced(value)}
 		switch {
@@ -172,7 +257,7 @@ func (c *cmd) mapDump(fd bpf.FD, info bpf.MapInfo, _ []string) error {
 		key = next
 	}
 	fmt.Fprintf(&text, "Found %d elements\n", len(entries))
-	return c.print(entries, text.String())
+	return entries, text.String(), nil
 }
 
 func (c *cmd) mapLookup(fd bpf.FD, info bpf.MapInfo, args []string) error {
@@ -186,6 +271,14 @@ func (c *cmd) mapLookup(fd bpf.FD, info bpf.MapInfo, args []string) error {
 	}
 	e := entry{Key: spaced(key), Value: spaced(value)}
 	return c.print(e, fmt.Sprintf("key: %s  value: %s\n", e.Key, e.Value))
+}
+
+func mapDelete(fd bpf.FD, info bpf.MapInfo, args []string) error {
+	key, err := hexArg(args[0], info.KeySize, "key")
+	if err != nil {
+		return err
+	}
+	return bpf.MapDeleteElem(fd, key)
 }
 
 func (c *cmd) mapUpdate(fd bpf.FD, info bpf.MapInfo, args []string) error {
@@ -255,7 +348,7 @@ func (c *cmd) linkList() error {
 // as `sysctl kernel.bpf_stats_enabled` does.
 func (c *cmd) progStats(args []string) error {
 	if len(args) != 1 || (args[0] != "on" && args[0] != "off") {
-		return errors.New("usage: oreore prog stats on|off")
+		return errUsage
 	}
 	v := map[string]string{"on": "1\n", "off": "0\n"}[args[0]]
 	return os.WriteFile("/proc/sys/kernel/bpf_stats_enabled", []byte(v), 0)

@@ -4,13 +4,19 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"oreore/harness/bpf"
+	"oreore/harness/oreore"
+	"oreore/programs"
 )
 
 // In the guest: the oreore type by name, its xlated view, attach, run, detach.
@@ -115,5 +121,51 @@ func TestOreoreLink(t *testing.T) {
 			t.Fatalf("oreore status 2 s after the pin was removed: %q", out)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The oreore verbs take bpftool's PROG: attach by pinned path, detach by
+// id, and a name two programs share is refused with both ids.
+func TestOreoreAttachBySpec(t *testing.T) {
+	const name = "spec_add42"
+	pin := filepath.Join(bpffs(t), "add42")
+	var ids []string
+	for i := 0; i < 2; i++ {
+		fd, err := oreore.Load(name, programs.Add42())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer fd.Close()
+		info, err := bpf.ProgGetInfo(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, fmt.Sprint(info.ID))
+		if i == 0 {
+			if err := bpf.ObjPin(fd, pin); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	want := fmt.Sprintf("name %s matches 2 programs (ids %s, %s): use id", name, ids[0], ids[1])
+	var out bytes.Buffer
+	if err := run([]string{"oreore", "attach", "name", name}, &out); err == nil || err.Error() != want {
+		t.Fatalf("oreore attach name %s: %v, want %q", name, err, want)
+	}
+	if show := oreoreCmd(t, "prog", "show", "name", name); strings.Count(show, ": oreore  name "+name) != 2 {
+		t.Errorf("prog show name %s does not show both:\n%s", name, show)
+	}
+	oreoreCmd(t, "oreore", "attach", "pinned", pin)
+	defer oreoreCmd(t, "oreore", "detach", "id", ids[0])
+	if out := oreoreCmd(t, "oreore", "status"); !strings.HasPrefix(out, "attached: "+ids[0]+": oreore  name "+name) {
+		t.Errorf("oreore status after attach pinned: %q, want program %s", out, ids[0])
+	}
+	if out := oreoreCmd(t, "oreore", "run", "1"); out != "43\n" {
+		t.Errorf("oreore run 1: %q, want 43", out)
+	}
+	ctx := filepath.Join(t.TempDir(), "ctx")
+	os.WriteFile(ctx, []byte{7, 0, 0, 0}, 0o644)
+	if out := oreoreCmd(t, "prog", "run", "pinned", pin, "--ctx-in", ctx); !strings.HasPrefix(out, "retval 49 ") {
+		t.Errorf("prog run pinned --ctx-in (7): %q, want retval 49", out)
 	}
 }
