@@ -237,23 +237,3 @@ func inodeNoun(link string) string {
 	}
 	return fmt.Sprintf("%q", link)
 }
-
-// oneProg opens the one program args names and returns the args after it.
-func oneProg(args []string) (bpf.FD, []string, error) {
-	s, rest, err := progKind.parse(args)
-	if err != nil {
-		return -1, nil, err
-	}
-	fd, err := s.openOne()
-	return fd, rest, err
-}
-
-// oneMap opens the one map args names and returns the args after it.
-func oneMap(args []string) (bpf.FD, []string, error) {
-	s, rest, err := mapKind.parse(args)
-	if err != nil {
-		return -1, nil, err
-	}
-	fd, err := s.openOne()
-	return fd, rest, err
-}
