@@ -3,6 +3,11 @@
 // under test2json with the events going to the results port, and ends the
 // VM with reboot(RESTART), which QEMU's -no-reboot turns into an exit.
 //
+// A test that runs longer than oreore.test_timeout seconds (kernel command
+// line; default guest.DefaultTestTimeout, 0 for none) is reported on the
+// results port, the kernel dumps every task's stack with SysRq, and the VM
+// ends.
+//
 // Arguments after "--" on the kernel command line are passed to every test
 // binary, e.g. -test.run=Attach. When the initramfs holds a run spec
 // (guest.RunSpecPath), the init runs that command on the console instead
@@ -18,8 +23,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/hashicorp/go-multierror"
 	"golang.org/x/sys/unix"
@@ -47,6 +54,19 @@ func logf(format string, args ...any) {
 func main() {
 	exit := 2
 	var out *port
+	var once sync.Once
+	// end sends the done record and ends the VM; the watchdog calls it too,
+	// and the first call wins (reboot does not return).
+	end := func(code int) {
+		once.Do(func() {
+			if out != nil {
+				out.emit(guest.Guest{Guest: "done", Exit: code})
+				out.f.Sync()
+			}
+			unix.Sync()
+			unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+		})
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			logf("panic: %v", r)
@@ -54,12 +74,7 @@ func main() {
 				out.emit(guest.Guest{Guest: "error", Msg: fmt.Sprintf("guest-init panicked: %v", r)})
 			}
 		}
-		if out != nil {
-			out.emit(guest.Guest{Guest: "done", Exit: exit})
-			out.f.Sync()
-		}
-		unix.Sync()
-		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
+		end(exit)
 	}()
 
 	if err := mountAll(); err != nil {
@@ -85,7 +100,17 @@ func main() {
 		exit = runCommand(out, spec)
 		return
 	}
-	exit = runSuites(out, testArgs(os.Args[1:]))
+	limit, err := testTimeout()
+	if err != nil {
+		out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
+		return
+	}
+	var wd *watchdog
+	if limit > 0 {
+		wd = newWatchdog(limit, out, end)
+		go wd.run()
+	}
+	exit = runSuites(out, wd, testArgs(os.Args[1:]))
 	if wantLeakScan() {
 		if err := scanLeaks(); err != nil {
 			out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
@@ -97,13 +122,33 @@ func main() {
 // wantLeakScan reports whether the kernel command line asks for a kmemleak
 // scan at the end (the debug flavor does).
 func wantLeakScan() bool {
+	v, _ := kernelParam("oreore.kmemleak")
+	return v == "1"
+}
+
+// kernelParam returns the value of NAME=VALUE on the kernel command line.
+func kernelParam(name string) (string, bool) {
 	cmdline, _ := os.ReadFile("/proc/cmdline")
 	for _, f := range strings.Fields(string(cmdline)) {
-		if f == "oreore.kmemleak=1" {
-			return true
+		if k, v, ok := strings.Cut(f, "="); ok && k == name {
+			return v, true
 		}
 	}
-	return false
+	return "", false
+}
+
+// testTimeout is the per-test watchdog's limit: oreore.test_timeout in
+// seconds, or the default; 0 turns it off.
+func testTimeout() (time.Duration, error) {
+	v, ok := kernelParam(guest.TestTimeoutParam)
+	if !ok {
+		return guest.DefaultTestTimeout, nil
+	}
+	secs, err := strconv.ParseFloat(v, 64)
+	if err != nil || secs < 0 {
+		return 0, fmt.Errorf("%s=%s: want a number of seconds", guest.TestTimeoutParam, v)
+	}
+	return time.Duration(secs * float64(time.Second)), nil
 }
 
 // scanLeaks has kmemleak scan now and copies its report to the console,
@@ -195,7 +240,7 @@ func insmod(path string) error {
 // runSuites runs the lanes at the same time, each lane's test binaries
 // one after another, and returns 0 when all of them passed, 1 when a test
 // failed, 2 when a binary could not be run.
-func runSuites(out *port, args []string) int {
+func runSuites(out *port, wd *watchdog, args []string) int {
 	binaries, _ := filepath.Glob(filepath.Join(guest.TestsDir, "*", "*.test"))
 	if len(binaries) == 0 {
 		out.emit(guest.Guest{Guest: "error", Msg: "no test binaries in " + guest.TestsDir + "/LANE"})
@@ -212,7 +257,7 @@ func runSuites(out *port, args []string) int {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes <- runLane(out, suites, args)
+			codes <- runLane(out, wd, suites, args)
 		}()
 	}
 	wg.Wait()
@@ -226,7 +271,7 @@ func runSuites(out *port, args []string) int {
 
 // runLane runs test binaries one after another; a binary that cannot be
 // run ends the lane.
-func runLane(out *port, suites, args []string) int {
+func runLane(out *port, wd *watchdog, suites, args []string) int {
 	exit := 0
 	for _, suite := range suites {
 		name := strings.TrimSuffix(filepath.Base(suite), ".test")
@@ -236,11 +281,13 @@ func runLane(out *port, suites, args []string) int {
 		cmd.Dir = "/"
 		// The host runs the same generic suites with the objects in build/.
 		cmd.Env = append(os.Environ(), "OREORE_PROGRAMS="+guest.ProgramsDir)
-		events := &lineWriter{p: out}
+		events := &lineWriter{p: out, wd: wd}
 		cmd.Stdout = events
 		cmd.Stderr = os.Stderr
+		wd.started(name)
 		err := cmd.Run()
 		events.flush()
+		wd.ended(name)
 		var exitErr *exec.ExitError
 		switch {
 		case errors.As(err, &exitErr):
@@ -259,7 +306,8 @@ func runLane(out *port, suites, args []string) int {
 // own must never land inside one.
 type lineWriter struct {
 	p    *port
-	tail []byte // a line not yet ended
+	wd   *watchdog // told each event; nil without a watchdog
+	tail []byte    // a line not yet ended
 }
 
 func (w *lineWriter) Write(b []byte) (int, error) {
@@ -271,6 +319,7 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 	w.p.mu.Lock()
 	_, err := w.p.f.Write(w.tail[:end])
 	w.p.mu.Unlock()
+	w.wd.lines(w.tail[:end])
 	w.tail = append(w.tail[:0], w.tail[end:]...)
 	return len(b), err
 }
