@@ -45,6 +45,10 @@ type Input struct {
 	Results  *guest.Stream
 	TimedOut bool
 	QEMUErr  error
+	// ResultsAtReport is what the results port held when the runner saw
+	// the first kernel report, if it watched: it names the tests that were
+	// running then, not those that started in the grace before QEMU's end.
+	ResultsAtReport *guest.Stream
 }
 
 // Verdict is the judgement with its evidence.
@@ -54,6 +58,11 @@ type Verdict struct {
 	// Splats are the console lines (index, text) that start a kernel report.
 	Splats []Splat
 	Tests  Tally
+	// Running names the tests that were running when the first kernel
+	// report appeared (PACKAGE.Test), if there was one.
+	Running []string
+	// Watchdog holds the guest's watchdog records: tests that ran too long.
+	Watchdog []guest.Guest
 }
 
 // Splat is a console line that starts a kernel report.
@@ -62,9 +71,13 @@ type Splat struct {
 	Text string
 }
 
+// timestamp is printk's time and caller id in front of a console line.
+const timestamp = `^(?:\[\s*\d+\.\d+\]\s*)?(?:\[\s*[TC]\d+\]\s*)?`
+
 // splatStart matches the first line of the reports a kernel developer must
-// not miss, after the printk timestamp.
-var splatStart = regexp.MustCompile(`^(?:\[\s*\d+\.\d+\]\s*)?(?:\[\s*[TC]\d+\]\s*)?(` +
+// not miss, after the printk timestamp. The hung-task detector's line is
+// "INFO: task NAME:PID blocked for more than N seconds."
+var splatStart = regexp.MustCompile(timestamp + `(` +
 	`Kernel panic - not syncing|` +
 	`BUG: |kernel BUG at |` +
 	`WARNING: |` +
@@ -73,16 +86,56 @@ var splatStart = regexp.MustCompile(`^(?:\[\s*\d+\.\d+\]\s*)?(?:\[\s*[TC]\d+\]\s
 	`unreferenced object |` +
 	`INFO: task .* blocked for more than|` +
 	`rcu: INFO: |INFO: rcu_|` +
-	`watchdog: BUG: )`)
+	`watchdog: BUG: |(?:NMI )?watchdog: Watchdog detected hard LOCKUP)`)
+
+var panicLine = regexp.MustCompile(timestamp + `Kernel panic - not syncing`)
+
+// Scanner finds the lines that start kernel reports, one console line at
+// a time: the runner stops the guest at the first, the verdict counts them
+// all. The zero value is ready to use.
+type Scanner struct {
+	inDump bool
+}
+
+// Report reports whether line starts a kernel report. Between the
+// watchdog's markers (guest.DumpBegin, guest.DumpEnd) is the stack dump the
+// init asked SysRq for: what looks like a report there is not counted,
+// except a panic.
+func (s *Scanner) Report(line string) bool {
+	line = strings.TrimRight(line, "\r")
+	switch {
+	case strings.Contains(line, guest.DumpBegin):
+		s.inDump = true
+	case strings.Contains(line, guest.DumpEnd):
+		s.inDump = false
+	case s.inDump:
+		return panicLine.MatchString(line)
+	}
+	return splatStart.MatchString(line)
+}
 
 // FindSplats returns the console lines that start kernel reports.
 func FindSplats(console string) []Splat {
 	var out []Splat
+	var sc Scanner
 	for i, line := range strings.Split(console, "\n") {
-		line = strings.TrimRight(line, "\r")
-		if splatStart.MatchString(line) {
-			out = append(out, Splat{Line: i, Text: line})
+		if sc.Report(line) {
+			out = append(out, Splat{Line: i, Text: strings.TrimRight(line, "\r")})
 		}
+	}
+	return out
+}
+
+// Running names the tests that the events leave running (PACKAGE.Test),
+// leaves only, in the order they started.
+func Running(events []guest.TestEvent) []string {
+	var r guest.Running
+	for _, ev := range events {
+		r.Event(ev, ev.Time)
+	}
+	var out []string
+	for _, t := range r.Leaves() {
+		out = append(out, t.Name())
 	}
 	return out
 }
@@ -102,6 +155,25 @@ func Decide(in Input) Verdict {
 	}
 	for _, s := range v.Splats {
 		set(KernelSplat, "console: "+strings.TrimSpace(s.Text))
+	}
+	if at := in.ResultsAtReport; len(v.Splats) > 0 && (at != nil || in.Results != nil) {
+		if at == nil {
+			at = in.Results
+		}
+		v.Running = Running(at.Events)
+		if len(v.Running) > 0 {
+			v.Reasons = append(v.Reasons, "running when the kernel report appeared: "+strings.Join(v.Running, ", "))
+		} else {
+			v.Reasons = append(v.Reasons, "no test was running when the kernel report appeared")
+		}
+	}
+	if in.Results != nil {
+		for _, g := range in.Results.Guest {
+			if g.Guest == guest.Watchdog {
+				v.Watchdog = append(v.Watchdog, g)
+				set(TimedOut, "watchdog: "+g.Msg)
+			}
+		}
 	}
 	if in.TimedOut {
 		set(TimedOut, "the guest did not finish before the timeout")
@@ -125,7 +197,7 @@ func Decide(in Input) Verdict {
 	}
 	done, ok := in.Results.Done()
 	switch {
-	case !ok && !in.TimedOut && len(v.Splats) == 0:
+	case !ok && !in.TimedOut && len(v.Splats) == 0 && len(v.Watchdog) == 0:
 		set(VMBroke, "the guest ended without its done record")
 	case !ok:
 	case done.Exit == 2:

@@ -83,3 +83,146 @@ func TestCountLeafTests(t *testing.T) {
 		t.Errorf("closing line %q", got)
 	}
 }
+
+func TestHungTaskIsAReport(t *testing.T) {
+	console := bootOK + "[  245.871234] INFO: task suite.test:81 blocked for more than 30 seconds.\n" +
+		"[  245.871301]       Not tainted 6.1.0 #1\n" +
+		"[  245.871400] \"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\" disables this message.\n"
+	v := Decide(Input{Console: console, TimedOut: true})
+	if v.Code != KernelSplat || len(v.Splats) != 1 || v.Splats[0].Line != 1 {
+		t.Fatalf("code %v, splats %+v; want the hung-task line as the one report", v.Code, v.Splats)
+	}
+}
+
+// What the watchdog's SysRq dump prints, in the shape 6.1 prints it, with
+// lines that would look like reports anywhere else.
+const sysrqDump = `[   12.100000] oreore-init: watchdog: begin of the stack dump
+[   12.100100] sysrq: Show Blocked State
+[   12.100200] task:suite.test      state:D stack:0     pid:81    ppid:76     flags:0x00004000
+[   12.100300] Call Trace:
+[   12.100310]  <TASK>
+[   12.100320]  __schedule+0x2f1/0x8a0
+[   12.100330]  schedule+0x5d/0xe0
+[   12.100340]  schedule_preempt_disabled+0x14/0x30
+[   12.100350]  __mutex_lock.constprop.0+0x3a6/0x6e0
+[   12.100360]  oreore_write+0x4f/0x120 [oreore]
+[   12.100370]  </TASK>
+[   12.100400] sysrq: Show backtrace of all active CPUs
+[   12.100500] NMI backtrace for cpu 1
+[   12.100600] CPU: 1 PID: 70 Comm: guest-init Not tainted 6.1.0 #1
+[   12.100700] Call Trace:
+[   12.100710]  <NMI>
+[   12.100720]  dump_stack_lvl+0x34/0x48
+[   12.100730]  </NMI>
+[   12.100800] INFO: NMI handler (nmi_cpu_backtrace_handler) took too long to run: 3.1 msecs
+[   12.100900] sysrq: Show State
+[   12.101000] task:swapper/0       state:R  running task     stack:0     pid:0     ppid:0      flags:0x00004000
+[   12.101100] Call Trace:
+[   12.101110]  <TASK>
+[   12.101120]  default_idle+0x9/0x10
+[   12.101130]  </TASK>
+[   12.101200] task:suite.test      state:S stack:0     pid:82    ppid:76     flags:0x00000000
+[   12.101300] Call Trace:
+[   12.101310]  <TASK>
+[   12.101320]  __schedule+0x2f1/0x8a0
+[   12.101330]  __x64_sys_pause+0x1b/0x30
+[   12.101340]  </TASK>
+[   12.101350] BUG: KASAN: stack-out-of-bounds in unwind_next_frame+0x10/0x20
+[   12.101400] task:kworker/0:1     state:I stack:0     pid:12    ppid:2      flags:0x00004000
+[   12.101500] Call Trace:
+[   12.101510]  <TASK>
+[   12.101520]  worker_thread+0xe4/0x3c0
+[   12.101530]  </TASK>
+[   12.101600] Showing all locks held in the system:
+[   12.101700] 1 lock held by suite.test/81:
+[   12.101800]  #0: ffffffff82a0c0e0 (oreore_lock){+.+.}-{3:3}, at: oreore_write+0x4f/0x120 [oreore]
+[   12.102000] oreore-init: watchdog: end of the stack dump
+`
+
+func TestSysrqDumpIsNotAReport(t *testing.T) {
+	if s := FindSplats(bootOK + sysrqDump); len(s) != 0 {
+		t.Errorf("the watchdog's dump counted as kernel reports: %+v", s)
+	}
+	// A report after the dump counts, and a panic always does.
+	after := bootOK + sysrqDump + "[   13.0] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
+	if s := FindSplats(after); len(s) != 1 || !strings.Contains(s[0].Text, "NULL pointer") {
+		t.Errorf("the report after the dump: %+v", s)
+	}
+	cut := bootOK + strings.Split(sysrqDump, "[   12.1013")[0] + "[   12.2] Kernel panic - not syncing: Fatal exception\n"
+	if s := FindSplats(cut); len(s) != 1 || !strings.Contains(s[0].Text, "Kernel panic") {
+		t.Errorf("a panic inside the dump: %+v", s)
+	}
+}
+
+func TestFindDumpKeepsTheTestsTasks(t *testing.T) {
+	d, ok := FindDump(bootOK+sysrqDump+"[   13.0] reboot: Restarting system\n", "suite.test")
+	if !ok || !d.Ended || d.Line != 1 {
+		t.Fatalf("dump %+v, found %v", d, ok)
+	}
+	got := strings.Join(d.Lines, "\n")
+	for _, want := range []string{"sysrq: Show Blocked State", "oreore_write+0x4f", "NMI backtrace for cpu 1", "__x64_sys_pause", "1 lock held by suite.test/81", DumpEndLine} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the dump lacks %q:\n%s", want, got)
+		}
+	}
+	for _, notWant := range []string{"default_idle", "worker_thread", "Restarting"} {
+		if strings.Contains(got, notWant) {
+			t.Errorf("the dump shows %q, another task's or after the end:\n%s", notWant, got)
+		}
+	}
+	if d.Omitted != 2 {
+		t.Errorf("%d tasks left out, want 2 (swapper/0, kworker/0:1)", d.Omitted)
+	}
+	if _, ok := FindDump(bootOK, "suite.test"); ok {
+		t.Error("a dump found where there is none")
+	}
+}
+
+const DumpEndLine = "watchdog: end of the stack dump"
+
+const (
+	runB      = `{"Action":"run","Package":"suite","Test":"TestB"}`
+	runB1     = `{"Action":"run","Package":"suite","Test":"TestB/one"}`
+	runOther  = `{"Action":"run","Package":"bpf","Test":"TestLoad"}`
+	watchdogB = `{"Guest":"watchdog","Msg":"suite.TestB/one has run for 5s (limit 5s, oreore.test_timeout)","Package":"suite","Test":"TestB/one"}`
+)
+
+func TestTheRunningTestIsNamed(t *testing.T) {
+	oops := bootOK + "[    4.4] BUG: kernel NULL pointer dereference, address: 0000000000000008\n"
+	v := Decide(Input{Console: oops, Results: stream(t, passA, runB, runB1, runOther)})
+	if v.Code != KernelSplat || strings.Join(v.Running, " ") != "suite.TestB/one bpf.TestLoad" {
+		t.Fatalf("code %v, running %q; want 3 with suite.TestB/one and bpf.TestLoad", v.Code, v.Running)
+	}
+	if !strings.Contains(strings.Join(v.Reasons, "\n"), "running when the kernel report appeared: suite.TestB/one, bpf.TestLoad") {
+		t.Errorf("reasons %q", v.Reasons)
+	}
+	// What the port held at the report counts, not what came in the grace.
+	v = Decide(Input{Console: oops, Results: stream(t, passA, runB, runB1, `{"Action":"pass","Package":"suite","Test":"TestB/one"}`),
+		ResultsAtReport: stream(t, passA, runB, runB1)})
+	if strings.Join(v.Running, " ") != "suite.TestB/one" {
+		t.Errorf("running %q, want suite.TestB/one as at the report", v.Running)
+	}
+	v = Decide(Input{Console: oops, Results: stream(t, passA)})
+	if len(v.Running) != 0 || !strings.Contains(strings.Join(v.Reasons, "\n"), "no test was running") {
+		t.Errorf("running %q, reasons %q", v.Running, v.Reasons)
+	}
+}
+
+func TestWatchdogIsATimeout(t *testing.T) {
+	v := Decide(Input{Console: bootOK + sysrqDump, Results: stream(t, passA, runB, runB1, watchdogB, done2)})
+	if v.Code != TimedOut || len(v.Watchdog) != 1 || v.Watchdog[0].Test != "TestB/one" {
+		t.Fatalf("code %v, watchdog %+v, reasons %q", v.Code, v.Watchdog, v.Reasons)
+	}
+	if r := strings.Join(v.Reasons, "\n"); !strings.Contains(r, "watchdog: suite.TestB/one has run for 5s") || strings.Contains(r, "gave up") {
+		t.Errorf("reasons %q", v.Reasons)
+	}
+	// Killed by the runner before its done record: still the watchdog's.
+	if v := Decide(Input{Console: bootOK, Results: stream(t, runB, watchdogB)}); v.Code != TimedOut || len(v.Reasons) != 1 {
+		t.Errorf("without a done record: code %v, reasons %q", v.Code, v.Reasons)
+	}
+	// A kernel report outranks it.
+	hung := bootOK + "[  31.0] INFO: task suite.test:81 blocked for more than 30 seconds.\n" + sysrqDump
+	if v := Decide(Input{Console: hung, Results: stream(t, runB, watchdogB, done2)}); v.Code != KernelSplat {
+		t.Errorf("hung task and watchdog: code %v, want 3", v.Code)
+	}
+}
