@@ -34,6 +34,8 @@ type Config struct {
 	// TSCkHz is the guest's TSC rate, 0 to let the guest calibrate it; Run
 	// fills it in with HostTSCkHz.
 	TSCkHz uint64
+	// Watch, when set, ends the boot early on the lines it picks.
+	Watch *Watch
 }
 
 // Result is what happened, without judging it: package verdict does that.
@@ -48,6 +50,8 @@ type Result struct {
 	// FirstInit is when the guest's init first wrote to the console, from
 	// QEMU's start (0 if it never did): the boot's cost.
 	FirstInit time.Duration
+	// Stop says why the Watch ended the boot early; nil if it did not.
+	Stop *Stop
 
 	consoleBytes int64
 }
@@ -175,9 +179,10 @@ func boot(cfg Config, accel Accelerator) Result {
 	var stderr bytes.Buffer
 	start := time.Now()
 	counted := &countingWriter{w: console, start: start, mark: []byte("oreore-init:")}
-	cmd.Stdout = counted
+	w := newWatcher(cfg.Watch, start, res.ResultsPath)
+	cmd.Stdout = io.MultiWriter(counted, w)
 	if cfg.Console != nil {
-		cmd.Stdout = io.MultiWriter(counted, cfg.Console)
+		cmd.Stdout = io.MultiWriter(counted, w, cfg.Console)
 	}
 	cmd.Stderr = &stderr
 	if cfg.Stdin != nil {
@@ -190,11 +195,22 @@ func boot(cfg Config, accel Accelerator) Result {
 		cmd.SysProcAttr = &unix.SysProcAttr{Setpgid: true}
 	}
 
-	err = cmd.Run()
+	if err := cmd.Start(); err != nil {
+		res.Err = fmt.Errorf("qemu-system-x86_64: %v", err)
+		return res
+	}
+	exited := make(chan struct{})
+	go w.results(exited)
+	go w.stopAfterGrace(cmd.Process, exited)
+	err = cmd.Wait()
+	close(exited)
 	res.Wall = time.Since(start)
 	res.consoleBytes = counted.n
 	res.FirstInit = counted.markedAt
+	res.Stop = w.stopped()
 	switch {
+	case res.Stop != nil && res.Stop.Killed:
+		// The runner ended it: its exit status is the kill's.
 	case ctx.Err() == context.DeadlineExceeded:
 		res.TimedOut = true
 	case err != nil:
