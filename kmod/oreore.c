@@ -13,6 +13,10 @@
  *
  * /sys/oreore/runs counts the runs since the module was loaded, so that a
  * test can hold it against the program's run_cnt.
+ *
+ * Writers run the program concurrently: bpf_oreore_run() needs no lock.
+ * The last result is global, not per writer: with several writers a read
+ * returns whichever run stored its result last.
  */
 
 #include <linux/bpf_oreore.h>
@@ -23,9 +27,13 @@
 #include <linux/string.h>
 #include <linux/sysfs.h>
 
+#if !IS_ENABLED(CONFIG_BPF_OREORE)
+#error "oreore needs a kernel built with CONFIG_BPF_OREORE=y (kernel-patches/)"
+#endif
+
 static struct kobject *oreore_kobj;
 
-/* Serialises a run and the store of its result against readers */
+/* Guards the last result and the run count, not the run itself */
 static DEFINE_MUTEX(oreore_lock);
 static u32 oreore_result;
 static bool oreore_have_result;
@@ -52,16 +60,17 @@ static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
 	if (ret)
 		return ret;
 
-	mutex_lock(&oreore_lock);
 	ret = bpf_oreore_run(in, &out);
-	if (!ret) {
-		oreore_result = out;
-		oreore_have_result = true;
-		oreore_runs++;
-	}
+	if (ret)
+		return ret;
+
+	mutex_lock(&oreore_lock);
+	oreore_result = out;
+	oreore_have_result = true;
+	oreore_runs++;
 	mutex_unlock(&oreore_lock);
 
-	return ret ? ret : count;
+	return count;
 }
 
 static ssize_t bpf_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -118,6 +127,12 @@ static int __init oreore_init(void)
 
 static void __exit oreore_exit(void)
 {
+	/* Remove the files first: the last put may release the kobject
+	 * later (CONFIG_DEBUG_KOBJECT_RELEASE delays it by seconds), and
+	 * the files must not outlive this module's text. kobject_del()
+	 * waits for the writers that are still in bpf_store().
+	 */
+	kobject_del(oreore_kobj);
 	kobject_put(oreore_kobj);
 }
 
