@@ -209,6 +209,11 @@ type TestRun struct {
 	CtxIn   []byte
 	CtxOut  []byte
 	Repeat  uint32
+	// Flags, CPU and BatchSize are passed as given, so that a test can
+	// check that a program type refuses what it does not support.
+	Flags     uint32
+	CPU       uint32
+	BatchSize uint32
 }
 
 // TestRunResult is what BPF_PROG_TEST_RUN reports.
@@ -232,6 +237,9 @@ func ProgTestRun(prog FD, in TestRun) (TestRunResult, error) {
 		ctxSizeOut:  uint32(len(in.CtxOut)),
 		ctxIn:       ptrTo(in.CtxIn),
 		ctxOut:      ptrTo(in.CtxOut),
+		flags:       in.Flags,
+		cpu:         in.CPU,
+		batchSize:   in.BatchSize,
 	}
 	if _, err := sys(unix.BPF_PROG_TEST_RUN, &attr); err != nil {
 		return TestRunResult{}, wrap("BPF_PROG_TEST_RUN", err)
@@ -393,6 +401,16 @@ func ProgQuery(target, attachType uint32, max int) ([]uint32, error) {
 		return nil, wrap("BPF_PROG_QUERY", err)
 	}
 	return ids[:min(int(attr.progCnt), max)], nil
+}
+
+// ProgQueryCount is the prog_cnt that BPF_PROG_QUERY reports when it is
+// given no room for ids.
+func ProgQueryCount(target, attachType uint32) (uint32, error) {
+	attr := progQueryAttr{targetFD: target, attachType: attachType}
+	if _, err := sys(unix.BPF_PROG_QUERY, &attr); err != nil {
+		return 0, wrap("BPF_PROG_QUERY", err)
+	}
+	return attr.progCnt, nil
 }
 
 // ProgJited returns the program's machine code, as the JIT wrote it.

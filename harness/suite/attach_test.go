@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 
@@ -210,6 +211,98 @@ func rmmod(t *testing.T) {
 	}
 }
 
+// BPF_PROG_DETACH takes no flags and no program to replace. Both series
+// refuse them in the core (6.1 with CHECK_ATTR, 6.12 before calling the
+// type's detach), so a detach with them must leave the program attached.
+func TestDetachWithFlagsIsEINVALAndKeepsTheProgram(t *testing.T) {
+	requireEmptySlot(t)
+	prog := load(t, "c10", constProg(10))
+	attach(t, prog)
+	for _, tt := range []struct {
+		name string
+		attr bpf.ProgAttachAttr
+	}{
+		{"detach with attach_flags rejected", bpf.ProgAttachAttr{Prog: prog, AttachFlags: unix.BPF_F_ALLOW_MULTI}},
+		{"detach with BPF_F_REPLACE rejected", bpf.ProgAttachAttr{Prog: prog, AttachFlags: unix.BPF_F_REPLACE, ReplaceBPFFD: uint32(prog)}},
+		{"detach with replace_bpf_fd rejected", bpf.ProgAttachAttr{Prog: prog, ReplaceBPFFD: uint32(prog)}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.attr.AttachType = uapi(t).AttachType
+			if err := bpf.ProgDetach(tt.attr); !errors.Is(err, unix.EINVAL) {
+				t.Errorf("got %v, want EINVAL", err)
+			}
+			if got, err := oreore.Run(0); err != nil || got != 10 {
+				t.Errorf("after the refused detach: %d, %v; want the program still attached (10)", got, err)
+			}
+		})
+	}
+}
+
+// The module's files go before its text: writers that loop on the file
+// (one opening it per write, one holding it open) while the module is
+// removed and loaded again see the program's answer, ENOENT (no file) or
+// ENODEV (a file removed under an open fd), and nothing else. With
+// CONFIG_DEBUG_KOBJECT_RELEASE (the debug flavor) a module that only puts
+// its kobject leaves the files behind for seconds, and this crashes.
+func TestWritersWhileTheModuleIsRemovedAndLoaded(t *testing.T) {
+	requireEmptySlot(t)
+	attach(t, loadAdd42(t))
+	const cycles = 20
+	stop := make(chan struct{})
+	errs := make(chan error, 2)
+	var runs [2]atomic.Int64
+	writer := func(n int, write func(uint32) error) {
+		for i := uint32(0); ; i++ {
+			select {
+			case <-stop:
+				errs <- nil
+				return
+			default:
+			}
+			err := write(i)
+			switch {
+			case err == nil:
+				runs[n].Add(1)
+			case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENODEV):
+			default:
+				errs <- fmt.Errorf("writer %d: %w", n, err)
+				return
+			}
+		}
+	}
+	go writer(0, oreore.Write)
+	go writer(1, func(in uint32) error {
+		f, err := os.OpenFile(oreore.SysfsPath, os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		for j := 0; j < 100; j++ {
+			if _, err := f.WriteAt([]byte(fmt.Sprint(in)), 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for i := 0; i < cycles; i++ {
+		rmmod(t)
+		insmod(t)
+	}
+	close(stop)
+	for i := 0; i < 2; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	if got, err := oreore.Run(7); err != nil || got != 49 {
+		t.Errorf("after %d reloads: %d, %v; want 49", cycles, got, err)
+	}
+	t.Logf("%d reloads; successful writes: %d opening the file each time, %d on an open file", cycles, runs[0].Load(), runs[1].Load())
+	if runs[0].Load() == 0 || runs[1].Load() == 0 {
+		t.Error("a writer never got a write through: it did not race the reloads")
+	}
+}
+
 // The slot lives in the kernel: the module can come and go under it.
 func TestRmmodWhileAttachedThenInsmod(t *testing.T) {
 	requireEmptySlot(t)
@@ -242,10 +335,19 @@ func TestProgQueryReportsTheAttachedProgram(t *testing.T) {
 	if id, err := oreore.Attached(); err != nil || id != 0 {
 		t.Fatalf("query with nothing attached: id %d, %v; want 0", id, err)
 	}
+	if n, err := bpf.ProgQueryCount(0, uapi(t).AttachType); err != nil || n != 0 {
+		t.Errorf("query with nothing attached: prog_cnt %d, %v; want 0", n, err)
+	}
+	if ids, err := bpf.ProgQuery(0, uapi(t).AttachType, 4); err != nil || len(ids) != 0 {
+		t.Errorf("query with nothing attached and room for 4: ids %v, %v; want none", ids, err)
+	}
 	prog := load(t, "c9", constProg(9))
 	attach(t, prog)
 	if id, err := oreore.Attached(); err != nil || id != progID(t, prog) {
 		t.Errorf("query: id %d, %v; want %d", id, err, progID(t, prog))
+	}
+	if n, err := bpf.ProgQueryCount(0, uapi(t).AttachType); err != nil || n != 1 {
+		t.Errorf("query with no room for ids: prog_cnt %d, %v; want 1", n, err)
 	}
 	if _, err := bpf.ProgQuery(1, uapi(t).AttachType, 1); !errors.Is(err, unix.EINVAL) {
 		t.Errorf("query with non-zero target_fd: %v, want EINVAL", err)

@@ -22,6 +22,35 @@ func BenchmarkPortRun(b *testing.B) {
 	benchRuns(b, port.Run)
 }
 
+// One writer per CPU, each on its own Port: the module runs the program
+// outside its lock, so runs on different CPUs overlap. ns/op is wall time
+// over all writers' runs; held against BenchmarkPortRun it is the scaling.
+func BenchmarkPortRunParallel(b *testing.B) {
+	prog, err := oreore.Load("add42", programs.Add42())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prog.Close()
+	if err := oreore.Attach(prog); err != nil {
+		b.Fatal(err)
+	}
+	defer oreore.Detach(prog)
+	b.RunParallel(func(pb *testing.PB) {
+		port, err := oreore.OpenPort()
+		if err != nil {
+			b.Error(err)
+			return
+		}
+		defer port.Close()
+		for i := uint32(0); pb.Next(); i++ {
+			if _, err := port.Run(i); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
 // benchRuns times run with add-42 attached.
 func benchRuns(b *testing.B, run func(uint32) (uint32, error)) {
 	prog, err := oreore.Load("add42", programs.Add42())

@@ -142,24 +142,16 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 		}()
 	}
 	// The replacer paces itself so that its operations spread over the
-	// writers' run instead of finishing before they get going.
+	// writers' run instead of finishing before they get going. It takes
+	// turns, a hundred operations each: attach, replace and detach with
+	// BPF_PROG_ATTACH/DETACH, then a link that is created, updated and
+	// detached with BPF_LINK_DETACH.
 	var replacer sync.WaitGroup
 	replacer.Add(1)
 	go func() {
 		defer replacer.Done()
-		for i := 0; i < replaces; i++ {
-			p := progs[i%len(progs)]
-			if err := oreore.Attach(p); err != nil {
-				errs <- err
-				return
-			}
-			if i%3 == 2 {
-				if err := oreore.Detach(p); err != nil {
-					errs <- err
-					return
-				}
-			}
-			time.Sleep(time.Millisecond)
+		if err := replace(progs, replaces); err != nil {
+			errs <- err
 		}
 	}()
 	wg.Wait()
@@ -175,6 +167,43 @@ func TestStressWritersAgainstReplace(t *testing.T) {
 	if enodev.Load() == 0 {
 		t.Error("no write ever found the slot empty: the replacer did not race the writers")
 	}
+}
+
+// replace changes the slot n times, in turns of BPF_PROG_ATTACH and of a
+// BPF link, and leaves it empty.
+func replace(progs []bpf.FD, n int) error {
+	link := bpf.FD(-1)
+	for i := 0; i < n; i++ {
+		p := progs[i%len(progs)]
+		last := i%100 == 99
+		var err error
+		switch {
+		case (i/100)%2 == 0:
+			err = oreore.Attach(p)
+			if err == nil && (i%3 == 2 || last) {
+				err = oreore.Detach(p)
+			}
+		case link < 0:
+			link, err = oreore.LinkCreate(p)
+		case last:
+			err = bpf.LinkDetach(link)
+			link.Close()
+			link = -1
+		default:
+			err = bpf.LinkUpdate(bpf.LinkUpdateAttr{Link: link, NewProg: p})
+		}
+		if err != nil {
+			if link >= 0 {
+				link.Close()
+			}
+			return fmt.Errorf("replacer, step %d: %w", i, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if link >= 0 {
+		link.Close()
+	}
+	return nil
 }
 
 // orProg returns its input with bits set.
