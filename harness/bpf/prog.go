@@ -100,6 +100,7 @@ func ProgLoad(a ProgLoadAttr) (FD, error) {
 		return -1, fmt.Errorf("BPF_PROG_LOAD: %w", err)
 	}
 	license := append([]byte(a.License), 0)
+	retries := 0
 	for size := logSizeStart; ; size *= 4 {
 		log := make([]byte, size)
 		attr := progLoadAttr{
@@ -123,6 +124,13 @@ func ProgLoad(a ProgLoadAttr) (FD, error) {
 			return FD(fd), nil
 		}
 		if errors.Is(err, unix.ENOSPC) && size < logSizeMax {
+			continue
+		}
+		// The verifier gives up with EAGAIN when a signal is pending (the
+		// Go runtime's preemption signals are); libbpf retries five times.
+		if errors.Is(err, unix.EAGAIN) && retries < 5 {
+			retries++
+			size /= 4
 			continue
 		}
 		return -1, &VerifierError{Errno: err.(unix.Errno), Log: logLines(log)}
