@@ -62,7 +62,8 @@ GUEST_LDFLAGS := -ldflags=-s\ -w
 GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 
 APT_PACKAGES := $(addprefix linux-source-,$(ALL_KVERS)) build-essential bc bison flex libelf-dev libssl-dev dwarves \
-	ccache cpio xz-utils lz4 rsync git tmux qemu-system-x86 clang llvm clang-19 llvm-19 libbpf-dev python3-ply python3-git
+	ccache cpio xz-utils lz4 rsync git tmux qemu-system-x86 clang llvm clang-19 llvm-19 libbpf-dev python3-ply python3-git \
+	python3-sphinx python3-sphinx-rtd-theme
 
 .PHONY: help
 help:
@@ -80,6 +81,7 @@ help:
 	@echo "  kernel-src          Debian's source as a git tree, the series applied"
 	@echo "  patches             the tree's commits since base back into kernel-patches/vKVER, with the cover letter"
 	@echo "  checkpatch          checkpatch --strict on every patch and on kmod/oreore.c"
+	@echo "  docs                the patched tree's Documentation/bpf (htmldocs); warnings in the series' files fail"
 	@echo "  series-build-check  build every prefix of the series (slow)"
 	@echo "  selftests           the kernel's test_progs (SELFTESTS), test_verifier and bpftool, static"
 	@echo "  programs            compile programs/c with clang -target bpf"
@@ -96,7 +98,7 @@ help:
 	@echo "  KERNEL_SRC=PATH     build your own kernel tree (a git tree with a base tag)"
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
 
-.PHONY: selftests vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
+.PHONY: docs selftests vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -396,7 +398,7 @@ test: $(SRC_STAMP) programs
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
 	OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT) $(GO) test -count=1 ./...
-	@for v in $(ALL_KVERS); do $(MAKE) -s checkpatch KVER=$$v || exit 1; done
+	@for v in $(ALL_KVERS); do $(MAKE) -s checkpatch docs KVER=$$v || exit 1; done
 	$(MAKE) -s patches-roundtrip
 
 # Each patch must build on its own: every prefix of the series is built in a worktree, in one build folder
@@ -418,6 +420,18 @@ series-build-check: $(KOUT)/.config
 	done
 	git -C $(SRC) worktree remove --force $(SERIES_CHECK)/src
 	@echo "series-build-check: every prefix of kernel-patches/v$(KVER) builds"
+
+# The BPF documentation of the patched tree, with Debian's Sphinx: a warning in a file that the series touches
+# fails (the base tree has warnings of its own, which are left alone).
+DOCS_OUT := $(TOP)/$(BUILD)/docs-$(KVER)
+docs: $(SRC_STAMP)
+	@mkdir -p $(DOCS_OUT)
+	@PATH=/usr/bin:$$PATH $(MAKE) -s -C $(SRC) O=$(DOCS_OUT) SPHINXDIRS=bpf htmldocs > $(DOCS_OUT)/build.log 2>&1 || \
+		{ tail -20 $(DOCS_OUT)/build.log; echo "docs: htmldocs failed (log: $(DOCS_OUT)/build.log)"; exit 1; }
+	@touched=$$(git -C $(SRC) diff --name-only base HEAD -- Documentation); \
+	warned=$$(for f in $$touched; do grep -F "$$f" $(DOCS_OUT)/build.log || true; done); \
+	if [ -n "$$warned" ]; then echo "$$warned"; echo "docs: the series' documentation has warnings"; exit 1; fi; \
+	echo "docs: $$(echo $$touched | wc -w) files of the series build without warnings: $(DOCS_OUT)/Documentation/output/bpf/index.html"
 
 # Every patch, and the module, must be clean for checkpatch --strict. spdxcheck wants Debian's python3.
 checkpatch: $(SRC_STAMP)
