@@ -27,9 +27,9 @@ var (
 
 // FindDump returns the watchdog's dump from the console, shortened to what
 // names the hang: the blocked tasks (SysRq w) and the CPUs' backtraces (l)
-// whole, and of every task's stack (t) only those of the tasks named comm
-// (guest.Comm of the test's package; "" keeps all) and lines that belong
-// to no task (lockdep's held locks).
+// whole; of every task's stack (t) only those of the tasks named comm
+// (guest.Comm of the test's package; "" keeps all), and the held locks and
+// busy workqueues after them, not the scheduler's statistics.
 func FindDump(console, comm string) (Dump, bool) {
 	lines := strings.Split(strings.TrimRight(console, "\n"), "\n")
 	d := Dump{Line: -1}
@@ -59,23 +59,14 @@ func FindDump(console, comm string) (Dump, bool) {
 			if !keep {
 				d.Omitted++
 			}
-		case allTasks && !keep && !inTaskBlock(body):
-			keep = true // a line of no task's
+		case allTasks && strings.HasPrefix(body, "Sched Debug Version"):
+			keep = false
+		case allTasks && strings.HasPrefix(body, "Showing "):
+			keep = true // all locks held, busy workqueues
 		}
 		if keep {
 			d.Lines = append(d.Lines, line)
 		}
 	}
 	return d, d.Line >= 0
-}
-
-// inTaskBlock tells the lines that continue a task's block in a SysRq dump:
-// its call trace (indented frames, <TASK>, registers) and its held locks.
-func inTaskBlock(body string) bool {
-	for _, p := range []string{" ", "\t", "Call Trace:", "<TASK>", "</TASK>", "RIP:", "RSP:", "RAX:", "RDX:", "RBP:", "R10:", "R13:"} {
-		if strings.HasPrefix(body, p) {
-			return true
-		}
-	}
-	return body == ""
 }

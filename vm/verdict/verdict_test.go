@@ -2,6 +2,7 @@ package verdict
 
 import (
 	"errors"
+	"os"
 	"strings"
 	"testing"
 
@@ -224,5 +225,38 @@ func TestWatchdogIsATimeout(t *testing.T) {
 	hung := bootOK + "[  31.0] INFO: task suite.test:81 blocked for more than 30 seconds.\n" + sysrqDump
 	if v := Decide(Input{Console: hung, Results: stream(t, runB, watchdogB, done2)}); v.Code != KernelSplat {
 		t.Errorf("hung task and watchdog: code %v, want 3", v.Code)
+	}
+}
+
+// testdata/sysrq-6.1.txt is the console of a 6.1 guest whose watchdog
+// fired on sleepsuite.TestSleepsForever (vm/selftest), from the watchdog's
+// line to the reboot.
+func TestRealSysrqDump(t *testing.T) {
+	b, err := os.ReadFile("testdata/sysrq-6.1.txt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	console := string(b)
+	if s := FindSplats(console); len(s) != 0 {
+		t.Errorf("the watchdog's dump counted as kernel reports: %+v", s)
+	}
+	d, ok := FindDump(console, "sleepsuite.test")
+	if !ok || !d.Ended {
+		t.Fatalf("no whole dump found: %+v", d)
+	}
+	got := strings.Join(d.Lines, "\n")
+	for _, want := range []string{"sysrq: Show Blocked State", "NMI backtrace for cpu 0", "task:sleepsuite.test state:S",
+		"__x64_sys_nanosleep", "Showing busy workqueues"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the dump lacks %q:\n%s", want, got)
+		}
+	}
+	for _, notWant := range []string{"Workqueue:  0x0 (events)", "Sched Debug Version", "runnable tasks", "task:kthreadd", "reboot:"} {
+		if strings.Contains(got, notWant) {
+			t.Errorf("the dump shows %q:\n%s", notWant, got)
+		}
+	}
+	if len(d.Lines) > 100 || d.Omitted < 20 {
+		t.Errorf("%d lines shown, %d tasks left out: want the test's few tasks of ~35", len(d.Lines), d.Omitted)
 	}
 }
