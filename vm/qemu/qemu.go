@@ -199,11 +199,15 @@ func boot(cfg Config, accel Accelerator) Result {
 		res.Err = fmt.Errorf("qemu-system-x86_64: %v", err)
 		return res
 	}
-	exited := make(chan struct{})
+	exited, graceDone := make(chan struct{}), make(chan struct{})
 	go w.results(exited)
-	go w.stopAfterGrace(cmd.Process, exited)
+	go func() {
+		w.stopAfterGrace(cmd.Process, exited)
+		close(graceDone)
+	}()
 	err = cmd.Wait()
 	close(exited)
+	<-graceDone
 	res.Wall = time.Since(start)
 	res.consoleBytes = counted.n
 	res.FirstInit = counted.markedAt

@@ -57,6 +57,7 @@ type watcher struct {
 	tail      []byte    // a console line not yet ended
 	lastOut   time.Time // the console's last output
 	stop      *Stop
+	sized     bool // stop.ResultsSize is taken
 	rule      Rule
 	triggered chan struct{} // closed at the stop
 }
@@ -152,57 +153,63 @@ func (w *watcher) trigger(line string, results bool, rule Rule) {
 	close(w.triggered)
 }
 
-// resultsSize notes the results file's size into the stop.
+// resultsSize notes the results file's size into the stop, once.
 func (w *watcher) resultsSize() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.sized {
+		return
+	}
+	w.sized = true
 	if fi, err := os.Stat(w.resultsPath); err == nil {
-		w.mu.Lock()
 		w.stop.ResultsSize = fi.Size()
-		w.mu.Unlock()
 	}
 }
 
 // stopAfterGrace kills QEMU when the grace after the trigger is over: the
-// console has been quiet for the rule's Quiet, or its Grace has passed.
+// console has been quiet for the rule's Quiet, or its Grace has passed. It
+// returns once QEMU has exited.
 func (w *watcher) stopAfterGrace(p *os.Process, exited <-chan struct{}) {
 	select {
 	case <-exited:
-		return
 	case <-w.triggered:
 	}
 	w.mu.Lock()
-	at, rule := w.start.Add(w.stop.At), w.rule
+	stop, rule := w.stop, w.rule
 	w.mu.Unlock()
+	if stop == nil {
+		return
+	}
+	at := w.start.Add(stop.At)
 	settled := time.After(Settle)
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
 	for {
 		select {
 		case <-exited:
-			if settled != nil {
-				w.resultsSize()
-			}
+			// QEMU is gone (a panic reboots at once): the file is complete.
+			w.resultsSize()
 			return
 		case <-settled:
 			w.resultsSize()
-			settled = nil
 			continue
 		case <-tick.C:
 		}
 		w.mu.Lock()
-		quietSince := w.lastOut
+		quietSince, killed := w.lastOut, w.stop.Killed
 		w.mu.Unlock()
+		if killed {
+			continue
+		}
 		if quietSince.Before(at) {
 			quietSince = at
 		}
 		if now := time.Now(); now.Sub(quietSince) >= rule.Quiet || now.Sub(at) >= rule.Grace {
-			if settled != nil {
-				w.resultsSize()
-			}
+			w.resultsSize()
 			w.mu.Lock()
 			w.stop.Killed = true
 			w.mu.Unlock()
 			p.Kill()
-			return
 		}
 	}
 }
