@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,20 +22,46 @@ type tools struct {
 	dir, kernel string
 }
 
+// built holds the tools once the first test has built them: the tests
+// share them (and their folder, each boot in a folder of its own name).
+var built struct {
+	sync.Mutex
+	tools *tools
+}
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if built.tools != nil {
+		os.RemoveAll(built.tools.dir)
+	}
+	os.Exit(code)
+}
+
 func setup(t *testing.T) tools {
 	t.Helper()
 	kernel := os.Getenv("OREORE_BZIMAGE")
 	if kernel == "" {
 		t.Fatal("OREORE_BZIMAGE is not set: run `make vm-test`, which builds the kernel first")
 	}
-	dir := t.TempDir()
+	built.Lock()
+	defer built.Unlock()
+	if built.tools != nil {
+		return *built.tools
+	}
+	dir, err := os.MkdirTemp("", "oreore-selftest-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	goBuild(t, dir, "build", "-o", "vmtest", "oreore/vm/cmd/vmtest")
 	goBuild(t, dir, "build", "-o", "mkinitramfs", "oreore/vm/cmd/mkinitramfs")
 	goBuild(t, dir, "build", "-o", "guest-init", "oreore/harness/cmd/guest-init")
 	goBuild(t, dir, "build", "-o", "test2json", "cmd/test2json")
 	goBuild(t, dir, "build", "-o", "misbehave", "./testdata/misbehave")
-	goBuild(t, dir, "test", "-c", "-o", "failsuite.test", "./testdata/failsuite")
-	return tools{dir: dir, kernel: kernel}
+	for _, suite := range []string{"failsuite", "oopssuite", "crashsuite", "sleepsuite"} {
+		goBuild(t, dir, "test", "-c", "-o", suite+".test", "./testdata/"+suite)
+	}
+	built.tools = &tools{dir: dir, kernel: kernel}
+	return *built.tools
 }
 
 func goBuild(t *testing.T, dir string, args ...string) {
@@ -51,9 +78,8 @@ func goBuild(t *testing.T, dir string, args ...string) {
 	}
 }
 
-// boot builds an initramfs with the given init and tests, runs vmtest and
-// returns its exit code and report.
-func (tl tools) boot(t *testing.T, name, init string, tests []string, timeout time.Duration, initArgs ...string) (verdict.Code, string, time.Duration) {
+// initramfs builds the guest's archive with the given init and tests.
+func (tl tools) initramfs(t *testing.T, name, init string, tests []string) string {
 	t.Helper()
 	cpio := filepath.Join(tl.dir, name+".cpio")
 	args := []string{"-o", cpio, "-init", filepath.Join(tl.dir, init), "-test2json", filepath.Join(tl.dir, "test2json")}
@@ -63,6 +89,14 @@ func (tl tools) boot(t *testing.T, name, init string, tests []string, timeout ti
 	if out, err := exec.Command(filepath.Join(tl.dir, "mkinitramfs"), args...).CombinedOutput(); err != nil {
 		t.Fatalf("mkinitramfs: %v\n%s", err, out)
 	}
+	return cpio
+}
+
+// boot builds an initramfs with the given init and tests, runs vmtest and
+// returns its exit code and report.
+func (tl tools) boot(t *testing.T, name, init string, tests []string, timeout time.Duration, initArgs ...string) (verdict.Code, string, time.Duration) {
+	t.Helper()
+	cpio := tl.initramfs(t, name, init, tests)
 	vmArgs := append([]string{"-kernel", tl.kernel, "-initramfs", cpio, "-out", filepath.Join(tl.dir, name),
 		"-timeout", timeout.String(), "--"}, initArgs...)
 	start := time.Now()
