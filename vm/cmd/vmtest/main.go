@@ -43,7 +43,7 @@ func main() {
 	verbose := flag.Bool("v", false, "stream the console while the guest runs")
 	flag.Parse()
 	if cfg.Kernel == "" || cfg.Initramfs == "" {
-		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-v] [-- TEST ARGS]")
+		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-- TEST ARGS]")
 		os.Exit(int(verdict.VMBroke))
 	}
 	cfg.Accel = qemu.Accelerator(*accel)
