@@ -33,3 +33,7 @@ type RunSpec struct {
 	// terminal, so that a shell has job control and ^C.
 	Interactive bool
 }
+
+// SelftestsDir holds the kernel's own test binaries and bpftool, built
+// static from the patched tree (make selftests).
+const SelftestsDir = "/selftests"

@@ -25,6 +25,9 @@ type Contents struct {
 	Tests     []Test   // go to /tests/LANE
 	Programs  []string // *.bpf.o, go to /programs
 	Commands  []string // static binaries for a shell or a test, go to /bin
+	// Selftests are the kernel's own test binaries and bpftool, built
+	// static from the patched tree; they go to /selftests.
+	Selftests []string
 }
 
 // Test is a test binary and the lane it runs in: the guest runs the lanes
@@ -76,6 +79,15 @@ func Write(w io.Writer, c Contents) error {
 			return err
 		}
 	}
+	dirs := []string{"bin", "lib", guest.ModulesDir, guest.TestsDir, guest.ProgramsDir, "proc", "sys", "tmp"}
+	for _, s := range c.Selftests {
+		if err := add(path.Join(guest.SelftestsDir, filepath.Base(s)), s); err != nil {
+			return err
+		}
+	}
+	if len(c.Selftests) > 0 {
+		dirs = append(dirs, guest.SelftestsDir)
+	}
 
 	// The kernel opens /dev/console for init's stdio before init can mount
 	// devtmpfs; without the node init runs with no output at all.
@@ -83,7 +95,7 @@ func Write(w io.Writer, c Contents) error {
 		cpio.Directory("dev", 0o755),
 		cpio.CharDev("dev/console", 0o600, 5, 1),
 	}
-	for _, d := range append([]string{"bin", "lib", guest.ModulesDir, guest.TestsDir, guest.ProgramsDir, "proc", "sys", "tmp"}, sorted(lanes)...) {
+	for _, d := range append(dirs, sorted(lanes)...) {
 		records = append(records, cpio.Directory(cpio.Normalize(d), 0o755))
 	}
 	return writeArchive(w, records, files, nil)

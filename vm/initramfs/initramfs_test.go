@@ -24,6 +24,7 @@ func TestArchiveHoldsEverythingWhereTheGuestLooks(t *testing.T) {
 		Test2JSON: host("test2json", "t2j"),
 		Modules:   []string{host("oreore.ko", "ko")},
 		Tests:     []Test{{"slot", host("suite.test", "suite")}},
+		Selftests: []string{host("test_verifier", "tv")},
 	}
 	var a, b bytes.Buffer
 	if err := Write(&a, c); err != nil {
@@ -46,6 +47,7 @@ func TestArchiveHoldsEverythingWhereTheGuestLooks(t *testing.T) {
 	}
 	want := map[string]string{
 		"init": "init", "bin/test2json": "t2j", "lib/modules/oreore.ko": "ko", "tests/slot/suite.test": "suite",
+		"selftests/test_verifier": "tv",
 	}
 	for name, content := range want {
 		r, ok := got[name]

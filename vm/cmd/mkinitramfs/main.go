@@ -32,6 +32,7 @@ func main() {
 	})
 	flag.Var((*list)(&c.Programs), "program", "eBPF object for the tests (repeatable)")
 	flag.Var((*list)(&c.Commands), "command", "static binary for /bin (repeatable)")
+	flag.Var((*list)(&c.Selftests), "selftest", "the kernel's test binary or bpftool, for /selftests (repeatable)")
 	flag.Parse()
 	if *out == "" || c.Init == "" || c.Test2JSON == "" {
 		fmt.Fprintln(os.Stderr, "usage: mkinitramfs -o OUT -init BIN -test2json BIN [-module KO]... [-test LANE=BIN]...")

@@ -1,0 +1,102 @@
+package kselftest
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"oreore/harness/guest"
+	"oreore/harness/oreore"
+)
+
+// Binary is the path of one of the kernel's test binaries in the guest.
+func Binary(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join(guest.SelftestsDir, name)
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("%s is not in the initramfs (make selftests builds it; vm-test puts it in): %v", p, err)
+	}
+	return p
+}
+
+// Run runs a kernel test binary and returns its output. A non-zero exit is
+// not an error here: the binaries exit 1 when a test fails, and the
+// results say which. An output without any result is.
+func Run(t *testing.T, bin string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = t.TempDir()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		t.Fatalf("%s: %v", bin, err)
+	}
+	t.Logf("%s %s: %v, exit %d", filepath.Base(bin), strings.Join(args, " "), time.Since(start).Round(time.Millisecond), cmd.ProcessState.ExitCode())
+	return out.String()
+}
+
+// Report turns results into subtests: a pass passes, a skip skips with its
+// reason, and a failure fails with its log, unless the list knows it fails
+// on base too: then it skips and says why. A listed test that passes is
+// logged as stale, and Report returns the stale names.
+func Report(t *testing.T, binary string, results []Result, known Known) (stale []string) {
+	t.Helper()
+	if len(results) == 0 {
+		t.Fatalf("%s reported no test", binary)
+	}
+	counts := map[string]int{}
+	for _, r := range results {
+		reason := known.Reason(binary, r.Name)
+		switch {
+		case r.Status == Fail && reason != "":
+			counts["known"]++
+		case r.Status == Pass && reason != "":
+			counts["stale"]++
+			stale = append(stale, r.Name)
+		default:
+			counts[string(r.Status)]++
+		}
+		t.Run(r.Name, func(t *testing.T) {
+			switch {
+			case r.Status == Fail && reason != "":
+				t.Skipf("known failure (fails on base too: %s)\n%s", reason, r.Log)
+			case r.Status == Fail:
+				t.Errorf("%s: %s failed:\n%s", binary, r.Name, r.Log)
+			case r.Status == Skip:
+				t.Skip(r.Log)
+			case reason != "":
+				t.Logf("passes, but the known-failures list still has it (%s): the list is stale", reason)
+			}
+		})
+	}
+	t.Logf("%s: %d passed, %d failed, %d skipped, %d known failures, %d stale list entries",
+		binary, counts["OK"]+counts["stale"], counts["FAIL"], counts["SKIP"], counts["known"], counts["stale"])
+	return stale
+}
+
+// KnownHere is the list for the running kernel: its series from the BTF of
+// the oreore uapi, its flavor from kmemleak, which only the debug flavor has.
+func KnownHere(t *testing.T) Known {
+	t.Helper()
+	u, err := oreore.Kernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	flavor := "normal"
+	if _, err := os.Stat("/sys/kernel/debug/kmemleak"); err == nil {
+		flavor = "debug"
+	}
+	k, err := KnownFor(u.Series, flavor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

@@ -1,0 +1,114 @@
+//go:build guest
+
+package slot
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"oreore/harness/bpf"
+	"oreore/harness/guest"
+	"oreore/harness/kselftest"
+	"oreore/harness/oreore"
+	"oreore/programs"
+)
+
+// bpftool runs the bpftool built from the patched tree and returns its
+// standard output.
+func bpftool(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(kselftest.Binary(t, "bpftool"), args...).Output()
+	if err != nil {
+		var stderr string
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = string(ee.Stderr)
+		}
+		t.Fatalf("bpftool %s: %v\n%s%s", strings.Join(args, " "), err, out, stderr)
+	}
+	return string(out)
+}
+
+func pinPath(t *testing.T, name string) string {
+	t.Helper()
+	p := filepath.Join("/sys/fs/bpf", name)
+	os.Remove(p)
+	t.Cleanup(func() { os.Remove(p) })
+	return p
+}
+
+// libbpf in bpftool finds the type and the expected attach type from the
+// section name alone, and bpftool names the type.
+func TestBpftoolLoadsTheObjectBySectionName(t *testing.T) {
+	pin := pinPath(t, "kselftest_add42")
+	bpftool(t, "prog", "load", filepath.Join(guest.ProgramsDir, "oreore_add42.bpf.o"), pin)
+	var show struct {
+		ID   uint32 `json:"id"`
+		Type string `json:"type"`
+		Name string `json:"name"`
+	}
+	if err := json.Unmarshal([]byte(bpftool(t, "--json", "prog", "show", "pinned", pin)), &show); err != nil {
+		t.Fatal(err)
+	}
+	if show.Type != "oreore" {
+		t.Errorf("bpftool prog show: type %q, want oreore", show.Type)
+	}
+	prog, err := bpf.ObjGet(pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	if got, err := oreore.TestRun(prog, 1); err != nil || got != 43 {
+		t.Errorf("the object bpftool loaded: test_run(1) = %d, %v; want 43", got, err)
+	}
+	if plain := bpftool(t, "prog", "show", "pinned", pin); !strings.Contains(plain, ": oreore  name ") {
+		t.Errorf("bpftool prog show does not name the type:\n%s", plain)
+	}
+}
+
+// bpftool link show prints the oreore link's attach type and whether it
+// still owns the slot, in JSON and in plain text.
+func TestBpftoolShowsTheOreoreLink(t *testing.T) {
+	prog, err := oreore.Load("add42", programs.Add42())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	link, err := oreore.LinkCreate(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	pin := pinPath(t, "kselftest_link")
+	if err := bpf.ObjPin(link, pin); err != nil {
+		t.Fatal(err)
+	}
+	type linkJSON struct {
+		Type       string `json:"type"`
+		AttachType string `json:"attach_type"`
+		Attached   bool   `json:"attached"`
+	}
+	var got linkJSON
+	if err := json.Unmarshal([]byte(bpftool(t, "--json", "link", "show", "pinned", pin)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := (linkJSON{"oreore", "oreore_attach", true}); got != want {
+		t.Errorf("bpftool --json link show: %+v, want %+v", got, want)
+	}
+	plain := bpftool(t, "link", "show", "pinned", pin)
+	if !strings.Contains(plain, ": oreore  prog ") || !strings.Contains(plain, "attach_type oreore_attach  attached 1") {
+		t.Errorf("bpftool link show:\n%s", plain)
+	}
+	if err := bpf.LinkDetach(link); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(bpftool(t, "--json", "link", "show", "pinned", pin)), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Attached {
+		t.Errorf("after BPF_LINK_DETACH bpftool says the link is attached: %+v", got)
+	}
+}
