@@ -93,10 +93,12 @@ help:
 	@echo "  FLAVOR=$(FLAVOR)        normal, or debug (KASAN, lockdep, PROVE_RCU, kmemleak)"
 	@echo "  FRESH=1             boot even when a passing verdict could be reused"
 	@echo "  TIMEOUT=$(TIMEOUT)          the guest's time limit"
+	@echo "  TEST_TIMEOUT=...    one test's time limit (2m, 10m for debug): the guest dumps its stacks, code 4"
 	@echo "  ACCEL=$(ACCEL)          kvm, tcg or auto"
 	@echo "  TESTARGS=...        arguments for the in-guest test binaries, e.g. -test.run=Attach"
 	@echo "  KERNEL_SRC=PATH     build your own kernel tree (a git tree with a base tag)"
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
+	@echo "  KERNEL_TESTS=0      vm-test without the kernel's own selftests: only our suites (the fast loop)"
 
 .PHONY: docs selftests vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test
@@ -242,9 +244,13 @@ $(BIN)/%: FORCE
 
 # The guest runs two lanes of test binaries at once, one per CPU. The slot lane holds the suites that use the
 # module's single attach slot or load and unload the module, one after another; the other lane holds the rest.
-SLOT_LANE  := suite oreorecmd
-OTHER_LANE := bpf object xdp netns
-initramfs: kmod programs $(BIN)/mkinitramfs
+# The kernel's own selftests (make selftests) run in both lanes: test_progs' oreore test in the slot lane, the rest
+# (test_verifier, test_progs' other tests) in the other. KERNEL_TESTS=0 leaves them out: the loop on our suites.
+KERNEL_TESTS ?= 1
+KSELFTESTS := $(filter 1,$(KERNEL_TESTS))
+SLOT_LANE  := suite oreorecmd $(if $(KSELFTESTS),kselftest-slot)
+OTHER_LANE := bpf object xdp netns $(if $(KSELFTESTS),kselftest-kernel)
+initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
 	@mkdir -p $(GUEST)
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/test2json cmd/test2json
@@ -255,10 +261,12 @@ initramfs: kmod programs $(BIN)/mkinitramfs
 	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/netns.test ./harness/netns
 	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/oreorecmd.test ./harness/cmd/oreore
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/oreore ./harness/cmd/oreore
+	$(if $(KSELFTESTS),$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-slot.test ./harness/kselftest/slot)
+	$(if $(KSELFTESTS),$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel)
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
 		-module $(KO) -command $(GUEST)/oreore \
 		$(foreach t,$(SLOT_LANE),-test slot=$(GUEST)/$(t).test) $(foreach t,$(OTHER_LANE),-test other=$(GUEST)/$(t).test) \
-		$(addprefix -program ,$(PROGRAM_OBJS))
+		$(addprefix -program ,$(PROGRAM_OBJS)) $(if $(KSELFTESTS),$(addprefix -selftest ,$(SELFTESTS_BIN)))
 
 # --- the main job ---------------------------------------------------------------------------------------------
 # The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be
@@ -281,10 +289,12 @@ vm-selftest: initramfs shell-bin $(BIN)/vmrun
 # result: the kernel, the initramfs (module, harness, programs; its archive is reproducible), the runner, QEMU and
 # the arguments. vm-test says so when it reuses one; FRESH=1 boots regardless. A failure is never reused.
 # The runner on this flavor's kernel and initramfs; each use adds -out and the guest's arguments.
-VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -accel $(ACCEL)
+# The per-test watchdog: a test running longer has the guest dump its stacks (SysRq) and end the run (code 4).
+TEST_TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),10m,2m)
+VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -accel $(ACCEL)
 VERDICT_KEY := $(VMOUT)/verdict.key
 verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; qemu-system-x86_64 --version; \
-	echo "$(TIMEOUT) $(ACCEL) $(GUEST_APPEND) $(TESTARGS)"; } | sha256sum | cut -c1-16)
+	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(ACCEL) $(GUEST_APPEND) $(TESTARGS)"; } | sha256sum | cut -c1-16)
 
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
@@ -303,16 +313,18 @@ vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 # All of test_progs is 500 (6.1) to 800 (6.12) BPF objects, minutes of clang on two cores: it is built from the
 # tests that SELFTESTS names (prog_tests/NAME.c), in a copy of the tree made of symlinks whose prog_tests/ and
 # progs/ hold only those tests and the BPF programs their skeletons include. The tree's own Makefile does the rest.
-# test_progs' extra files (bpf_testmod.ko, urandom_read, ...) are left out: the tests that need them skip.
-SELFTESTS   ?= oreore libbpf_str $(if $(filter 6.12,$(KVER)),verifier)
+# test_progs' extra files (bpf_testmod.ko, urandom_read, ...) and the fixed lists of light and linked skeletons are
+# left out: the tests that need them are not in SELFTESTS.
+SELFTESTS   ?= oreore libbpf_str$(if $(filter 6.12,$(KVER)), verifier)
 BPF_CLANG   := clang-19
 SELFTESTS_OUT  := $(TOP)/$(BUILD)/selftests-$(FLAVORED)
 SELFTESTS_TREE := $(SELFTESTS_OUT)/tree
 SELFTESTS_BPF  := tools/testing/selftests/bpf
-SELFTESTS_BIN  := $(SELFTESTS_OUT)/test_progs $(SELFTESTS_OUT)/test_verifier $(SELFTESTS_OUT)/bpftool
+# Stripped copies go into the guest.
+SELFTESTS_BIN  := $(addprefix $(SELFTESTS_OUT)/guest/,test_progs test_verifier bpftool)
 SELFTESTS_MAKE := $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF) OUTPUT=$(SELFTESTS_OUT) VMLINUX_BTF=$(KOUT)/vmlinux \
-	CLANG=$(BPF_CLANG) LLC=llc-19 LLVM_STRIP=llvm-strip-19 TRUNNER_EXTRA_FILES= \
-	LDFLAGS=-static LDLIBS="-lelf -lz -lrt -lpthread"
+	CLANG=$(BPF_CLANG) LLC=llc-19 LLVM_STRIP=llvm-strip-19 TRUNNER_EXTRA_FILES= LSKELS= LSKELS_EXTRA= LINKED_SKELS= \
+	SAN_CFLAGS=-static SAN_LDFLAGS=
 
 selftests: kernel
 	@rm -rf $(SELFTESTS_TREE); mkdir -p $(SELFTESTS_TREE)
@@ -325,11 +337,13 @@ selftests: kernel
 	@echo "selftests: building test_progs, test_verifier and bpftool from $(SRC) (log: $(SELFTESTS_OUT)/build.log)"
 	@start=$$(date +%s); \
 	if ! $(SELFTESTS_MAKE) -j$$(nproc) test_progs test_verifier > $(SELFTESTS_OUT)/build.log 2>&1 || \
-	   ! $(MAKE) -C $(SELFTESTS_TREE)/tools/bpf/bpftool OUTPUT=$(SELFTESTS_OUT)/bpftool-static/ EXTRA_LDFLAGS=-static \
-		-j$$(nproc) >> $(SELFTESTS_OUT)/build.log 2>&1; then \
+	   ! { mkdir -p $(SELFTESTS_OUT)/bpftool-static && $(MAKE) -C $(SELFTESTS_TREE)/tools/bpf/bpftool OUTPUT=$(SELFTESTS_OUT)/bpftool-static/ EXTRA_LDFLAGS=-static \
+		-j$$(nproc) >> $(SELFTESTS_OUT)/build.log 2>&1; }; then \
 		grep -E 'error|Error' $(SELFTESTS_OUT)/build.log | head -20; \
 		echo "selftests: build failed (full log: $(SELFTESTS_OUT)/build.log)"; exit 1; fi; \
 	cp $(SELFTESTS_OUT)/bpftool-static/bpftool $(SELFTESTS_OUT)/bpftool; \
+	mkdir -p $(SELFTESTS_OUT)/guest; \
+	for b in $(notdir $(SELFTESTS_BIN)); do strip -o $(SELFTESTS_OUT)/guest/$$b $(SELFTESTS_OUT)/$$b; done; \
 	echo "selftests: built in $$(( $$(date +%s) - start )) s"
 
 # --- the guest for a developer: one command, or a shell, instead of the suites ---------------------------------
