@@ -221,12 +221,22 @@ func severity(c Code) int {
 // Tally counts leaf tests: a test with subtests is counted by its subtests.
 type Tally struct {
 	Passed, Skipped int
-	Failed          []string // package.Test of each failed leaf test
+	// Known counts the skips that are known failures of the kernel's own
+	// selftests (harness/kselftest): they fail on the base kernel too.
+	Known  int
+	Failed []string // package.Test of each failed leaf test
+	// Packages holds the same counts for each test binary.
+	Packages map[string]*Tally
 }
+
+// knownFailure is what harness/kselftest says when it skips a failure that
+// the known-failures list explains.
+const knownFailure = "known failure (fails on base too"
 
 // Count tallies the final action of every leaf test.
 func Count(events []guest.TestEvent) Tally {
 	final := map[string]string{}
+	known := map[string]bool{}
 	for _, ev := range events {
 		if ev.Test == "" {
 			continue
@@ -234,38 +244,54 @@ func Count(events []guest.TestEvent) Tally {
 		switch ev.Action {
 		case "pass", "fail", "skip":
 			final[ev.Package+"\x00"+ev.Test] = ev.Action
+		case "output":
+			if strings.Contains(ev.Output, knownFailure) {
+				known[ev.Package+"\x00"+ev.Test] = true
+			}
 		}
 	}
-	var t Tally
+	t := Tally{Packages: map[string]*Tally{}}
+	pkgTally := func(pkg string) *Tally {
+		if t.Packages[pkg] == nil {
+			t.Packages[pkg] = &Tally{}
+		}
+		return t.Packages[pkg]
+	}
 	keys := make([]string, 0, len(final))
 	for k := range final {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// A test with subtests is a parent of some other key.
+	parents := map[string]bool{}
 	for _, k := range keys {
-		if hasChildren(final, k) {
+		for i := strings.LastIndexByte(k, '/'); i > 0; i = strings.LastIndexByte(k[:i], '/') {
+			parents[k[:i]] = true
+		}
+	}
+	for _, k := range keys {
+		if parents[k] {
 			continue
 		}
+		pkg, test, _ := strings.Cut(k, "\x00")
+		p := pkgTally(pkg)
 		switch final[k] {
 		case "pass":
 			t.Passed++
+			p.Passed++
 		case "skip":
 			t.Skipped++
+			p.Skipped++
+			if known[k] {
+				t.Known++
+				p.Known++
+			}
 		case "fail":
-			pkg, test, _ := strings.Cut(k, "\x00")
 			t.Failed = append(t.Failed, pkg+"."+test)
+			p.Failed = append(p.Failed, pkg+"."+test)
 		}
 	}
 	return t
-}
-
-func hasChildren(final map[string]string, key string) bool {
-	for k := range final {
-		if strings.HasPrefix(k, key+"/") {
-			return true
-		}
-	}
-	return false
 }
 
 // Line is the closing line: "N passed, N failed" and ", N skipped" if any.
@@ -274,5 +300,22 @@ func (t Tally) Line() string {
 	if t.Skipped > 0 {
 		s += fmt.Sprintf(", %d skipped", t.Skipped)
 	}
+	if t.Known > 0 {
+		s += fmt.Sprintf(" (%d of them known failures)", t.Known)
+	}
 	return s
+}
+
+// PackageLines is Line for each test binary, in name order.
+func (t Tally) PackageLines() []string {
+	names := make([]string, 0, len(t.Packages))
+	for n := range t.Packages {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	lines := make([]string, len(names))
+	for i, n := range names {
+		lines[i] = n + ": " + t.Packages[n].Line()
+	}
+	return lines
 }

@@ -260,3 +260,31 @@ func TestRealSysrqDump(t *testing.T) {
 		t.Errorf("%d lines shown, %d tasks left out: want the test's few tasks of ~35", len(d.Lines), d.Omitted)
 	}
 }
+
+// Known failures of the kernel's selftests are skips that say so; a
+// sibling whose name extends another's ("T-x" next to "T") is no subtest.
+func TestCountKnownFailuresPerPackage(t *testing.T) {
+	ev := func(pkg, test, action, output string) guest.TestEvent {
+		return guest.TestEvent{Package: pkg, Test: test, Action: action, Output: output}
+	}
+	events := []guest.TestEvent{
+		ev("kselftest-kernel", "TestTestVerifier/p:_a", "pass", ""),
+		ev("kselftest-kernel", "TestTestVerifier/p:_b", "output", "    known failure (fails on base too: needs CONFIG_KEYS)\n"),
+		ev("kselftest-kernel", "TestTestVerifier/p:_b", "skip", ""),
+		ev("kselftest-kernel", "TestTestVerifier/p:_c", "skip", ""),
+		ev("kselftest-kernel", "TestTestVerifier", "pass", ""),
+		ev("suite", "TestA", "pass", ""),
+		ev("suite", "TestA-x", "fail", ""),
+	}
+	tally := Count(events)
+	if tally.Passed != 2 || tally.Skipped != 2 || tally.Known != 1 || len(tally.Failed) != 1 {
+		t.Errorf("tally %+v, want 2 passed, 2 skipped of which 1 known, 1 failed", tally)
+	}
+	want := []string{
+		"kselftest-kernel: 1 passed, 0 failed, 2 skipped (1 of them known failures)",
+		"suite: 1 passed, 1 failed",
+	}
+	if got := tally.PackageLines(); strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("package lines %q, want %q", got, want)
+	}
+}

@@ -122,6 +122,9 @@ func run(cfg qemu.Config, w io.Writer) verdict.Code {
 	for _, r := range v.Reasons {
 		fmt.Fprintf(w, "  %s\n", r)
 	}
+	for _, l := range v.Tests.PackageLines() {
+		fmt.Fprintf(w, "  %s\n", l)
+	}
 	fmt.Fprintln(w, v.Tests.Line())
 	return v.Code
 }
