@@ -11,11 +11,22 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// FD is a file descriptor of a BPF object.
+// FD is a file descriptor of a BPF object; -1 is none.
 type FD int
 
-// Close releases the descriptor.
-func (fd FD) Close() error { return unix.Close(int(fd)) }
+// Close releases the descriptor and sets fd to -1, so that a second Close
+// returns EBADF instead of closing whatever file got the number since. A
+// copy of fd still holds the old number: close through one variable only.
+func (fd *FD) Close() error {
+	if *fd < 0 {
+		return &Error{Cmd: "close", Errno: unix.EBADF}
+	}
+	n := int(*fd)
+	*fd = -1
+	// Linux frees the number even when close fails (EINTR, EIO): retrying
+	// could close another file.
+	return unix.Close(n)
+}
 
 // pointer is an __aligned_u64 user pointer that keeps its target visible
 // to the Go garbage collector while the attr struct is alive.

@@ -24,19 +24,23 @@ type Collection struct {
 	BTF      bpf.FD // the object's BTF, or -1
 }
 
-// Close releases every map and program, reporting every failure.
+// Close releases every map and program, reporting every failure. It marks
+// each closed entry -1, so that a second Close closes nothing.
 func (c *Collection) Close() error {
 	var errs *multierror.Error
-	for name, fd := range c.Programs {
-		if err := fd.Close(); err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("program %s: %w", name, err))
+	closeAll := func(what string, fds map[string]bpf.FD) {
+		for name, fd := range fds {
+			if fd < 0 {
+				continue
+			}
+			if err := fd.Close(); err != nil {
+				errs = multierror.Append(errs, fmt.Errorf("%s %s: %w", what, name, err))
+			}
+			fds[name] = -1
 		}
 	}
-	for name, fd := range c.Maps {
-		if err := fd.Close(); err != nil {
-			errs = multierror.Append(errs, fmt.Errorf("map %s: %w", name, err))
-		}
-	}
+	closeAll("program", c.Programs)
+	closeAll("map", c.Maps)
 	if c.BTF > 0 {
 		if err := c.BTF.Close(); err != nil {
 			errs = multierror.Append(errs, fmt.Errorf("BTF: %w", err))
