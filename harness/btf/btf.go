@@ -80,8 +80,12 @@ type Member struct {
 
 // Enum is an enumerator.
 type Enum struct {
-	Name  string
-	Value int64
+	Name string
+	// Value holds the enumerator's 64 bits as libbpf's btf_enum64_value
+	// gives them: an ENUM's 32-bit value is sign-extended when the enum is
+	// signed (the type's KindFlag) and zero-extended when it is not, so
+	// int64(Value) is a signed enum's value and Value an unsigned one's.
+	Value uint64
 }
 
 // Param is a FUNC_PROTO parameter.
@@ -248,12 +252,10 @@ func (s *Spec) parseType(b []byte, id uint32) (*Type, int, error) {
 			if err != nil {
 				return nil, 0, err
 			}
-			v := int64(int32(le.Uint32(rest[8*i+4:])))
-			if !t.KindFlag {
-				v = int64(le.Uint32(rest[8*i+4:]))
-				if v > 1<<31-1 {
-					v = int64(int32(v))
-				}
+			// kind_flag 0: unsigned, so 0x80000000 is 2147483648.
+			v := uint64(le.Uint32(rest[8*i+4:]))
+			if t.KindFlag {
+				v = uint64(int64(int32(v)))
 			}
 			t.Enums = append(t.Enums, Enum{Name: name, Value: v})
 		}
@@ -268,7 +270,9 @@ func (s *Spec) parseType(b []byte, id uint32) (*Type, int, error) {
 			if err != nil {
 				return nil, 0, err
 			}
-			v := int64(uint64(le.Uint32(rest[12*i+8:]))<<32 | uint64(le.Uint32(rest[12*i+4:])))
+			// All 64 bits are stored (val_lo32, val_hi32): signed or not,
+			// nothing to extend.
+			v := uint64(le.Uint32(rest[12*i+8:]))<<32 | uint64(le.Uint32(rest[12*i+4:]))
 			t.Enums = append(t.Enums, Enum{Name: name, Value: v})
 		}
 		n += 12 * vlen

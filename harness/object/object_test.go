@@ -265,7 +265,7 @@ func TestCOREKinds(t *testing.T) {
 			protoOff = m.BitOffset / 8
 		}
 	}
-	var xdpPassValue int64 = -1
+	var xdpPassValue = ^uint64(0) // not found
 	for _, e := range act[0].Enums {
 		if e.Name == "XDP_PASS" {
 			xdpPassValue = e.Value
