@@ -35,7 +35,7 @@ func (r *reader) readMaps() error {
 // legacyMaps reads struct bpf_map_def { type, key_size, value_size,
 // max_entries, map_flags } from each symbol of the "maps" section.
 func (r *reader) legacyMaps(idx int, s *elf.Section) error {
-	data, err := s.Data()
+	data, err := sectionData(s)
 	if err != nil {
 		return fmt.Errorf("section maps: %w", err)
 	}
@@ -151,7 +151,7 @@ func (r *reader) dataMap(s *elf.Section) error {
 	}
 	m := &Map{Name: s.Name, Type: mapTypeArray, KeySize: 4, ValueSize: uint32(size), MaxEntries: 1}
 	if s.Type != elf.SHT_NOBITS {
-		data, err := s.Data()
+		data, err := sectionData(s)
 		if err != nil {
 			return fmt.Errorf("section %s: %w", s.Name, err)
 		}

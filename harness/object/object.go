@@ -102,15 +102,8 @@ func Open(path string) (*Object, error) {
 }
 
 // Parse reads an object file from memory.
-func Parse(b []byte) (o *Object, err error) {
-	// debug/elf trusts some header fields; a malformed file must give an
-	// error, never a crash.
-	defer func() {
-		if r := recover(); r != nil {
-			o, err = nil, fmt.Errorf("malformed ELF: %v", r)
-		}
-	}()
-	f, err := elf.NewFile(bytes.NewReader(b))
+func Parse(b []byte) (*Object, error) {
+	f, err := elfCall(func() (*elf.File, error) { return elf.NewFile(bytes.NewReader(b)) })
 	if err != nil {
 		return nil, fmt.Errorf("not an ELF object: %w", err)
 	}
@@ -123,6 +116,27 @@ func Parse(b []byte) (o *Object, err error) {
 	}
 	return r.obj, nil
 }
+
+// elfCall runs a call into debug/elf, which trusts some header fields and
+// can panic on a malformed file ("not designed to be hardened against
+// adversarial inputs"): its panic becomes an error. Only those calls are
+// covered: a panic in the loader's own code is a bug, and FuzzParse must
+// see it.
+func elfCall[T any](call func() (T, error)) (v T, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			var zero T
+			v, err = zero, fmt.Errorf("malformed ELF (debug/elf panicked: %v)", r)
+		}
+	}()
+	return call()
+}
+
+// sectionData is sectionData(s) with debug/elf's panics as errors.
+func sectionData(s *elf.Section) ([]byte, error) { return elfCall(s.Data) }
+
+// testHookRead, set by tests, runs first in the loader's own code.
+var testHookRead func()
 
 type reader struct {
 	f     *elf.File
@@ -154,11 +168,14 @@ const (
 )
 
 func (r *reader) read() error {
+	if testHookRead != nil {
+		testHookRead()
+	}
 	if err := r.readLicense(); err != nil {
 		return err
 	}
 	if s := r.f.Section(".BTF"); s != nil {
-		data, err := s.Data()
+		data, err := sectionData(s)
 		if err != nil {
 			return fmt.Errorf("section .BTF: %w", err)
 		}
@@ -166,7 +183,7 @@ func (r *reader) read() error {
 			return fmt.Errorf("section .BTF: %w", err)
 		}
 		if s := r.f.Section(".BTF.ext"); s != nil {
-			data, err := s.Data()
+			data, err := sectionData(s)
 			if err != nil {
 				return fmt.Errorf("section .BTF.ext: %w", err)
 			}
@@ -175,14 +192,14 @@ func (r *reader) read() error {
 			}
 		}
 	}
-	syms, err := r.f.Symbols()
+	syms, err := elfCall(r.f.Symbols)
 	if err != nil {
 		return fmt.Errorf("symbol table: %w", err)
 	}
 	r.syms = syms
 	for i, s := range r.f.Sections {
 		if s.Type == elf.SHT_PROGBITS && s.Flags&elf.SHF_EXECINSTR != 0 {
-			data, err := s.Data()
+			data, err := sectionData(s)
 			if err != nil {
 				return fmt.Errorf("section %s: %w", s.Name, err)
 			}
@@ -211,7 +228,7 @@ func (r *reader) readLicense() error {
 	if s == nil {
 		return fmt.Errorf("no license section: the kernel needs one to allow GPL-only helpers")
 	}
-	data, err := s.Data()
+	data, err := sectionData(s)
 	if err != nil {
 		return fmt.Errorf("section license: %w", err)
 	}
@@ -229,7 +246,7 @@ func (r *reader) readRelocations() error {
 		if _, isCode := r.code[target]; !isCode {
 			continue // debug info and BTF.ext relocations are not needed to load
 		}
-		data, err := s.Data()
+		data, err := sectionData(s)
 		if err != nil {
 			return fmt.Errorf("section %s: %w", s.Name, err)
 		}
@@ -349,8 +366,8 @@ func (r *reader) readPrograms() error {
 		if secName == ".text" || !fn.global {
 			continue
 		}
-		if fn.off+fn.size > uint64(len(r.code[fn.section])) || fn.size%8 != 0 || fn.size == 0 {
-			return fmt.Errorf("section %s, symbol %s: [%d, %d) is not inside the section", secName, fn.name, fn.off, fn.off+fn.size)
+		if err := r.inside(fn); err != nil {
+			return err
 		}
 		kind := ""
 		for _, k := range progKinds {
@@ -371,6 +388,16 @@ func (r *reader) readPrograms() error {
 	}
 	if len(r.obj.Programs) == 0 {
 		return fmt.Errorf("no programs: no global function in an executable section other than .text")
+	}
+	return nil
+}
+
+// inside checks that a function is whole instructions within its section.
+func (r *reader) inside(fn function) error {
+	n := uint64(len(r.code[fn.section]))
+	if fn.size == 0 || fn.size%8 != 0 || fn.off%8 != 0 || fn.size > n || fn.off > n-fn.size {
+		return fmt.Errorf("section %s, symbol %s: [%d, +%d) is not whole instructions inside the section (%d bytes)",
+			r.f.Sections[fn.section].Name, fn.name, fn.off, fn.size, n)
 	}
 	return nil
 }
@@ -408,6 +435,9 @@ func (r *reader) link(main function) (*Program, error) {
 		queue = queue[1:]
 		if _, done := at[fn.name]; done {
 			continue
+		}
+		if err := r.inside(fn); err != nil {
+			return nil, err
 		}
 		at[fn.name] = len(order)
 		order = append(order, placed{fn, len(slots)})
