@@ -57,15 +57,27 @@ type LoadOptions struct {
 	// SkipCORE loads the instructions as compiled, to show what the
 	// relocations change.
 	SkipCORE bool
+	// Sections gives the program types of sections the loader does not
+	// know, or overrides those it does (xdp, socket, tc, classifier). A
+	// key is a section's whole name or its Kind, the name up to a '/':
+	// "oreore" covers "oreore" and "oreore/anything". The oreore
+	// section's numbers depend on the kernel series: callers take them
+	// from harness/oreore.
+	Sections map[string]ProgType
 }
 
 // LoadFile opens the object at path and loads it.
 func LoadFile(path string) (*Collection, error) {
+	return LoadFileWith(path, LoadOptions{})
+}
+
+// LoadFileWith is LoadFile with options.
+func LoadFileWith(path string, opts LoadOptions) (*Collection, error) {
 	o, err := Open(path)
 	if err != nil {
 		return nil, err
 	}
-	c, err := o.Load()
+	c, err := o.LoadWith(opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -73,7 +85,9 @@ func LoadFile(path string) (*Collection, error) {
 }
 
 // Load creates the maps, fills the global data, and loads every program,
-// with CO-RE relocations resolved against the running kernel.
+// with CO-RE relocations resolved against the running kernel. It knows
+// only the generic sections: an oreore object needs LoadWith and
+// LoadOptions.Sections.
 func (o *Object) Load() (*Collection, error) {
 	return o.LoadWith(LoadOptions{})
 }
@@ -83,6 +97,15 @@ const KernelBTF = "/sys/kernel/btf/vmlinux"
 
 // LoadWith is Load with options.
 func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
+	// Every program's type first: an unknown section creates nothing.
+	types := make([]ProgType, len(o.Programs))
+	for i, p := range o.Programs {
+		t, err := opts.progType(p)
+		if err != nil {
+			return nil, fmt.Errorf("program %s: %w", p.Name, err)
+		}
+		types[i] = t
+	}
 	target := opts.TargetBTF
 	if target == nil && !opts.SkipCORE && o.hasCORE() {
 		b, err := os.ReadFile(KernelBTF)
@@ -111,7 +134,7 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 		}
 		c.Maps[m.Name] = fd
 	}
-	for _, p := range o.Programs {
+	for i, p := range o.Programs {
 		insns, err := p.Relocated(c.Maps)
 		if err == nil && !opts.SkipCORE && len(p.CORE) > 0 {
 			err = applyCORE(insns, p.CORE, o.BTF, target)
@@ -124,13 +147,8 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 		if len(name) > 15 {
 			name = name[:15]
 		}
-		typ, attach, err := p.Types()
-		if err != nil {
-			c.Close()
-			return nil, fmt.Errorf("program %s (section %s): %w", p.Name, p.Section, err)
-		}
 		attr := bpf.ProgLoadAttr{
-			Type: typ, Insns: insns, License: o.License, Name: name, ExpectedAttachType: attach,
+			Type: types[i].Type, Insns: insns, License: o.License, Name: name, ExpectedAttachType: types[i].ExpectedAttachType,
 		}
 		if c.BTF > 0 && len(p.FuncInfo) > 0 {
 			attr.BTF, attr.FuncInfo, attr.LineInfo = c.BTF, p.funcInfoRecords(), p.lineInfoRecords()

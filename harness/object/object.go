@@ -16,19 +16,17 @@ import (
 	"sort"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"oreore/harness/asm"
 	"oreore/harness/btf"
-	"oreore/harness/oreore"
 )
 
 // Program is one program of the object, with its subprograms linked in.
 type Program struct {
 	Name    string // the function's symbol
 	Section string
-	// Kind is the section's program kind ("xdp", "oreore", ...); Types
-	// turns it into uapi numbers.
+	// Kind is the section's name up to a '/' ("xdp", "oreore", ...).
+	// Load gives the program the type of its section or of its Kind, from
+	// LoadOptions.Sections or the generic sections.
 	Kind  string
 	Insns asm.Instructions
 	// Refs are the instructions that load a map or the address of global
@@ -310,38 +308,6 @@ func isDataSection(name string) bool {
 		strings.HasPrefix(name, ".data.") || strings.HasPrefix(name, ".rodata.")
 }
 
-// progKinds maps section names to program types. The oreore numbers
-// depend on the kernel series, so they are looked up when a program is
-// loaded, not when the object is parsed.
-var progKinds = []struct {
-	prefix string
-	types  func() (typ, attach uint32, err error)
-}{
-	{"xdp", fixed(unix.BPF_PROG_TYPE_XDP, unix.BPF_XDP)},
-	{"oreore", func() (uint32, uint32, error) {
-		u, err := oreore.Kernel()
-		return u.ProgType, u.AttachType, err
-	}},
-	{"socket", fixed(unix.BPF_PROG_TYPE_SOCKET_FILTER, 0)},
-	{"tc", fixed(unix.BPF_PROG_TYPE_SCHED_CLS, 0)},
-	{"classifier", fixed(unix.BPF_PROG_TYPE_SCHED_CLS, 0)},
-}
-
-func fixed(typ, attach uint32) func() (uint32, uint32, error) {
-	return func() (uint32, uint32, error) { return typ, attach, nil }
-}
-
-// Types returns the program type and expected attach type that the running
-// kernel gives the program's kind.
-func (p *Program) Types() (typ, attach uint32, err error) {
-	for _, k := range progKinds {
-		if k.prefix == p.Kind {
-			return k.types()
-		}
-	}
-	return 0, 0, fmt.Errorf("section %s: unknown program kind %q", p.Section, p.Kind)
-}
-
 func (r *reader) readPrograms() error {
 	for _, sym := range r.syms {
 		if elf.ST_TYPE(sym.Info) != elf.STT_FUNC {
@@ -369,16 +335,7 @@ func (r *reader) readPrograms() error {
 		if err := r.inside(fn); err != nil {
 			return err
 		}
-		kind := ""
-		for _, k := range progKinds {
-			if secName == k.prefix || strings.HasPrefix(secName, k.prefix+"/") {
-				kind = k.prefix
-				break
-			}
-		}
-		if kind == "" {
-			return fmt.Errorf("section %s, symbol %s: unknown program type for this section name", secName, fn.name)
-		}
+		kind, _, _ := strings.Cut(secName, "/")
 		p, err := r.link(fn)
 		if err != nil {
 			return fmt.Errorf("section %s, program %s: %w", secName, fn.name, err)

@@ -14,7 +14,13 @@ import (
 // loadObject loads a C program from the initramfs through the Go loader.
 func loadObject(t *testing.T, file string) *object.Collection {
 	t.Helper()
-	c, err := object.LoadFile(filepath.Join(guest.ProgramsDir, file))
+	u, err := oreore.Kernel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := object.LoadFileWith(filepath.Join(guest.ProgramsDir, file), object.LoadOptions{
+		Sections: map[string]object.ProgType{"oreore": {Type: u.ProgType, ExpectedAttachType: u.AttachType}},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

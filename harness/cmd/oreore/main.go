@@ -388,7 +388,11 @@ func (c *cmd) progLoad(args []string) error {
 				return fmt.Errorf("%s has no program in section %s", args[0], section)
 			}
 		}
-		coll, err := o.Load()
+		opts, err := loadOptions(o)
+		if err != nil {
+			return err
+		}
+		coll, err := o.LoadWith(opts)
 		if err != nil {
 			return err
 		}
@@ -403,6 +407,24 @@ func (c *cmd) progLoad(args []string) error {
 		return err
 	}
 	return c.print(p, p.text())
+}
+
+// loadOptions gives the loader the oreore section, with the running
+// kernel's numbers. Only an object with an oreore program asks for them, so
+// that the generic sections load on any kernel.
+func loadOptions(o *object.Object) (object.LoadOptions, error) {
+	for _, p := range o.Programs {
+		if p.Kind == "oreore" {
+			u, err := oreore.Kernel()
+			if err != nil {
+				return object.LoadOptions{}, fmt.Errorf("program %s (section %s): %w", p.Name, p.Section, err)
+			}
+			return object.LoadOptions{Sections: map[string]object.ProgType{
+				"oreore": {Type: u.ProgType, ExpectedAttachType: u.AttachType},
+			}}, nil
+		}
+	}
+	return object.LoadOptions{}, nil
 }
 
 func (c *cmd) oreoreRun(args []string) error {

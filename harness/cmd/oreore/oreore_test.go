@@ -53,6 +53,20 @@ func TestOreoreSubcommands(t *testing.T) {
 	}
 }
 
+// prog load gives an object's oreore section the running kernel's numbers
+// (the loader knows only the generic sections).
+func TestProgLoadOreoreObject(t *testing.T) {
+	id := load(t, "/programs/oreore_add42.bpf.o")
+	if show := oreoreCmd(t, "prog", "show", id); !strings.Contains(show, id+": oreore  name add42") {
+		t.Errorf("prog show does not name the type oreore:\n%s", show)
+	}
+	ctx := filepath.Join(t.TempDir(), "ctx")
+	os.WriteFile(ctx, []byte{7, 0, 0, 0}, 0o644)
+	if out := oreoreCmd(t, "prog", "run", id, "--ctx-in", ctx); !strings.HasPrefix(out, "retval 49 ") {
+		t.Errorf("prog run --ctx-in (7): %q, want retval 49", out)
+	}
+}
+
 // Stats on: run_cnt counts the sysfs runs; off: the kernel stops counting.
 func TestProgStats(t *testing.T) {
 	id := load(t, "builtin:add42")
