@@ -82,8 +82,10 @@ func ParseExt(b []byte, spec *Spec) (*Ext, error) {
 	ext := &Ext{FuncInfos: map[string][]FuncInfo{}, LineInfos: map[string][]LineInfo{}, CORERelos: map[string][]CORERelo{}}
 	body := b[hdrLen:]
 	// Three sections, each an (offset, length) pair after the header's
-	// first 8 bytes; CO-RE's pair is only there in longer headers.
-	for i, min := range []int{8, 8, 16} {
+	// first 8 bytes; CO-RE's pair is only there in longer headers. min is
+	// what each record holds: bpf_func_info 8 bytes, bpf_line_info and
+	// bpf_core_relo 16.
+	for i, min := range []int{8, 16, 16} {
 		at := 8 + 8*i
 		if int(hdrLen) < at+8 {
 			break
