@@ -100,7 +100,7 @@ help:
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
 	@echo "  KERNEL_TESTS=0      vm-test without the kernel's own selftests: only our suites (the fast loop)"
 
-.PHONY: docs selftests vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
+.PHONY: docs selftests selftests-build vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -327,7 +327,16 @@ SELFTESTS_MAKE := $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF) OUTPUT=$(SELFTES
 	CLANG=$(BPF_CLANG) LLC=llc-19 LLVM_STRIP=llvm-strip-19 TRUNNER_EXTRA_FILES= LSKELS= LSKELS_EXTRA= LINKED_SKELS= \
 	SAN_CFLAGS=-static SAN_LDFLAGS=
 
+# The key covers what the tools are built from: the tree's tools/ and the test list. A kernel edit elsewhere keeps
+# them (their BPF programs are CO-RE, and test_verifier carries its own instructions).
+selftests_key = $$( { git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD -- tools; \
+	(cd $(SRC) && git ls-files -z --others --exclude-standard tools | xargs -0 -r sha256sum); echo "$(SELFTESTS) $(BPF_CLANG)"; } | sha256sum)
 selftests: kernel
+	@if [ -f $(SELFTESTS_OUT)/guest/test_verifier ] && [ "$(selftests_key)" = "$$(cat $(SELFTESTS_OUT)/.oreore-key 2>/dev/null)" ]; then \
+		echo "selftests: $(SELFTESTS_OUT) is up to date"; exit 0; fi; \
+	$(MAKE) -s selftests-build && echo "$(selftests_key)" > $(SELFTESTS_OUT)/.oreore-key
+
+selftests-build:
 	@rm -rf $(SELFTESTS_TREE); mkdir -p $(SELFTESTS_TREE)
 	@for e in $(SRC)/*; do [ "$${e##*/}" = tools ] || ln -s $$e $(SELFTESTS_TREE)/; done
 	@cp -as $(SRC)/tools $(SELFTESTS_TREE)/tools
