@@ -325,10 +325,13 @@ SELFTESTS_BPF  := tools/testing/selftests/bpf
 SELFTESTS_BIN  := $(addprefix $(SELFTESTS_OUT)/guest/,test_progs test_verifier bpftool)
 SELFTESTS_MAKE := $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF) OUTPUT=$(SELFTESTS_OUT) VMLINUX_BTF=$(KOUT)/vmlinux \
 	CLANG=$(BPF_CLANG) LLC=llc-19 LLVM_STRIP=llvm-strip-19 TRUNNER_EXTRA_FILES= LSKELS= LSKELS_EXTRA= LINKED_SKELS= \
-	SAN_CFLAGS=-static SAN_LDFLAGS=
+	$(SELFTESTS_STATIC)
 
 # The key covers what the tools are built from: the tree's tools/ and the test list. A kernel edit elsewhere keeps
 # them (their BPF programs are CO-RE, and test_verifier carries its own instructions).
+# Static linking without touching libbpf's shared library: 6.12's lib.mk has USERLDFLAGS for it; 6.1 links
+# test_progs with CFLAGS only, and passes SAN_CFLAGS nowhere but the tests' own compiles and links.
+SELFTESTS_STATIC := $(if $(filter 6.1,$(KVER)),SAN_CFLAGS=-static,USERLDFLAGS=-static)
 selftests_key = $$( { git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD -- tools; \
 	(cd $(SRC) && git ls-files -z --others --exclude-standard tools | xargs -0 -r sha256sum); echo "$(SELFTESTS) $(BPF_CLANG)"; } | sha256sum)
 selftests: kernel
