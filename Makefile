@@ -323,15 +323,15 @@ SELFTESTS_TREE := $(SELFTESTS_OUT)/tree
 SELFTESTS_BPF  := tools/testing/selftests/bpf
 # Stripped copies go into the guest.
 SELFTESTS_BIN  := $(addprefix $(SELFTESTS_OUT)/guest/,test_progs test_verifier bpftool)
+# Static linking without touching libbpf's shared library: 6.12's lib.mk has USERLDFLAGS for it; 6.1 links
+# test_progs with CFLAGS only, and passes SAN_CFLAGS nowhere but the tests' own compiles and links.
+SELFTESTS_STATIC := $(if $(filter 6.1,$(KVER)),SAN_CFLAGS=-static,USERLDFLAGS=-static)
 SELFTESTS_MAKE := $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF) OUTPUT=$(SELFTESTS_OUT) VMLINUX_BTF=$(KOUT)/vmlinux \
 	CLANG=$(BPF_CLANG) LLC=llc-19 LLVM_STRIP=llvm-strip-19 TRUNNER_EXTRA_FILES= LSKELS= LSKELS_EXTRA= LINKED_SKELS= \
 	$(SELFTESTS_STATIC)
 
 # The key covers what the tools are built from: the tree's tools/ and the test list. A kernel edit elsewhere keeps
 # them (their BPF programs are CO-RE, and test_verifier carries its own instructions).
-# Static linking without touching libbpf's shared library: 6.12's lib.mk has USERLDFLAGS for it; 6.1 links
-# test_progs with CFLAGS only, and passes SAN_CFLAGS nowhere but the tests' own compiles and links.
-SELFTESTS_STATIC := $(if $(filter 6.1,$(KVER)),SAN_CFLAGS=-static,USERLDFLAGS=-static)
 selftests_key = $$( { git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD -- tools; \
 	(cd $(SRC) && git ls-files -z --others --exclude-standard tools | xargs -0 -r sha256sum); echo "$(SELFTESTS) $(BPF_CLANG)"; } | sha256sum)
 selftests: kernel
@@ -356,7 +356,9 @@ selftests-build:
 		echo "selftests: build failed (full log: $(SELFTESTS_OUT)/build.log)"; exit 1; fi; \
 	cp $(SELFTESTS_OUT)/bpftool-static/bpftool $(SELFTESTS_OUT)/bpftool; \
 	mkdir -p $(SELFTESTS_OUT)/guest; \
-	for b in $(notdir $(SELFTESTS_BIN)); do strip -o $(SELFTESTS_OUT)/guest/$$b $(SELFTESTS_OUT)/$$b; done; \
+	for b in $(notdir $(SELFTESTS_BIN)); do strip -o $(SELFTESTS_OUT)/guest/$$b $(SELFTESTS_OUT)/$$b; \
+		if readelf -l $(SELFTESTS_OUT)/$$b | grep -q INTERP; then \
+			echo "selftests: $$b is linked dynamically: the guest has no libc"; exit 1; fi; done; \
 	echo "selftests: built in $$(( $$(date +%s) - start )) s"
 
 # --- the guest for a developer: one command, or a shell, instead of the suites ---------------------------------
