@@ -73,7 +73,8 @@ func ParseTestVerifier(out string) []Result {
 var progsLine = regexp.MustCompile(`^#(\d+)(?:/(\d+))?\s+(\S.*):(OK|FAIL|SKIP)\s*$`)
 
 // ParseTestProgs reads test_progs' output (without -v). A test's log is
-// what it printed after the previous result line.
+// what it printed after the previous result line. The failures that
+// test_progs prints again after "All error logs:" are not read twice.
 func ParseTestProgs(out string) []Result {
 	var results []Result
 	var log []string
@@ -81,6 +82,9 @@ func ParseTestProgs(out string) []Result {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	for sc.Scan() {
 		line := sc.Text()
+		if strings.HasPrefix(line, "All error logs:") {
+			break
+		}
 		m := progsLine.FindStringSubmatch(line)
 		if m == nil {
 			log = append(log, line)

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,7 +27,7 @@ func Binary(t *testing.T, name string) string {
 
 // Run runs a kernel test binary and returns its output. A non-zero exit is
 // not an error here: the binaries exit 1 when a test fails, and the
-// results say which. An output without any result is.
+// results say which. Death by a signal is: the results are cut short.
 func Run(t *testing.T, bin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
@@ -40,7 +41,16 @@ func Run(t *testing.T, bin string, args ...string) string {
 		t.Fatalf("%s: %v", bin, err)
 	}
 	t.Logf("%s %s: %v, exit %d", filepath.Base(bin), strings.Join(args, " "), time.Since(start).Round(time.Millisecond), cmd.ProcessState.ExitCode())
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		t.Errorf("%s %s was killed by %v; its output ends:\n%s", filepath.Base(bin), strings.Join(args, " "), ws.Signal(), tail(out.String(), 40))
+	}
 	return out.String()
+}
+
+// tail is the last n lines of s.
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
 
 // Report turns results into subtests: a pass passes, a skip skips with its
