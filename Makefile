@@ -316,6 +316,7 @@ vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 # progs/ hold only those tests and the BPF programs their skeletons include. The tree's own Makefile does the rest.
 # test_progs' extra files (bpf_testmod.ko, urandom_read, ...) and the fixed lists of light and linked skeletons are
 # left out: the tests that need them are not in SELFTESTS.
+# feature-llvm=0: 6.12 would link the JIT disassembler with the host's LLVM 14, whose libz3 has no static library.
 SELFTESTS   ?= oreore libbpf_str$(if $(filter 6.12,$(KVER)), verifier)
 BPF_CLANG   := clang-19
 SELFTESTS_OUT  := $(TOP)/$(BUILD)/selftests-$(FLAVORED)
@@ -323,11 +324,11 @@ SELFTESTS_TREE := $(SELFTESTS_OUT)/tree
 SELFTESTS_BPF  := tools/testing/selftests/bpf
 # Stripped copies go into the guest.
 SELFTESTS_BIN  := $(addprefix $(SELFTESTS_OUT)/guest/,test_progs test_verifier bpftool)
-# Static linking without touching libbpf's shared library: 6.12's lib.mk has USERLDFLAGS for it; 6.1 links
-# test_progs with CFLAGS only, and passes SAN_CFLAGS nowhere but the tests' own compiles and links.
-SELFTESTS_STATIC := $(if $(filter 6.1,$(KVER)),SAN_CFLAGS=-static,USERLDFLAGS=-static)
+# Static linking without touching libbpf's shared library: lib.mk's USERCFLAGS/USERLDFLAGS reach the tests' own
+# compiles and links only (test_progs and test_verifier link with CFLAGS, not always with LDFLAGS).
+SELFTESTS_STATIC := USERCFLAGS=-static USERLDFLAGS=-static
 SELFTESTS_MAKE := $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF) OUTPUT=$(SELFTESTS_OUT) VMLINUX_BTF=$(KOUT)/vmlinux \
-	CLANG=$(BPF_CLANG) LLC=llc-19 LLVM_STRIP=llvm-strip-19 TRUNNER_EXTRA_FILES= LSKELS= LSKELS_EXTRA= LINKED_SKELS= \
+	CLANG=$(BPF_CLANG) LLC=llc-19 LLVM_STRIP=llvm-strip-19 TRUNNER_EXTRA_FILES= LSKELS= LSKELS_EXTRA= LINKED_SKELS= feature-llvm=0 \
 	$(SELFTESTS_STATIC)
 
 # The key covers what the tools are built from: the tree's tools/ and the test list. A kernel edit elsewhere keeps
