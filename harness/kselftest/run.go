@@ -57,10 +57,10 @@ func tail(s string, n int) string {
 // reason, and a failure fails with its log, unless the list knows it fails
 // on base too: then it skips and says why. A listed test that passes is
 // logged as stale, and Report returns the stale names.
-func Report(t *testing.T, binary string, results []Result, known Known) (stale []string) {
+func Report(t *testing.T, binary, out string, results []Result, known Known) (stale []string) {
 	t.Helper()
 	if len(results) == 0 {
-		t.Fatalf("%s reported no test", binary)
+		t.Fatalf("%s reported no test; its output ends:\n%s", binary, tail(out, 40))
 	}
 	counts := map[string]int{}
 	for _, r := range results {

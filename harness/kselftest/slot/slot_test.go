@@ -14,5 +14,5 @@ import (
 func TestTestProgsOreore(t *testing.T) {
 	bin := kselftest.Binary(t, "test_progs")
 	out := kselftest.Run(t, bin, "-t", "oreore")
-	kselftest.Report(t, "test_progs", kselftest.ParseTestProgs(out), kselftest.KnownHere(t))
+	kselftest.Report(t, "test_progs", out, kselftest.ParseTestProgs(out), kselftest.KnownHere(t))
 }
