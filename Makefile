@@ -165,7 +165,7 @@ patches: $(SRC_STAMP)
 	@sed -i -e "s|\*\*\* SUBJECT HERE \*\*\*|$$(head -n 1 $(COVER_TEXT))|" \
 		-e '/\*\*\* BLURB HERE \*\*\*/{r /dev/stdin' -e 'd}' $(PATCH_DIR)/$(COVER) < <(tail -n +3 $(COVER_TEXT))
 	@! grep -q '\*\*\* .* HERE \*\*\*' $(PATCH_DIR)/$(COVER) || { echo "patches: the cover letter still has a placeholder"; exit 1; }
-	@echo "patches: $(words $(filter-out %/$(COVER),$(wildcard $(PATCH_DIR)/*.patch))) patches and $(COVER) in $(PATCH_DIR)"
+	@echo "patches: $$(ls $(PATCH_DIR)/*.patch | grep -vc /$(COVER)) patches and $(COVER) in $(PATCH_DIR)"
 
 # The edit -> export -> rebuild round trip, on a worktree of the tree: an edit committed there must appear in the
 # exported series, and the series applied on base must give the edited tree exactly.
@@ -177,7 +177,7 @@ patches-roundtrip: $(SRC_STAMP)
 	@git -C $(ROUNDTRIP)/tree $(GIT_ID) commit -q -am "bpf: patches-roundtrip edit"
 	@$(MAKE) -s patches KERNEL_SRC=$(ROUNDTRIP)/tree PATCH_DIR=$(ROUNDTRIP)/series
 	@grep -q "^+/\* patches-roundtrip" $(ROUNDTRIP)/series/*.patch || { echo "patches-roundtrip: the edit is not in the series"; exit 1; }
-	@grep -qxF "Subject: [PATCH 0/$$(( $(words $(PATCHES)) + 1 ))] $$(head -n 1 $(COVER_TEXT))" $(ROUNDTRIP)/series/$(COVER) || { echo "patches-roundtrip: the cover letter does not carry $(COVER_TEXT)'s subject"; exit 1; }
+	@grep '^Subject: \[PATCH 0*/[0-9]*\] ' $(ROUNDTRIP)/series/$(COVER) | grep -qF "] $$(head -n 1 $(COVER_TEXT))" || { echo "patches-roundtrip: the cover letter does not carry $(COVER_TEXT)'s subject"; exit 1; }
 	@want=$$(git -C $(ROUNDTRIP)/tree rev-parse 'HEAD^{tree}'); \
 	got=$$(cd $(SRC) && export GIT_INDEX_FILE=$$(mktemp -u); git read-tree base && \
 		git apply --cached $$(ls $(ROUNDTRIP)/series/*.patch | grep -v /$(COVER)) && git write-tree; rm -f $$GIT_INDEX_FILE); \
