@@ -12,7 +12,7 @@ ALL_KVERS := $(patsubst kernel-patches/v%,%,$(wildcard kernel-patches/v*))
 # normal, or debug: KASAN, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT and kmemleak (own build folder)
 FLAVOR  ?= normal
 BUILD   ?= build
-TIMEOUT ?= 15m
+TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),30m,15m)
 # auto: KVM when it works, TCG otherwise
 ACCEL   ?= auto
 # Arguments for the in-guest test binaries, e.g. TESTARGS=-test.run=Attach

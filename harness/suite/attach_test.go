@@ -248,7 +248,7 @@ func TestDetachWithFlagsIsEINVALAndKeepsTheProgram(t *testing.T) {
 func TestWritersWhileTheModuleIsRemovedAndLoaded(t *testing.T) {
 	requireEmptySlot(t)
 	attach(t, loadAdd42(t))
-	const cycles = 20
+	cycles := moduleCycles(t, 20, 5)
 	stop := make(chan struct{})
 	errs := make(chan error, 2)
 	var runs [2]atomic.Int64
@@ -332,7 +332,8 @@ func TestRmmodWhileAttachedThenInsmod(t *testing.T) {
 func TestInsmodRmmod100Cycles(t *testing.T) {
 	requireEmptySlot(t)
 	attach(t, loadAdd42(t))
-	for i := 0; i < 100; i++ {
+	cycles := moduleCycles(t, 100, 10)
+	for i := 0; i < cycles; i++ {
 		rmmod(t)
 		insmod(t)
 		if got, err := oreore.Run(uint32(i)); err != nil || got != uint32(i)+42 {

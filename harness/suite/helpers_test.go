@@ -74,6 +74,18 @@ func rawWrite(b []byte) (int, error) {
 	return unix.Write(fd, b)
 }
 
+// moduleCycles scales a count of module reloads to the kernel: the debug
+// flavor (the only one with kmemleak) has CONFIG_DEBUG_KOBJECT_RELEASE,
+// which holds every rmmod for the module kobject's delayed release, 1-4 s.
+func moduleCycles(t *testing.T, normal, debug int) int {
+	t.Helper()
+	if fileExists("/sys/kernel/debug/kmemleak") {
+		t.Logf("%d cycles instead of %d: rmmod waits for the delayed kobject release (debug flavor)", debug, normal)
+		return debug
+	}
+	return normal
+}
+
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
