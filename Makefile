@@ -13,6 +13,8 @@ ALL_KVERS := $(patsubst kernel-patches/v%,%,$(wildcard kernel-patches/v*))
 FLAVOR  ?= normal
 BUILD   ?= build
 TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),30m,15m)
+# Guest memory: KASAN's shadow, its quarantine and kmemleak's records leave 1G too little for test_verifier (OOM).
+MEMORY  ?= $(if $(filter debug,$(FLAVOR)),2G,1G)
 # auto: KVM when it works, TCG otherwise
 ACCEL   ?= auto
 # Arguments for the in-guest test binaries, e.g. TESTARGS=-test.run=Attach
@@ -95,6 +97,7 @@ help:
 	@echo "  TIMEOUT=$(TIMEOUT)          the guest's time limit"
 	@echo "  TEST_TIMEOUT=...    one test's time limit (2m, 10m for debug): the guest dumps its stacks, code 4"
 	@echo "  ACCEL=$(ACCEL)          kvm, tcg or auto"
+	@echo "  MEMORY=...          guest memory (1G, 2G for debug)"
 	@echo "  TESTARGS=...        arguments for the in-guest test binaries, e.g. -test.run=Attach"
 	@echo "  KERNEL_SRC=PATH     build your own kernel tree (a git tree with a base tag)"
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
@@ -300,10 +303,10 @@ vm-selftest: initramfs shell-bin $(BIN)/vmrun
 # The runner on this flavor's kernel and initramfs; each use adds -out and the guest's arguments.
 # The per-test watchdog: a test running longer has the guest dump its stacks (SysRq) and end the run (code 4).
 TEST_TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),10m,2m)
-VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -accel $(ACCEL)
+VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL)
 VERDICT_KEY := $(VMOUT)/verdict.key
 verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; qemu-system-x86_64 --version; \
-	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(ACCEL) $(GUEST_APPEND) $(TESTARGS)"; } | sha256sum | cut -c1-16)
+	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(TESTARGS)"; } | sha256sum | cut -c1-16)
 
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
