@@ -26,15 +26,7 @@ func BenchmarkPortRun(b *testing.B) {
 // outside its lock, so runs on different CPUs overlap. ns/op is wall time
 // over all writers' runs; held against BenchmarkPortRun it is the scaling.
 func BenchmarkPortRunParallel(b *testing.B) {
-	prog, err := oreore.Load("add42", programs.Add42())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer prog.Close()
-	if err := oreore.Attach(prog); err != nil {
-		b.Fatal(err)
-	}
-	defer oreore.Detach(prog)
+	attachAdd42(b)
 	b.RunParallel(func(pb *testing.PB) {
 		port, err := oreore.OpenPort()
 		if err != nil {
@@ -51,17 +43,22 @@ func BenchmarkPortRunParallel(b *testing.B) {
 	})
 }
 
-// benchRuns times run with add-42 attached.
-func benchRuns(b *testing.B, run func(uint32) (uint32, error)) {
+// attachAdd42 attaches add-42 for the rest of the benchmark.
+func attachAdd42(b *testing.B) {
 	prog, err := oreore.Load("add42", programs.Add42())
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer prog.Close()
+	b.Cleanup(func() { prog.Close() })
 	if err := oreore.Attach(prog); err != nil {
 		b.Fatal(err)
 	}
-	defer oreore.Detach(prog)
+	b.Cleanup(func() { oreore.Detach(prog) })
+}
+
+// benchRuns times run with add-42 attached.
+func benchRuns(b *testing.B, run func(uint32) (uint32, error)) {
+	attachAdd42(b)
 	for i := 0; b.Loop(); i++ {
 		if _, err := run(uint32(i)); err != nil {
 			b.Fatal(err)
