@@ -14,7 +14,7 @@ FLAVOR  ?= normal
 BUILD   ?= build
 TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),30m,15m)
 # Guest memory: KASAN's shadow, its quarantine and kmemleak's records leave 1G too little for test_verifier (OOM).
-MEMORY  ?= $(if $(filter debug,$(FLAVOR)),2G,1G)
+MEMORY  ?= $(if $(filter debug,$(FLAVOR)),1536M,1G)
 # auto: KVM when it works, TCG otherwise
 ACCEL   ?= auto
 # Arguments for the in-guest test binaries, e.g. TESTARGS=-test.run=Attach
@@ -97,7 +97,7 @@ help:
 	@echo "  TIMEOUT=$(TIMEOUT)          the guest's time limit"
 	@echo "  TEST_TIMEOUT=...    one test's time limit (2m, 10m for debug): the guest dumps its stacks, code 4"
 	@echo "  ACCEL=$(ACCEL)          kvm, tcg or auto"
-	@echo "  MEMORY=...          guest memory (1G, 2G for debug)"
+	@echo "  MEMORY=...          guest memory (1G, 1536M for debug)"
 	@echo "  TESTARGS=...        arguments for the in-guest test binaries, e.g. -test.run=Attach"
 	@echo "  KERNEL_SRC=PATH     build your own kernel tree (a git tree with a base tag)"
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
