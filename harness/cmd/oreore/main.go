@@ -546,14 +546,7 @@ func (c *cmd) progShow(args []string) error {
 	if len(args) == 0 {
 		return c.progList()
 	}
-	s, rest, err := progKind.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 0 {
-		return errUsage
-	}
-	fds, err := s.open()
+	fds, err := progKind.openAll(args)
 	if err != nil {
 		return err
 	}

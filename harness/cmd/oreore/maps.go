@@ -75,14 +75,7 @@ func (c *cmd) withMap(args []string, nargs int, f func(bpf.FD, bpf.MapInfo, []st
 // withMaps runs f on every map the MAP names, for show and dump, which
 // take all the matches of a name as bpftool does.
 func withMaps(args []string, f func(bpf.FD, bpf.MapInfo) error) error {
-	s, rest, err := mapKind.parse(args)
-	if err != nil {
-		return err
-	}
-	if len(rest) != 0 {
-		return errUsage
-	}
-	fds, err := s.open()
+	fds, err := mapKind.openAll(args)
 	if err != nil {
 		return err
 	}

@@ -140,6 +140,18 @@ func (e *errnoError) Unwrap() error { return e.errno }
 // open returns a descriptor for every object the spec names: one for id
 // and pinned, every match for name and tag (bpftool's prog_parse_fds).
 // The caller closes them.
+// openAll opens every match of a spec that makes up the whole of args.
+func (k *kind) openAll(args []string) ([]bpf.FD, error) {
+	s, rest, err := k.parse(args)
+	if err != nil {
+		return nil, err
+	}
+	if len(rest) != 0 {
+		return nil, errUsage
+	}
+	return s.open()
+}
+
 func (s spec) open() ([]bpf.FD, error) {
 	k := s.kind
 	switch s.by {
