@@ -212,9 +212,10 @@ func rmmod(t *testing.T) {
 	}
 }
 
-// BPF_PROG_DETACH takes no flags and no program to replace. Both series
-// refuse them in the core (6.1 with CHECK_ATTR, 6.12 before calling the
-// type's detach), so a detach with them must leave the program attached.
+// BPF_PROG_DETACH takes no flags and no program to replace: a detach with
+// them must leave the program attached. 6.1's core refuses both
+// (CHECK_ATTR); 6.12's core checks attach_flags but not replace_bpf_fd,
+// which the 6.12 series refuses itself (this test found it going through).
 func TestDetachWithFlagsIsEINVALAndKeepsTheProgram(t *testing.T) {
 	requireEmptySlot(t)
 	prog := load(t, "c10", constProg(10))
