@@ -105,8 +105,12 @@ func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 	if len(cfg.InitArgs) > 0 {
 		kernelArgs = append(append(kernelArgs, "--"), cfg.InitArgs...)
 	}
+	// One CPU per socket: the kernel has no ACPI, so it finds CPUs in
+	// SeaBIOS's MP table, which lists only the first CPU of each package.
+	// QEMU's default topology puts all CPUs in one package: the guest then
+	// brought up one CPU whatever -smp asked.
 	args := []string{
-		"-M", "q35", "-m", cfg.Memory, "-smp", fmt.Sprint(cfg.CPUs),
+		"-M", "q35", "-m", cfg.Memory, "-smp", fmt.Sprintf("%d,sockets=%d,cores=1,threads=1", cfg.CPUs, cfg.CPUs),
 		"-nodefaults", "-nographic", "-no-reboot", "-net", "none",
 	}
 	args = append(args, accel.args()...)

@@ -12,7 +12,7 @@ func TestArgs(t *testing.T) {
 		Append: []string{"oreore.kmemleak=1"}, InitArgs: []string{"-test.run=X"}}
 	args := strings.Join(Args(cfg, TCG, "/out/results.jsonl"), " ")
 	for _, want := range []string{
-		"-M q35", "-nodefaults", "-no-reboot", "-net none", "-accel tcg,thread=multi",
+		"-M q35", "-smp 2,sockets=2,cores=1,threads=1", "-nodefaults", "-no-reboot", "-net none", "-accel tcg,thread=multi",
 		"-serial stdio -serial file:/out/results.jsonl",
 		"-append console=ttyS0 panic=-1 rdinit=/init tsc=reliable pty.legacy_count=0 nolapic_timer oreore.kmemleak=1 -- -test.run=X",
 	} {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"oreore/harness/guest"
@@ -49,6 +50,9 @@ type Input struct {
 	// the first kernel report, if it watched: it names the tests that were
 	// running then, not those that started in the grace before QEMU's end.
 	ResultsAtReport *guest.Stream
+	// CPUs is how many CPUs QEMU was asked for (0: not checked). A guest
+	// that brings up fewer runs the concurrency tests on one CPU.
+	CPUs int
 }
 
 // Verdict is the judgement with its evidence.
@@ -181,6 +185,9 @@ func Decide(in Input) Verdict {
 	if in.QEMUErr != nil {
 		set(VMBroke, in.QEMUErr.Error())
 	}
+	if got, ok := CPUsBroughtUp(in.Console); in.CPUs > 0 && ok && got != in.CPUs {
+		set(VMBroke, fmt.Sprintf("the guest brought up %d CPU(s) of the %d QEMU was given (console: smp: Brought up)", got, in.CPUs))
+	}
 	if in.Results == nil {
 		if !in.TimedOut && len(v.Splats) == 0 {
 			set(VMBroke, "no results port output: the guest's init never started")
@@ -212,6 +219,18 @@ func Decide(in Input) Verdict {
 		set(VMBroke, "no test ran")
 	}
 	return v
+}
+
+var broughtUp = regexp.MustCompile(`smp: Brought up \d+ nodes?, (\d+) CPUs?`)
+
+// CPUsBroughtUp reads how many CPUs the kernel started from its boot log.
+func CPUsBroughtUp(console string) (int, bool) {
+	m := broughtUp.FindStringSubmatch(console)
+	if m == nil {
+		return 0, false
+	}
+	n, err := strconv.Atoi(m[1])
+	return n, err == nil
 }
 
 func severity(c Code) int {

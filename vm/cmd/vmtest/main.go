@@ -77,7 +77,7 @@ func run(cfg qemu.Config, w io.Writer) verdict.Code {
 	fmt.Fprintf(w, "vm: booting %s, %d CPUs, %s, timeout %v\n", cfg.Kernel, cfg.CPUs, cfg.Memory, cfg.Timeout)
 	res := qemu.Run(cfg)
 	fmt.Fprintf(w, "vm: ran under %s\n", res.Accel)
-	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err}
+	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err, CPUs: cfg.CPUs}
 	if b, err := os.ReadFile(res.ConsolePath); err == nil {
 		in.Console = string(b)
 	}
