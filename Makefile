@@ -31,9 +31,14 @@ TOP      := $(CURDIR)
 TARBALL  := /usr/src/linux-source-$(KVER).tar.xz
 # KERNEL_SRC=/path/to/tree builds a developer's own git tree (with a `base` tag) instead of the extracted one.
 KERNEL_SRC ?=
-SRC      := $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(TOP)/$(BUILD)/src/linux-source-$(KVER))
+PATCHED_SRC := $(TOP)/$(BUILD)/src/linux-source-$(KVER)
+# BASE=1: the base tree (Debian's source at the `base` tag, no series) in a git worktree of the extracted tree, built
+# with the same config: make selftests-baseline runs the kernel's selftests there for the known-failures lists.
+BASE ?=
+BASE_SRC := $(TOP)/$(BUILD)/src/base-linux-source-$(KVER)
+SRC      := $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(if $(BASE),$(BASE_SRC),$(PATCHED_SRC)))
 # A developer tree (KERNEL_SRC) gets build folders of its own: one kbuild output folder serves one source tree.
-FLAVORED := $(KVER)$(if $(filter debug,$(FLAVOR)),-debug)$(if $(KERNEL_SRC),-own)
+FLAVORED := $(KVER)$(if $(filter debug,$(FLAVOR)),-debug)$(if $(KERNEL_SRC),-own)$(if $(BASE),-base)
 KOUT     := $(TOP)/$(BUILD)/kernel-$(FLAVORED)
 KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(FLAVORED)
 GUEST    := $(TOP)/$(BUILD)/guest
@@ -86,6 +91,7 @@ help:
 	@echo "  docs                the patched tree's Documentation/bpf (htmldocs); warnings in the series' files fail"
 	@echo "  series-build-check  build every prefix of the series (slow)"
 	@echo "  selftests           the kernel's test_progs (SELFTESTS), test_verifier and bpftool, static"
+	@echo "  selftests-baseline  run them on the base kernel (no series): rewrites harness/kselftest/known/KVER-FLAVOR.txt"
 	@echo "  programs            compile programs/c with clang -target bpf"
 	@echo "  bench               print the loop's figures (asserts nothing)"
 	@echo "  clean               remove build/"
@@ -101,9 +107,10 @@ help:
 	@echo "  TESTARGS=...        arguments for the in-guest test binaries, e.g. -test.run=Attach"
 	@echo "  KERNEL_SRC=PATH     build your own kernel tree (a git tree with a base tag)"
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
+	@echo "  BASE=1              kernel, kernel-src: the base tree (no series), in a worktree and build folder of its own"
 	@echo "  KERNEL_TESTS=0      vm-test without the kernel's own selftests: only our suites (the fast loop)"
 
-.PHONY: docs selftests selftests-build vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
+.PHONY: docs selftests selftests-build selftests-baseline vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -119,7 +126,14 @@ SRC_STAMP := $(SRC)/.oreore-series
 SERIES_ID := $(shell cat $(PATCHES) 2>/dev/null | sha256sum | cut -c1-16)
 
 kernel-src: $(SRC_STAMP)
-ifneq ($(KERNEL_SRC),)
+ifneq ($(BASE),)
+# The base tree is checked out once from the extracted tree's `base` tag; it never changes.
+$(SRC_STAMP):
+	@$(MAKE) -s kernel-src BASE=
+	@test -d $(SRC) || { echo "kernel-src: checking out the base tree (no series) in $(SRC)"; \
+		git -C $(PATCHED_SRC) worktree add -q --detach $(SRC) base; }
+	@touch $@
+else ifneq ($(KERNEL_SRC),)
 # A developer's tree is used as it is: no extraction, no series applied.
 $(SRC_STAMP):
 	@git -C $(SRC) rev-parse -q --verify base >/dev/null || { echo "KERNEL_SRC=$(SRC): not a git tree with a base tag"; exit 1; }
@@ -197,7 +211,8 @@ $(KOUT)/.config: $(FRAGMENTS) $(SRC_STAMP)
 	cd $(SRC) && scripts/kconfig/merge_config.sh -m -O $(KOUT) $(KOUT)/.config $(addprefix $(TOP)/,$(FRAGMENTS)) >/dev/null
 	$(KMAKE) -s olddefconfig
 	@# olddefconfig drops options whose dependencies are missing, silently: say so.
-	@missing=$$(cat $(FRAGMENTS) | grep -oE '^CONFIG_[A-Z0-9_]+=.+' | while read -r opt; do \
+	@# The base tree lacks the series' own option.
+	@missing=$$(cat $(FRAGMENTS) | grep -oE '^CONFIG_[A-Z0-9_]+=.+' $(if $(BASE),| grep -v '^CONFIG_BPF_OREORE=') | while read -r opt; do \
 		grep -qxF "$$opt" $@ || echo "$$opt"; done); \
 	if [ -n "$$missing" ]; then echo "kernel config: dropped by olddefconfig (missing dependencies?):"; \
 		echo "$$missing"; rm -f $@; exit 1; fi
@@ -377,6 +392,32 @@ selftests-build: $(BIN)/progress
 		if readelf -l $(SELFTESTS_OUT)/$$b | grep -q INTERP; then \
 			echo "selftests: $$b is linked dynamically: the guest has no libc"; exit 1; fi; done; \
 	echo "selftests: built in $$(( $$(date +%s) - start )) s"
+
+# --- known failures: the same selftests on the base kernel ------------------------------------------------------
+# A failure of the kernel's selftests is a regression only if the test passes on the base kernel with the same
+# config. This boots the base tree's kernel (BASE=1) with the selftests built from the patched tree and the kernel
+# lane's tests (no module, none of our suites), and vm/cmd/baseline writes the tests that fail there into
+# harness/kselftest/known/KVER-FLAVOR.txt (the series' own tests are never listed). Review the diff, then commit it.
+BASE_INITRAMFS := $(GUEST)/initramfs-$(FLAVORED)-base.cpio
+BASE_VMOUT := $(VMOUT)-base
+KNOWN_LIST := harness/kselftest/known/$(KVER)-$(FLAVOR).txt
+selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
+	$(MAKE) -s kernel BASE=1
+	@mkdir -p $(GUEST)
+	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
+	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/test2json cmd/test2json
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel
+	$(BIN)/mkinitramfs -o $(BASE_INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
+		-test other=$(GUEST)/kselftest-kernel.test $(addprefix -selftest ,$(SELFTESTS_BIN))
+	@mkdir -p $(BASE_VMOUT)
+	@# Failing tests are what this run measures (code 1); a broken VM, a kernel report or a timeout is not a baseline.
+	rc=0; $(BIN)/vmtest -kernel $(TOP)/$(BUILD)/kernel-$(FLAVORED)-base/arch/x86/boot/bzImage -initramfs $(BASE_INITRAMFS) \
+		-timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL) -out $(BASE_VMOUT) \
+		-append "oreore.baseline=1 $(GUEST_APPEND)" > $(BASE_VMOUT)/report.txt || rc=$$?; \
+	tail -n 12 $(BASE_VMOUT)/report.txt; \
+	[ $$rc -le 1 ] || { echo "selftests-baseline: the base kernel's run ended with code $$rc (report: $(BASE_VMOUT)/report.txt)"; exit 1; }
+	$(BIN)/baseline -events $(BASE_VMOUT)/test-events.json -list $(KNOWN_LIST) -series $(KVER) -flavor $(FLAVOR)
+	@git --no-pager diff --stat -- $(KNOWN_LIST)
 
 # --- the guest for a developer: one command, or a shell, instead of the suites ---------------------------------
 # make vm-run CMD='oreore prog list' [FILES='host[:guest] ...']: exits with the command's status (125: no status).
