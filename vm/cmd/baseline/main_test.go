@@ -96,7 +96,7 @@ func TestBaselineNewEntryHasTheFirstLogLine(t *testing.T) {
 
 func TestBaselineRefusesRunsThatMeasureNothing(t *testing.T) {
 	for name, lines := range map[string][]string{
-		"not booted as a baseline": {keyFails, verifier, progs},
+		"not booted as a baseline":  {keyFails, verifier, progs},
 		"test_verifier never ended": {said, keyFails, progs},
 		"test_progs never ended":    {said, verifier},
 	} {
