@@ -10,43 +10,64 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// MapCreateAttr is what BPF_MAP_CREATE needs from the caller.
+// MapCreateAttr is BPF_MAP_CREATE's part of union bpf_attr; every field of
+// Linux 6.12's is here, sent as given.
 type MapCreateAttr struct {
 	Type       uint32
 	KeySize    uint32
 	ValueSize  uint32
 	MaxEntries uint32
 	Flags      uint32
+	InnerMapFD uint32 // of a map-in-map
+	NumaNode   uint32 // with BPF_F_NUMA_NODE
 	Name       string
+	Ifindex    uint32 // map_ifindex: the device of an offloaded map
 	// BTF types of the key and value, for typed dumps (0: none).
-	BTF            FD
-	BTFKeyTypeID   uint32
-	BTFValueTypeID uint32
+	BTF                   FD
+	BTFKeyTypeID          uint32
+	BTFValueTypeID        uint32
+	BTFVmlinuxValueTypeID uint32 // struct_ops
+	Extra                 uint64 // map_extra: a bloom filter's hash count
+	ValueTypeBTFObjFD     uint32 // 6.9 and later, with BPF_F_VTYPE_BTF_OBJ_FD
+	TokenFD               uint32 // 6.9 and later, with BPF_F_TOKEN_FD
 }
 
+// mapCreateAttr mirrors BPF_MAP_CREATE's part of union bpf_attr (Linux
+// 6.12; 6.1's ends at map_extra).
 type mapCreateAttr struct {
-	mapType        uint32
-	keySize        uint32
-	valueSize      uint32
-	maxEntries     uint32
-	mapFlags       uint32
-	innerMapFD     uint32
-	numaNode       uint32
-	mapName        [unix.BPF_OBJ_NAME_LEN]byte
-	mapIfindex     uint32
-	btfFD          uint32
-	btfKeyTypeID   uint32
-	btfValueTypeID uint32
+	mapType               uint32
+	keySize               uint32
+	valueSize             uint32
+	maxEntries            uint32
+	mapFlags              uint32
+	innerMapFD            uint32
+	numaNode              uint32
+	mapName               [unix.BPF_OBJ_NAME_LEN]byte
+	mapIfindex            uint32
+	btfFD                 uint32
+	btfKeyTypeID          uint32
+	btfValueTypeID        uint32
+	btfVmlinuxValueTypeID uint32
+	mapExtra              uint64
+	valueTypeBTFObjFD     uint32
+	mapTokenFD            uint32
 }
 
 // MapCreate issues BPF_MAP_CREATE.
 func MapCreate(a MapCreateAttr) (FD, error) {
 	attr := mapCreateAttr{
-		mapType:    a.Type,
-		keySize:    a.KeySize,
-		valueSize:  a.ValueSize,
-		maxEntries: a.MaxEntries,
-		mapFlags:   a.Flags,
+		mapType:               a.Type,
+		keySize:               a.KeySize,
+		valueSize:             a.ValueSize,
+		maxEntries:            a.MaxEntries,
+		mapFlags:              a.Flags,
+		innerMapFD:            a.InnerMapFD,
+		numaNode:              a.NumaNode,
+		mapIfindex:            a.Ifindex,
+		btfVmlinuxValueTypeID: a.BTFVmlinuxValueTypeID,
+		mapExtra:              a.Extra,
+		valueTypeBTFObjFD:     a.ValueTypeBTFObjFD,
+		mapTokenFD:            a.TokenFD,
 	}
 	if a.BTF > 0 && a.BTFValueTypeID != 0 {
 		attr.btfFD, attr.btfKeyTypeID, attr.btfValueTypeID = uint32(a.BTF), a.BTFKeyTypeID, a.BTFValueTypeID
@@ -147,12 +168,20 @@ func MapFreeze(m FD) error {
 	return wrap("BPF_MAP_FREEZE", err)
 }
 
+// linkCreateAttr mirrors BPF_LINK_CREATE's part of union bpf_attr (Linux
+// 6.12): four words, then a union per attach type.
 type linkCreateAttr struct {
-	progFD     uint32
-	targetFD   uint32 // or target_ifindex
+	progFD     uint32 // prog_fd, map_fd
+	targetFD   uint32 // target_fd, target_ifindex
 	attachType uint32
 	flags      uint32
+	union      [LinkCreateUnionSize]byte
 }
+
+// LinkCreateUnionSize is the size of link_create's per-attach-type union
+// in Linux 6.12 (uprobe_multi, its largest member, ends at byte 60 of
+// bpf_attr; the union is 8-byte aligned).
+const LinkCreateUnionSize = 48
 
 // LinkCreateAttr is BPF_LINK_CREATE's part of union bpf_attr.
 type LinkCreateAttr struct {
@@ -161,13 +190,19 @@ type LinkCreateAttr struct {
 	Target     uint32
 	AttachType uint32
 	Flags      uint32
+	// Union is the per-attach-type part, bytes 16 to 63 of bpf_attr
+	// (target_btf_id, iter_info, perf_event, kprobe_multi, tracing,
+	// netfilter, tcx, uprobe_multi, netkit), sent as given. A pointer
+	// written into it is invisible to the garbage collector: the caller
+	// keeps its target alive across the call.
+	Union [LinkCreateUnionSize]byte
 }
 
 // LinkCreate issues BPF_LINK_CREATE; for XDP the target is an ifindex in
 // the caller's network namespace. Closing the last descriptor of the link
 // detaches the program.
 func LinkCreate(a LinkCreateAttr) (FD, error) {
-	attr := linkCreateAttr{progFD: uint32(a.Prog), targetFD: a.Target, attachType: a.AttachType, flags: a.Flags}
+	attr := linkCreateAttr{progFD: uint32(a.Prog), targetFD: a.Target, attachType: a.AttachType, flags: a.Flags, union: a.Union}
 	return sysFD(unix.BPF_LINK_CREATE, "BPF_LINK_CREATE", &attr)
 }
 
@@ -226,24 +261,45 @@ func BTFLoad(blob []byte) (FD, error) {
 	return FD(fd), nil
 }
 
+// objPinAttr mirrors BPF_OBJ_PIN and BPF_OBJ_GET's part of union bpf_attr
+// (Linux 6.12; 6.1's ends at file_flags).
 type objPinAttr struct {
 	pathname  pointer
 	bpfFD     uint32
 	fileFlags uint32
+	pathFD    uint32
+	_         uint32
+}
+
+// ObjPinAttr is what BPF_OBJ_PIN and BPF_OBJ_GET take.
+type ObjPinAttr struct {
+	Path      string
+	FD        FD     // the object to pin; 0 for BPF_OBJ_GET
+	FileFlags uint32 // BPF_F_RDONLY, BPF_F_WRONLY, BPF_F_PATH_FD
+	PathFD    uint32 // with BPF_F_PATH_FD: Path is relative to it (6.5 and later)
+}
+
+func (a ObjPinAttr) raw() (objPinAttr, []byte) {
+	p := append([]byte(a.Path), 0)
+	return objPinAttr{pathname: ptrTo(p), bpfFD: uint32(a.FD), fileFlags: a.FileFlags, pathFD: a.PathFD}, p
 }
 
 // ObjPin pins an object at path in a bpf file system (BPF_OBJ_PIN).
-func ObjPin(fd FD, path string) error {
-	p := append([]byte(path), 0)
-	attr := objPinAttr{pathname: ptrTo(p), bpfFD: uint32(fd)}
+func ObjPin(fd FD, path string) error { return ObjPinWith(ObjPinAttr{Path: path, FD: fd}) }
+
+// ObjPinWith issues BPF_OBJ_PIN with every field of the attr.
+func ObjPinWith(a ObjPinAttr) error {
+	attr, _ := a.raw()
 	_, err := sys(unix.BPF_OBJ_PIN, &attr)
 	return wrap("BPF_OBJ_PIN", err)
 }
 
 // ObjGet opens a pinned object (BPF_OBJ_GET).
-func ObjGet(path string) (FD, error) {
-	p := append([]byte(path), 0)
-	attr := objPinAttr{pathname: ptrTo(p)}
+func ObjGet(path string) (FD, error) { return ObjGetWith(ObjPinAttr{Path: path}) }
+
+// ObjGetWith issues BPF_OBJ_GET with every field of the attr.
+func ObjGetWith(a ObjPinAttr) (FD, error) {
+	attr, _ := a.raw()
 	return sysFD(unix.BPF_OBJ_GET, "BPF_OBJ_GET", &attr)
 }
 

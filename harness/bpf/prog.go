@@ -14,20 +14,49 @@ import (
 	"oreore/harness/asm"
 )
 
-// ProgLoadAttr is what BPF_PROG_LOAD needs from the caller.
+// ProgLoadAttr is BPF_PROG_LOAD's part of union bpf_attr. Every field of
+// Linux 6.12's is here, so that a test can send any of them; fields the
+// caller leaves zero are sent as zero, except where a comment says what
+// zero means.
 type ProgLoadAttr struct {
 	Type               uint32
 	Insns              asm.Instructions
 	License            string
 	Name               string // at most 15 bytes
 	ExpectedAttachType uint32
+	// LogLevel is log_level; 0 means 1: every load carries a verifier
+	// log, whose buffer grows until the log fits unless LogSize is set.
+	LogLevel uint32
+	// LogSize, when set, is the one log buffer's size: no retry on ENOSPC.
+	LogSize     uint32
+	KernVersion uint32
+	Flags       uint32 // prog_flags: BPF_F_STRICT_ALIGNMENT, BPF_F_SLEEPABLE, BPF_F_TEST_RND_HI32, ...
+	Ifindex     uint32 // prog_ifindex: the device of an offloaded or dev-bound program
 	// BTF, with FuncInfo and LineInfo (bpf_func_info and bpf_line_info
 	// records, insn_off in instructions), lets the verifier log show source.
-	BTF      FD
-	FuncInfo []byte
-	LineInfo []byte
+	// The records are sent whenever they are given; their sizes default to
+	// the kernel's (8 and 16 bytes) when the RecSize fields are 0.
+	BTF             FD
+	FuncInfo        []byte
+	FuncInfoRecSize uint32
+	LineInfo        []byte
+	LineInfoRecSize uint32
+	AttachBTFID     uint32
+	// AttachFD is attach_prog_fd, or attach_btf_obj_fd (the same word).
+	AttachFD uint32
+	// FDArray is fd_array: the fds that BPF_PSEUDO_MAP_IDX and kfunc
+	// calls' offsets index.
+	FDArray []int32
+	// CoreRelos are bpf_core_relo records (CoreReloRecSize bytes each, 16
+	// when 0) for the kernel to apply.
+	CoreRelos       []byte
+	CoreReloRecSize uint32
+	TokenFD         uint32 // prog_token_fd, with BPF_F_TOKEN_FD in Flags (6.9 and later)
 }
 
+// progLoadAttr mirrors BPF_PROG_LOAD's part of union bpf_attr (Linux 6.12;
+// 6.1's ends at coreReloRecSize, and the kernel refuses a non-zero field
+// past the end of its own).
 type progLoadAttr struct {
 	progType           uint32
 	insnCnt            uint32
@@ -48,12 +77,22 @@ type progLoadAttr struct {
 	lineInfoRecSize    uint32
 	lineInfo           pointer
 	lineInfoCnt        uint32
+	attachBTFID        uint32
+	attachFD           uint32 // attach_prog_fd, attach_btf_obj_fd
+	coreReloCnt        uint32
+	fdArray            pointer
+	coreRelos          pointer
+	coreReloRecSize    uint32
+	logTrueSize        uint32
+	progTokenFD        uint32
 	_                  uint32
 }
 
 const (
 	funcInfoRecSize = 8
 	lineInfoRecSize = 16
+	coreReloRecSize = 16
+	defaultLogLevel = 1
 )
 
 // VerifierError is a failed BPF_PROG_LOAD: the errno and the verifier's log.
@@ -89,6 +128,53 @@ const (
 	logSizeMax   = 64 << 20
 )
 
+func orDefault(v, def uint32) uint32 {
+	if v == 0 {
+		return def
+	}
+	return v
+}
+
+// raw lays out the attr around the given instructions, license and log.
+func (a *ProgLoadAttr) raw(insns, license, log []byte) progLoadAttr {
+	attr := progLoadAttr{
+		progType:           a.Type,
+		insnCnt:            uint32(len(insns) / 8),
+		insns:              ptrTo(insns),
+		license:            ptrTo(license),
+		logLevel:           orDefault(a.LogLevel, defaultLogLevel),
+		logSize:            uint32(len(log)),
+		logBuf:             ptrTo(log),
+		kernVersion:        a.KernVersion,
+		progFlags:          a.Flags,
+		progIfindex:        a.Ifindex,
+		expectedAttachType: a.ExpectedAttachType,
+		attachBTFID:        a.AttachBTFID,
+		attachFD:           a.AttachFD,
+		progTokenFD:        a.TokenFD,
+	}
+	copy(attr.progName[:], a.Name)
+	if a.BTF > 0 {
+		attr.progBTFFD = uint32(a.BTF)
+	}
+	if len(a.FuncInfo) > 0 {
+		size := orDefault(a.FuncInfoRecSize, funcInfoRecSize)
+		attr.funcInfoRecSize, attr.funcInfo, attr.funcInfoCnt = size, ptrTo(a.FuncInfo), uint32(len(a.FuncInfo))/size
+	}
+	if len(a.LineInfo) > 0 {
+		size := orDefault(a.LineInfoRecSize, lineInfoRecSize)
+		attr.lineInfoRecSize, attr.lineInfo, attr.lineInfoCnt = size, ptrTo(a.LineInfo), uint32(len(a.LineInfo))/size
+	}
+	if len(a.FDArray) > 0 {
+		attr.fdArray = ptrTo(a.FDArray)
+	}
+	if len(a.CoreRelos) > 0 {
+		size := orDefault(a.CoreReloRecSize, coreReloRecSize)
+		attr.coreReloRecSize, attr.coreRelos, attr.coreReloCnt = size, ptrTo(a.CoreRelos), uint32(len(a.CoreRelos))/size
+	}
+	return attr
+}
+
 // ProgLoad loads a program, always with a verifier log; on failure the error
 // is a *VerifierError carrying the log lines.
 func ProgLoad(a ProgLoadAttr) (FD, error) {
@@ -101,29 +187,18 @@ func ProgLoad(a ProgLoadAttr) (FD, error) {
 	}
 	license := append([]byte(a.License), 0)
 	retries := 0
-	for size := logSizeStart; ; size *= 4 {
+	start := logSizeStart
+	if a.LogSize != 0 {
+		start = int(a.LogSize)
+	}
+	for size := start; ; size *= 4 {
 		log := make([]byte, size)
-		attr := progLoadAttr{
-			progType:           a.Type,
-			insnCnt:            uint32(len(insns) / 8),
-			insns:              ptrTo(insns),
-			license:            ptrTo(license),
-			logLevel:           1,
-			logSize:            uint32(len(log)),
-			logBuf:             ptrTo(log),
-			expectedAttachType: a.ExpectedAttachType,
-		}
-		if a.BTF > 0 {
-			attr.progBTFFD = uint32(a.BTF)
-			attr.funcInfoRecSize, attr.funcInfo, attr.funcInfoCnt = funcInfoRecSize, ptrTo(a.FuncInfo), uint32(len(a.FuncInfo)/funcInfoRecSize)
-			attr.lineInfoRecSize, attr.lineInfo, attr.lineInfoCnt = lineInfoRecSize, ptrTo(a.LineInfo), uint32(len(a.LineInfo)/lineInfoRecSize)
-		}
-		copy(attr.progName[:], a.Name)
+		attr := a.raw(insns, license, log)
 		fd, err := sys(unix.BPF_PROG_LOAD, &attr)
 		if err == nil {
 			return FD(fd), nil
 		}
-		if errors.Is(err, unix.ENOSPC) && size < logSizeMax {
+		if errors.Is(err, unix.ENOSPC) && size < logSizeMax && a.LogSize == 0 {
 			continue
 		}
 		// The verifier gives up with EAGAIN when a signal is pending (the
@@ -148,31 +223,42 @@ func logLines(buf []byte) []string {
 	return strings.Split(text, "\n")
 }
 
+// progAttachAttr mirrors BPF_PROG_ATTACH and BPF_PROG_DETACH's part of
+// union bpf_attr (Linux 6.12; 6.1's ends at replace_bpf_fd for attach and
+// at attach_type for detach).
 type progAttachAttr struct {
-	targetFD     uint32
-	attachBPFFD  uint32
-	attachType   uint32
-	attachFlags  uint32
-	replaceBPFFD uint32
+	targetFD         uint32 // target_fd, target_ifindex
+	attachBPFFD      uint32
+	attachType       uint32
+	attachFlags      uint32
+	replaceBPFFD     uint32
+	relativeFD       uint32 // relative_fd, relative_id
+	expectedRevision uint64
 }
 
 // ProgAttachAttr is what BPF_PROG_ATTACH and BPF_PROG_DETACH take. Fields
 // the caller leaves zero are passed as zero.
 type ProgAttachAttr struct {
-	TargetFD     uint32
+	TargetFD     uint32 // or target_ifindex
 	Prog         FD
 	AttachType   uint32
 	AttachFlags  uint32
 	ReplaceBPFFD uint32
+	// RelativeFD (or relative_id, with BPF_F_ID) and ExpectedRevision
+	// place a program among a multi-program attach point's (6.6 and later).
+	RelativeFD       uint32
+	ExpectedRevision uint64
 }
 
 func (a ProgAttachAttr) raw() progAttachAttr {
 	return progAttachAttr{
-		targetFD:     a.TargetFD,
-		attachBPFFD:  uint32(a.Prog),
-		attachType:   a.AttachType,
-		attachFlags:  a.AttachFlags,
-		replaceBPFFD: a.ReplaceBPFFD,
+		targetFD:         a.TargetFD,
+		attachBPFFD:      uint32(a.Prog),
+		attachType:       a.AttachType,
+		attachFlags:      a.AttachFlags,
+		replaceBPFFD:     a.ReplaceBPFFD,
+		relativeFD:       a.RelativeFD,
+		expectedRevision: a.ExpectedRevision,
 	}
 }
 
@@ -390,35 +476,82 @@ func ProgXlated(prog FD) (asm.Instructions, []uint32, error) {
 	return insns, mapIDs, err
 }
 
+// progQueryAttr mirrors BPF_PROG_QUERY's part of union bpf_attr (Linux
+// 6.12; 6.1's ends at prog_attach_flags).
 type progQueryAttr struct {
-	targetFD    uint32
-	attachType  uint32
-	queryFlags  uint32
-	attachFlags uint32
-	progIDs     pointer
-	progCnt     uint32
-	_           uint32
+	targetFD        uint32 // target_fd, target_ifindex
+	attachType      uint32
+	queryFlags      uint32
+	attachFlags     uint32
+	progIDs         pointer
+	progCnt         uint32 // prog_cnt, count
+	_               uint32
+	progAttachFlags pointer
+	linkIDs         pointer
+	linkAttachFlags pointer
+	revision        uint64
+}
+
+// ProgQueryAttr is BPF_PROG_QUERY's input. The slices are buffers for the
+// kernel to fill: ProgIDs's length is the room given (prog_cnt), and
+// ProgAttachFlags, LinkIDs and LinkAttachFlags, when not nil, must be at
+// least as long.
+type ProgQueryAttr struct {
+	Target          uint32 // target_fd or target_ifindex
+	AttachType      uint32
+	QueryFlags      uint32 // BPF_F_QUERY_EFFECTIVE
+	ProgIDs         []uint32
+	ProgAttachFlags []uint32
+	LinkIDs         []uint32 // 6.6 and later
+	LinkAttachFlags []uint32 // 6.6 and later
+}
+
+// ProgQueryResult is what BPF_PROG_QUERY reports.
+type ProgQueryResult struct {
+	AttachFlags uint32
+	// Count is prog_cnt as the kernel set it: the number attached, which
+	// may exceed the room given.
+	Count uint32
+	// ProgIDs is the attr's buffer, cut to what the kernel filled.
+	ProgIDs  []uint32
+	Revision uint64 // 6.6 and later
+}
+
+// ProgQueryWith issues BPF_PROG_QUERY with every field of the attr.
+func ProgQueryWith(a ProgQueryAttr) (ProgQueryResult, error) {
+	attr := progQueryAttr{
+		targetFD:        a.Target,
+		attachType:      a.AttachType,
+		queryFlags:      a.QueryFlags,
+		progIDs:         ptrTo(a.ProgIDs),
+		progCnt:         uint32(len(a.ProgIDs)),
+		progAttachFlags: ptrTo(a.ProgAttachFlags),
+		linkIDs:         ptrTo(a.LinkIDs),
+		linkAttachFlags: ptrTo(a.LinkAttachFlags),
+	}
+	if _, err := sys(unix.BPF_PROG_QUERY, &attr); err != nil {
+		return ProgQueryResult{}, wrap("BPF_PROG_QUERY", err)
+	}
+	return ProgQueryResult{
+		AttachFlags: attr.attachFlags,
+		Count:       attr.progCnt,
+		ProgIDs:     a.ProgIDs[:min(int(attr.progCnt), len(a.ProgIDs))],
+		Revision:    attr.revision,
+	}, nil
 }
 
 // ProgQuery lists the ids of the programs attached at attachType on
 // target (BPF_PROG_QUERY), with room for up to max of them.
 func ProgQuery(target, attachType uint32, max int) ([]uint32, error) {
-	ids := make([]uint32, max)
-	attr := progQueryAttr{targetFD: target, attachType: attachType, progIDs: ptrTo(ids), progCnt: uint32(max)}
-	if _, err := sys(unix.BPF_PROG_QUERY, &attr); err != nil {
-		return nil, wrap("BPF_PROG_QUERY", err)
-	}
-	return ids[:min(int(attr.progCnt), max)], nil
+	res, err := ProgQueryWith(ProgQueryAttr{Target: target, AttachType: attachType, ProgIDs: make([]uint32, max)})
+	return res.ProgIDs, err
 }
 
 // ProgQueryCount is the prog_cnt that BPF_PROG_QUERY reports when it is
 // given no room for ids.
 func ProgQueryCount(target, attachType uint32) (uint32, error) {
-	attr := progQueryAttr{targetFD: target, attachType: attachType}
-	if _, err := sys(unix.BPF_PROG_QUERY, &attr); err != nil {
-		return 0, wrap("BPF_PROG_QUERY", err)
-	}
-	return attr.progCnt, nil
+	res, err := ProgQueryWith(ProgQueryAttr{Target: target, AttachType: attachType})
+	return res.Count, err
 }
 
 // ProgJited returns the program's machine code, as the JIT wrote it.

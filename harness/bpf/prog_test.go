@@ -127,3 +127,88 @@ func TestStatsCountRuns(t *testing.T) {
 		t.Errorf("BPF_PROG_GET_NEXT_ID does not list id %d: %v", info.ID, ids)
 	}
 }
+
+// Each load attribute reaches the kernel: a value the kernel refuses in
+// that field, and only there, fails the load.
+func TestProgLoadAttributesReachTheKernel(t *testing.T) {
+	requireRoot(t)
+	good := asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
+	tests := []struct {
+		name  string
+		attr  ProgLoadAttr
+		errno unix.Errno // 0: loads
+	}{
+		{"BPF_F_TEST_RND_HI32 accepted", ProgLoadAttr{Flags: unix.BPF_F_TEST_RND_HI32}, 0},
+		{"unknown prog_flags bit rejected", ProgLoadAttr{Flags: 1 << 31}, unix.EINVAL},
+		// bpf_prog_dev_bound_init: only XDP and tc programs are dev-bound.
+		{"prog_ifindex on a socket filter rejected", ProgLoadAttr{Ifindex: 1}, unix.EINVAL},
+		// bpf_prog_load: an attach_prog_fd that is neither a program nor BTF.
+		{"attach_prog_fd of a closed fd rejected", ProgLoadAttr{AttachFD: 9999}, unix.EINVAL},
+		// bpf_check: a good program whose log does not fit.
+		{"a 16-byte log_size is ENOSPC", ProgLoadAttr{LogSize: 16}, unix.ENOSPC},
+		{"log_level 2 accepted", ProgLoadAttr{LogLevel: 2}, 0},
+		{"unknown log_level bits rejected", ProgLoadAttr{LogLevel: 1 << 20}, unix.EINVAL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.attr.Type, tt.attr.Insns, tt.attr.License = unix.BPF_PROG_TYPE_SOCKET_FILTER, good, "GPL"
+			fd, err := ProgLoad(tt.attr)
+			if err == nil {
+				fd.Close()
+			}
+			switch {
+			case tt.errno == 0 && err != nil:
+				t.Errorf("got %v, want a load", err)
+			case tt.errno != 0 && !errors.Is(err, tt.errno):
+				t.Errorf("got %v, want %s", err, unix.ErrnoName(tt.errno))
+			}
+		})
+	}
+}
+
+// test_run's flags, cpu and batch_size reach the kernel: a socket filter
+// refuses each (bpf_prog_test_run_skb).
+func TestTestRunAttributesReachTheKernel(t *testing.T) {
+	requireRoot(t)
+	fd, err := ProgLoad(ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SOCKET_FILTER, Insns: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}, License: "GPL"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	for _, in := range []TestRun{{Flags: unix.BPF_F_TEST_RUN_ON_CPU}, {CPU: 1}, {BatchSize: 1}} {
+		in.DataIn = make([]byte, 64)
+		if _, err := ProgTestRun(fd, in); !errors.Is(err, unix.EINVAL) {
+			t.Errorf("%+v: got %v, want EINVAL", in, err)
+		}
+	}
+}
+
+// Map create attributes reach the kernel (map_create's checks).
+func TestMapCreateAttributesReachTheKernel(t *testing.T) {
+	requireRoot(t)
+	array := MapCreateAttr{Type: unix.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1}
+	tests := []struct {
+		name  string
+		edit  func(*MapCreateAttr)
+		errno unix.Errno
+	}{
+		{"map_extra on an array rejected", func(a *MapCreateAttr) { a.Extra = 1 }, unix.EINVAL},
+		{"numa_node past the last node rejected", func(a *MapCreateAttr) { a.Flags, a.NumaNode = unix.BPF_F_NUMA_NODE, 1 << 20 }, unix.EINVAL},
+		{"inner_map_fd of a closed fd on a map-in-map rejected", func(a *MapCreateAttr) {
+			a.Type, a.InnerMapFD = unix.BPF_MAP_TYPE_ARRAY_OF_MAPS, 9999
+		}, unix.EBADF},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := array
+			tt.edit(&a)
+			fd, err := MapCreate(a)
+			if err == nil {
+				fd.Close()
+			}
+			if !errors.Is(err, tt.errno) {
+				t.Errorf("got %v, want %s", err, unix.ErrnoName(tt.errno))
+			}
+		})
+	}
+}

@@ -1,6 +1,9 @@
 // Package bpf wraps the bpf(2) commands the harness uses, one function per
 // command, on golang.org/x/sys/unix alone. The attr structs mirror the
-// members of union bpf_attr in include/uapi/linux/bpf.h (Linux 6.1).
+// members of union bpf_attr in include/uapi/linux/bpf.h, each with every
+// field of Linux 6.12's (6.1's are a prefix: fields it lacks must stay
+// zero there), and the exported attrs expose them all, so that a test can
+// send any value in any field.
 package bpf
 
 import (
