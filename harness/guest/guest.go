@@ -14,11 +14,18 @@ const (
 	Test2JSON  = "/bin/test2json"
 	ModulesDir = "/lib/modules" // every *.ko, loaded in name order
 	// TestsDir holds one folder per lane. The lanes run at the same time;
-	// a lane runs its *.test one after another, in name order.
+	// a lane runs its *.test one after another, in name order. The lane
+	// AloneLane runs after all the others have ended.
 	TestsDir    = "/tests"
 	ProgramsDir = "/programs" // the C programs' objects, *.bpf.o
 	ResultsPort = "/dev/ttyS1"
 )
+
+// AloneLane is the lane whose binaries have the guest to themselves: they
+// may change what is global (net.core.bpf_jit_enable: programs that the
+// other lanes load meanwhile would be interpreted instead of JITed). It
+// runs after every other lane has ended, under the same watchdog.
+const AloneLane = "alone"
 
 // RunSpecPath holds a RunSpec when the guest runs one command instead of
 // the suites (vm-run, vm-shell). The host appends it to the initramfs as a

@@ -247,19 +247,15 @@ func insmod(path string) error {
 }
 
 // runSuites runs the lanes at the same time, each lane's test binaries
-// one after another, and returns 0 when all of them passed, 1 when a test
-// failed, 2 when a binary could not be run.
+// one after another, then the alone lane, and returns 0 when all of them
+// passed, 1 when a test failed, 2 when a binary could not be run.
 func runSuites(out *port, wd *watchdog, args []string) int {
 	binaries, _ := filepath.Glob(filepath.Join(guest.TestsDir, "*", "*.test"))
 	if len(binaries) == 0 {
 		out.emit(guest.Guest{Guest: "error", Msg: "no test binaries in " + guest.TestsDir + "/LANE"})
 		return 2
 	}
-	lanes := map[string][]string{}
-	for _, b := range binaries { // Glob sorts: each lane is in name order
-		lane := filepath.Base(filepath.Dir(b))
-		lanes[lane] = append(lanes[lane], b)
-	}
+	lanes, alone := planLanes(binaries)
 	var wg sync.WaitGroup
 	codes := make(chan int, len(lanes))
 	for _, suites := range lanes {
@@ -275,7 +271,27 @@ func runSuites(out *port, wd *watchdog, args []string) int {
 	for c := range codes {
 		exit = max(exit, c)
 	}
+	if len(alone) > 0 {
+		logf("the other lanes have ended: running the %s lane", guest.AloneLane)
+		exit = max(exit, runLane(out, wd, alone, args))
+	}
 	return exit
+}
+
+// planLanes groups the binaries (TestsDir/LANE/NAME.test, sorted) by lane,
+// each lane in name order, and takes the alone lane out: it runs last, by
+// itself.
+func planLanes(binaries []string) (lanes map[string][]string, alone []string) {
+	lanes = map[string][]string{}
+	for _, b := range binaries {
+		lane := filepath.Base(filepath.Dir(b))
+		if lane == guest.AloneLane {
+			alone = append(alone, b)
+			continue
+		}
+		lanes[lane] = append(lanes[lane], b)
+	}
+	return lanes, alone
 }
 
 // runLane runs test binaries one after another; a binary that cannot be
