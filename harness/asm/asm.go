@@ -17,7 +17,9 @@ import (
 	"strings"
 )
 
-// Register is one of the eBPF registers r0 to r10.
+// Register is one of the eBPF registers r0 to r10, or a number up to 15
+// that the instruction's 4-bit register fields can hold but no register
+// has (R11 to R15), for tests that the verifier refuses it.
 type Register uint8
 
 const (
@@ -34,8 +36,23 @@ const (
 	R10 // read-only frame pointer
 )
 
+// Numbers the register fields can encode that are no registers: the
+// verifier refuses each ("R11 is invalid", check_reg_arg in
+// kernel/bpf/verifier.c). They exist for negative tests.
+const (
+	R11 Register = iota + 11
+	R12
+	R13
+	R14
+	R15
+	maxEncodable = R15
+)
+
 // RFP is the frame pointer.
 const RFP = R10
+
+// Valid reports whether r is a register the kernel has (r0 to r10).
+func (r Register) Valid() bool { return r <= R10 }
 
 // OpCode is the first byte of an instruction.
 //
@@ -137,12 +154,15 @@ func (ins Instruction) Slots() int {
 // Instructions is a program.
 type Instructions []Instruction
 
-// Marshal encodes the program in the kernel's little-endian layout.
+// Marshal encodes the program in the kernel's little-endian layout. It
+// encodes whatever the 4-bit register fields hold, R11 to R15 included, so
+// that a test can send them; a number past 15 would spill into the other
+// field, and is an error.
 func (insns Instructions) Marshal() ([]byte, error) {
 	out := make([]byte, 0, 8*len(insns))
 	for i, ins := range insns {
-		if ins.Dst > R10 || ins.Src > R10 {
-			return nil, fmt.Errorf("instruction %d (%v): register out of range", i, ins)
+		if ins.Dst > maxEncodable || ins.Src > maxEncodable {
+			return nil, fmt.Errorf("instruction %d (%v): register does not fit the 4-bit field", i, ins)
 		}
 		if !ins.IsLoadImm64() && (ins.Constant < -1<<31 || ins.Constant > 1<<32-1) {
 			return nil, fmt.Errorf("instruction %d (%v): immediate %d does not fit 32 bits", i, ins, ins.Constant)

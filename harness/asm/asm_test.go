@@ -1,6 +1,10 @@
 package asm
 
-import "testing"
+import (
+	"bytes"
+	"strings"
+	"testing"
+)
 
 func TestStringNotation(t *testing.T) {
 	tests := []struct {
@@ -43,5 +47,59 @@ func TestDecodeIsMarshalsInverse(t *testing.T) {
 	}
 	if _, err := Decode(b[:12]); err == nil {
 		t.Error("a truncated slot: no error")
+	}
+}
+
+// R11 to R15 encode as the kernel's filter.h macros encode them (golden
+// bytes from gcc on tools/include/linux/filter.h of Linux 6.12), print as
+// llvm-objdump names them, and survive Decode; the verifier, not the
+// encoder, refuses them.
+func TestInvalidRegistersEncode(t *testing.T) {
+	tests := []struct {
+		macro string
+		ins   Instruction
+		want  []byte
+		text  string
+	}{
+		{"BPF_MOV64_IMM(11, 1)", Mov.Imm(R11, 1), []byte{0xb7, 0x0b, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00}, "r11 = 1"},
+		{"BPF_MOV64_REG(0, 15)", Mov.Reg(R0, R15), []byte{0xbf, 0xf0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, "r0 = r15"},
+		{"BPF_LDX_MEM(BPF_W, 0, 12, 0)", LoadMem(R0, R12, 0, Word), []byte{0x61, 0xc0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, "r0 = *(u32 *)(r12 + 0)"},
+		{"BPF_JMP_IMM(BPF_JEQ, 13, 0, 1)", JEq.Imm(R13, 0, 1), []byte{0x15, 0x0d, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00}, "if r13 == 0 goto +1"},
+		{"BPF_STX_MEM(BPF_DW, 10, 14, -8)", StoreMem(RFP, -8, R14, DWord), []byte{0x7b, 0xea, 0xf8, 0xff, 0x00, 0x00, 0x00, 0x00}, "*(u64 *)(r10 - 8) = r14"},
+		{"BPF_ST_MEM(BPF_W, 15, 0, 7)", StoreImm(R15, 0, 7, Word), []byte{0x62, 0x0f, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00}, "*(u32 *)(r15 + 0) = 7"},
+		{"BPF_ALU32_REG(BPF_ADD, 14, 11)", Add.Reg32(R14, R11), []byte{0x0c, 0xbe, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, "w14 += w11"},
+	}
+	for _, tt := range tests {
+		got, err := Instructions{tt.ins}.Marshal()
+		if err != nil {
+			t.Errorf("%s: %v", tt.macro, err)
+			continue
+		}
+		if !bytes.Equal(got, tt.want) {
+			t.Errorf("%s: % x, filter.h gives % x", tt.macro, got, tt.want)
+		}
+		if s := tt.ins.String(); s != tt.text {
+			t.Errorf("%s prints %q, want %q", tt.macro, s, tt.text)
+		}
+		back, err := Decode(got)
+		if err != nil || len(back) != 1 || back[0] != tt.ins {
+			t.Errorf("%s: Decode gives %v, %v; want %#v", tt.macro, back, err, tt.ins)
+		}
+	}
+}
+
+func TestRegisterPastTheFieldIsAnError(t *testing.T) {
+	for _, ins := range []Instruction{Mov.Imm(16, 1), Mov.Reg(R0, 16), LoadMem(255, R1, 0, Word)} {
+		if _, err := (Instructions{ins}).Marshal(); err == nil || !strings.Contains(err.Error(), "4-bit field") {
+			t.Errorf("%#v: err = %v, want a register that does not fit", ins, err)
+		}
+	}
+}
+
+func TestValidRegisters(t *testing.T) {
+	for r := R0; r <= R15; r++ {
+		if got, want := r.Valid(), r <= R10; got != want {
+			t.Errorf("R%d.Valid() = %v, want %v", r, got, want)
+		}
 	}
 }
