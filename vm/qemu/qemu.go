@@ -36,6 +36,18 @@ type Config struct {
 	TSCkHz uint64
 	// Watch, when set, ends the boot early on the lines it picks.
 	Watch *Watch
+	// Dump, when set, writes the guest's memory when its kernel panics
+	// (dump.go); without it a panic reboots the guest at once.
+	Dump *Dump
+	// GDBPort, when not 0, opens QEMU's gdbstub on this local port and
+	// holds the guest until gdb attaches and continues; the kernel boots
+	// with nokaslr so that vmlinux's addresses hold.
+	GDBPort int
+
+	// Context, when set, ends the boot when it is done (QEMU is killed).
+	Context context.Context
+
+	qmpSocket string // set by boot when Dump is
 }
 
 // Result is what happened, without judging it: package verdict does that.
@@ -52,6 +64,12 @@ type Result struct {
 	FirstInit time.Duration
 	// Stop says why the Watch ended the boot early; nil if it did not.
 	Stop *Stop
+	// Dump is set when the guest panicked under a Config.Dump: the file,
+	// or why there is none.
+	Dump *Dumped
+	// QMPErr says why the runner could not watch for a panic (no dump
+	// would have been written); nil when it could, or was not asked to.
+	QMPErr error
 
 	consoleBytes int64
 }
@@ -97,6 +115,12 @@ func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 	// costs 0.2 s under TCG; the PIT then drives the tick for all CPUs.
 	kernelArgs := append([]string{"console=ttyS0", "panic=-1", "rdinit=/init", "tsc=reliable", "pty.legacy_count=0",
 		"nolapic_timer"}, cfg.Append...)
+	if cfg.Dump != nil {
+		kernelArgs = append(kernelArgs, "oops=panic", fwCfgParam)
+	}
+	if cfg.GDBPort != 0 {
+		kernelArgs = append(kernelArgs, "nokaslr")
+	}
 	if cfg.TSCkHz != 0 {
 		// Under TCG the guest's PIT calibration of the TSC fails now and
 		// then, which leaves it on a 4 ms jiffies clock: give it the rate.
@@ -115,6 +139,12 @@ func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 	}
 	args = append(args, accel.args()...)
 	args = append(args, "-kernel", cfg.Kernel, "-initrd", cfg.Initramfs, "-append", strings.Join(kernelArgs, " "))
+	if cfg.Dump != nil {
+		args = append(args, cfg.Dump.qemuArgs(cfg.qmpSocket)...)
+	}
+	if cfg.GDBPort != 0 {
+		args = append(args, "-gdb", fmt.Sprintf("tcp:127.0.0.1:%d", cfg.GDBPort), "-S")
+	}
 	if cfg.Stdin != nil {
 		// signal=off: ^C goes to the guest's shell, not to QEMU.
 		args = append(args, "-chardev", "stdio,id=console,signal=off", "-serial", "chardev:console")
@@ -171,12 +201,28 @@ func boot(cfg Config, accel Accelerator) Result {
 		return res
 	}
 	defer console.Close()
-	// A results file left from an earlier run must not pass for this one's.
+	// A results file left from an earlier run must not pass for this one's,
+	// nor a dump.
 	os.Remove(res.ResultsPath)
+	if cfg.Dump != nil {
+		os.Remove(cfg.Dump.Path)
+		// A folder of its own: a socket's path is limited to 107 bytes.
+		dir, err := os.MkdirTemp("", "oreore-qmp-")
+		if err != nil {
+			res.Err = err
+			return res
+		}
+		defer os.RemoveAll(dir)
+		cfg.qmpSocket = filepath.Join(dir, "qmp.sock")
+	}
 
-	ctx, cancel := context.WithCancel(context.Background())
+	parent := cfg.Context
+	if parent == nil {
+		parent = context.Background()
+	}
+	ctx, cancel := context.WithCancel(parent)
 	if cfg.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(context.Background(), cfg.Timeout)
+		ctx, cancel = context.WithTimeout(parent, cfg.Timeout)
 	}
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", Args(cfg, accel, res.ResultsPath)...)
@@ -203,15 +249,29 @@ func boot(cfg Config, accel Accelerator) Result {
 		res.Err = fmt.Errorf("qemu-system-x86_64: %v", err)
 		return res
 	}
-	exited, graceDone := make(chan struct{}), make(chan struct{})
+	exited, graceDone, panicDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
 	go w.results(exited)
 	go func() {
 		w.stopAfterGrace(cmd.Process, exited)
 		close(graceDone)
 	}()
+	var pw *panicWatch
+	if cfg.Dump != nil {
+		pw = &panicWatch{dump: cfg.Dump, socket: cfg.qmpSocket, watcher: w}
+		go func() {
+			pw.run(exited)
+			close(panicDone)
+		}()
+	} else {
+		close(panicDone)
+	}
 	err = cmd.Wait()
 	close(exited)
 	<-graceDone
+	<-panicDone
+	if pw != nil {
+		res.Dump, res.QMPErr = pw.dumped, pw.connErr
+	}
 	res.Wall = time.Since(start)
 	res.consoleBytes = counted.n
 	res.FirstInit = counted.markedAt

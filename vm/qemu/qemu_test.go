@@ -53,3 +53,25 @@ func TestHostTSCkHzIsSteady(t *testing.T) {
 		t.Errorf("two measurements differ by %.3f%%: %d and %d kHz", 100*d, a, b)
 	}
 }
+
+// The panic's dump: a pvpanic device that pauses the guest (before
+// panic=-1's reboot), QMP to hear of it, vmcoreinfo, and an Oops that
+// panics. The gdbstub: a local port, the guest held, no KASLR.
+func TestArgsForDumpAndGDB(t *testing.T) {
+	cfg := Config{Kernel: "bzImage", Initramfs: "initrd", Memory: "1G", CPUs: 2}
+	plain := strings.Join(Args(cfg, TCG, "r"), " ")
+	for _, never := range []string{"pvpanic", "-qmp", "oops=panic", "-gdb", " -S", "nokaslr"} {
+		if strings.Contains(plain, never) {
+			t.Errorf("the default command line has %q:\n%s", never, plain)
+		}
+	}
+	cfg.Dump, cfg.qmpSocket, cfg.GDBPort = &Dump{Path: "/out/vmcore"}, "/tmp/q/qmp.sock", 40001
+	args := strings.Join(Args(cfg, TCG, "r"), " ")
+	for _, want := range []string{"-device pvpanic-pci", "-device vmcoreinfo", "-action panic=pause",
+		"-qmp unix:/tmp/q/qmp.sock,server=on,wait=off", "-gdb tcp:127.0.0.1:40001 -S",
+		" oops=panic " + fwCfgParam, " nokaslr"} {
+		if !strings.Contains(args, want) {
+			t.Errorf("command line lacks %q:\n%s", want, args)
+		}
+	}
+}

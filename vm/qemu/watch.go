@@ -60,6 +60,7 @@ type watcher struct {
 	sized     bool // stop.ResultsSize is taken
 	rule      Rule
 	triggered chan struct{} // closed at the stop
+	held      bool          // a dump is being written: QEMU must not be killed
 }
 
 func newWatcher(w *Watch, start time.Time, resultsPath string) *watcher {
@@ -196,9 +197,9 @@ func (w *watcher) stopAfterGrace(p *os.Process, exited <-chan struct{}) {
 		case <-tick.C:
 		}
 		w.mu.Lock()
-		quietSince, killed := w.lastOut, w.stop.Killed
+		quietSince, killed, held := w.lastOut, w.stop.Killed, w.held
 		w.mu.Unlock()
-		if killed {
+		if killed || held {
 			continue
 		}
 		if quietSince.Before(at) {
@@ -212,6 +213,20 @@ func (w *watcher) stopAfterGrace(p *os.Process, exited <-chan struct{}) {
 			p.Kill()
 		}
 	}
+}
+
+// hold keeps QEMU alive past the grace until release: the guest's memory
+// is being dumped, and QEMU quits by itself when it is done.
+func (w *watcher) hold() {
+	w.mu.Lock()
+	w.held = true
+	w.mu.Unlock()
+}
+
+func (w *watcher) release() {
+	w.mu.Lock()
+	w.held = false
+	w.mu.Unlock()
 }
 
 // stopped returns the stop, if there was one; call it after QEMU's exit.

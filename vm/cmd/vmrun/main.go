@@ -11,9 +11,16 @@
 // so the suites' initramfs is not rebuilt. Exit 125 means the guest never
 // reported an exit status (it panicked, hung or QEMU failed); the console
 // says why.
+//
+// A kernel panic (an Oops too: the guest boots with oops=panic) leaves the
+// guest's memory in vmcore in the -out folder, as vmtest does. -gdb holds
+// the guest for gdb: on this terminal, or with -shell (which has the
+// terminal) in another one, whose command line vmrun prints; -gdb-script
+// runs gdb in batch mode beside the command.
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -26,6 +33,7 @@ import (
 	"time"
 
 	"oreore/harness/guest"
+	"oreore/vm/gdb"
 	"oreore/vm/initramfs"
 	"oreore/vm/qemu"
 	"oreore/vm/verdict"
@@ -53,6 +61,11 @@ func main() {
 	shell := flag.Bool("shell", false, "run an interactive shell (/bin/gosh) on this terminal")
 	binDir := flag.String("bin", "", "add every file of this host folder to the guest's /bin")
 	flag.Var(&files, "file", "add a host file to the guest, at GUEST or /extra/NAME (repeatable)")
+	dump := flag.Bool("dump", true, "when the guest's kernel panics, write its memory to vmcore in -out (the guest boots with oops=panic)")
+	panicOnWarn := flag.Bool("panic-on-warn", false, "a kernel WARN panics (panic_on_warn=1), so it gets a dump too")
+	kmod := flag.String("kmod", "", "the module's build folder, for gdb and the dump's commands (default: kmod-X beside the kernel's build folder kernel-X)")
+	useGDB := flag.Bool("gdb", false, "hold the guest for gdb: on this terminal, or with -shell in another (the command is printed)")
+	gdbScript := flag.String("gdb-script", "", "run gdb in batch mode with this script beside the command (implies -gdb)")
 	flag.Parse()
 	argv := flag.Args()
 	if *shell && len(argv) == 0 {
@@ -68,7 +81,21 @@ func main() {
 	cfg.Accel = qemu.Accelerator(*accel)
 	// quiet: the console shows the command's output, and kernel warnings.
 	cfg.Append = append([]string{"quiet"}, strings.Fields(*appendArgs)...)
-	code, err := run(cfg, guest.RunSpec{Argv: argv, Interactive: *shell}, files, *binDir)
+	if *panicOnWarn {
+		cfg.Append = append(cfg.Append, "panic_on_warn=1")
+	}
+	if *dump {
+		cfg.Dump = &qemu.Dump{Path: filepath.Join(cfg.OutDir, "vmcore")}
+	}
+	k, kerr := gdb.Find(cfg.Kernel, *kmod)
+	dbg := debugger{kernel: k, script: *gdbScript}
+	if *useGDB || *gdbScript != "" {
+		if err := dbg.setup(&cfg, kerr, *shell); err != nil {
+			fmt.Fprintln(os.Stderr, "vmrun:", err)
+			os.Exit(64)
+		}
+	}
+	code, err := run(cfg, dbg, guest.RunSpec{Argv: argv, Interactive: *shell}, files, *binDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmrun:", err)
 	}
@@ -81,7 +108,68 @@ func isFlagSet(name string) bool {
 	return set
 }
 
-func run(cfg qemu.Config, spec guest.RunSpec, files []string, binDir string) (int, error) {
+// debugger is gdb beside the guest, when asked for (port set).
+type debugger struct {
+	kernel gdb.Kernel
+	script string // batch mode
+	port   int
+	// elsewhere: the shell has the terminal, the user starts gdb in
+	// another one.
+	elsewhere bool
+}
+
+// setup turns the gdbstub on, after checking gdb can run, and says how to
+// attach. A guest held for gdb has no timeout.
+func (d *debugger) setup(cfg *qemu.Config, kernelErr error, shell bool) error {
+	if kernelErr != nil {
+		return fmt.Errorf("gdb: %w", kernelErr)
+	}
+	if err := d.kernel.Check(); err != nil {
+		return err
+	}
+	d.elsewhere = shell && d.script == ""
+	if d.script == "" && !gdb.IsTerminal(os.Stdin) {
+		return errors.New("-gdb needs a terminal for gdb (stdin is not one); -gdb-script FILE runs gdb in batch mode")
+	}
+	port, err := gdb.FreePort()
+	if err != nil {
+		return err
+	}
+	d.port, cfg.GDBPort = port, port
+	if d.script == "" {
+		cfg.Timeout = 0
+	}
+	where := "gdb starts here"
+	if d.elsewhere {
+		where = "run this in another terminal"
+	}
+	fmt.Fprintf(os.Stderr, "vmrun: the guest waits for gdb on 127.0.0.1:%d (%s):\n  %s\n", port, where,
+		gdb.CommandLine(d.kernel.Args(port, d.script)))
+	return nil
+}
+
+// boot runs the guest, with gdb beside it when it is this runner's to
+// start. An interactive gdb gets the terminal: the console then goes only
+// to its file.
+func (d debugger) boot(cfg qemu.Config) qemu.Result {
+	if d.port == 0 || d.elsewhere {
+		return qemu.Run(cfg)
+	}
+	if d.script == "" {
+		cfg.Console = nil
+		fmt.Fprintf(os.Stderr, "vmrun: the console goes to %s\n", filepath.Join(cfg.OutDir, "console.log"))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.Context = ctx
+	var res qemu.Result
+	if err := gdb.Beside(d.kernel, d.port, d.script, os.Stdout, func() { res = qemu.Run(cfg) }, cancel); err != nil {
+		fmt.Fprintln(os.Stderr, "vmrun:", err)
+	}
+	return res
+}
+
+func run(cfg qemu.Config, dbg debugger, spec guest.RunSpec, files []string, binDir string) (int, error) {
 	extra, err := guestFiles(&spec, files, binDir)
 	if err != nil {
 		return noStatus, err
@@ -98,11 +186,21 @@ func run(cfg qemu.Config, spec guest.RunSpec, files []string, binDir string) (in
 	if spec.Interactive {
 		cfg.Stdin = os.Stdin
 	}
-	res := qemu.Run(cfg)
+	res := dbg.boot(cfg)
 
 	console, _ := os.ReadFile(res.ConsolePath)
 	for _, s := range verdict.FindSplats(string(console)) {
 		fmt.Fprintf(os.Stderr, "vmrun: kernel report on the console: %s\n", s.Text)
+	}
+	switch d := res.Dump; {
+	case d == nil && res.QMPErr != nil:
+		fmt.Fprintf(os.Stderr, "vmrun: a panic would not have been dumped: %v\n", res.QMPErr)
+	case d == nil:
+	case d.Err != nil:
+		fmt.Fprintf(os.Stderr, "vmrun: the guest panicked, but its memory could not be dumped: %v\n", d.Err)
+	default:
+		fmt.Fprintf(os.Stderr, "vmrun: the guest panicked: its memory is in %s; open it with\n  crash %s %s\n  drgn -c %s -s %s\n",
+			d.Path, dbg.kernel.Vmlinux(), d.Path, d.Path, dbg.kernel.Vmlinux())
 	}
 	f, err := os.Open(res.ResultsPath)
 	if err != nil {

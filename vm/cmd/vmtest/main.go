@@ -9,11 +9,19 @@
 // to finish printing, then QEMU is stopped; a test that runs longer than
 // -test-timeout has the guest dump its stacks and end (verdict 4).
 //
+// When the kernel panics (an Oops too: the guest boots with oops=panic) the
+// guest's memory is written to vmcore in the -dump-dir folder, kept for a
+// failing run, and the report says how to open it with crash and drgn.
+// -gdb holds the guest for gdb, started on this terminal with the kernel's
+// lx- commands and the module's symbols; -gdb-script runs gdb in batch mode.
+//
 // Arguments after "--" go to every test binary in the guest.
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -23,6 +31,7 @@ import (
 	"time"
 
 	"oreore/harness/guest"
+	"oreore/vm/gdb"
 	"oreore/vm/qemu"
 	"oreore/vm/report"
 	"oreore/vm/verdict"
@@ -41,19 +50,103 @@ func main() {
 	accel := flag.String("accel", "auto", "auto (KVM when it works, else TCG), kvm or tcg")
 	appendArgs := flag.String("append", "", "extra kernel parameters")
 	verbose := flag.Bool("v", false, "stream the console while the guest runs")
+	kmod := flag.String("kmod", "", "the module's build folder, for gdb and the dump's commands (default: kmod-X beside the kernel's build folder kernel-X)")
+	dump := flag.Bool("dump", true, "when the guest's kernel panics, write its memory to vmcore in -dump-dir (the guest boots with oops=panic)")
+	dumpDir := flag.String("dump-dir", "", "folder for the vmcore (default: -out)")
+	dumpFormat := flag.String("dump-format", "kdump-zlib", "QEMU's dump-guest-memory format: kdump-zlib or elf")
+	panicOnWarn := flag.Bool("panic-on-warn", false, "a kernel WARN panics (panic_on_warn=1), so it gets a dump too")
+	useGDB := flag.Bool("gdb", false, "hold the guest for gdb, started on this terminal (no timeout, no early stop)")
+	gdbScript := flag.String("gdb-script", "", "run gdb in batch mode with this script (implies -gdb, keeps the timeouts)")
 	flag.Parse()
 	if cfg.Kernel == "" || cfg.Initramfs == "" {
-		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-- TEST ARGS]")
+		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-dump-dir DIR] [-panic-on-warn] [-gdb | -gdb-script FILE] [-- TEST ARGS]")
 		os.Exit(int(verdict.VMBroke))
 	}
 	cfg.Accel = qemu.Accelerator(*accel)
 	cfg.Append = append(strings.Fields(*appendArgs), fmt.Sprintf("%s=%g", guest.TestTimeoutParam, testTimeout.Seconds()))
+	if *panicOnWarn {
+		cfg.Append = append(cfg.Append, "panic_on_warn=1")
+	}
 	cfg.Watch = watch(*grace)
 	cfg.InitArgs = flag.Args()
 	if *verbose {
 		cfg.Console = os.Stdout
 	}
-	os.Exit(int(run(cfg, os.Stdout)))
+	if *dump {
+		dir := *dumpDir
+		if dir == "" {
+			dir = cfg.OutDir
+		}
+		cfg.Dump = &qemu.Dump{Path: filepath.Join(dir, "vmcore"), Format: *dumpFormat}
+	}
+	k, kerr := gdb.Find(cfg.Kernel, *kmod)
+	dbg := debugger{kernel: k, script: *gdbScript}
+	if *useGDB || *gdbScript != "" {
+		if err := dbg.setup(&cfg, kerr, isFlagSet("timeout")); err != nil {
+			fmt.Fprintln(os.Stderr, "vmtest:", err)
+			os.Exit(int(verdict.VMBroke))
+		}
+		fmt.Printf("vm: the guest waits for gdb on 127.0.0.1:%d:\n  %s\n", cfg.GDBPort, gdb.CommandLine(k.Args(cfg.GDBPort, *gdbScript)))
+		if *gdbScript == "" {
+			fmt.Printf("vm: the console goes to %s (tail -f it in another terminal)\n", filepath.Join(cfg.OutDir, "console.log"))
+		}
+	}
+	os.Exit(int(run(cfg, dbg, os.Stdout)))
+}
+
+func isFlagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// debugger is gdb beside the guest, when asked for (port set).
+type debugger struct {
+	kernel gdb.Kernel
+	script string // batch mode
+	port   int
+}
+
+// setup turns the gdbstub on, after checking gdb can run. An interactive
+// gdb gets the terminal, and the user the time: no timeout (unless one was
+// given), no early stop at a kernel report, the console only in its file.
+func (d *debugger) setup(cfg *qemu.Config, kernelErr error, timeoutSet bool) error {
+	if kernelErr != nil {
+		return fmt.Errorf("gdb: %w", kernelErr)
+	}
+	if err := d.kernel.Check(); err != nil {
+		return err
+	}
+	if d.script == "" && !gdb.IsTerminal(os.Stdin) {
+		return errors.New("-gdb needs a terminal for gdb (stdin is not one); -gdb-script FILE runs gdb in batch mode")
+	}
+	port, err := gdb.FreePort()
+	if err != nil {
+		return err
+	}
+	d.port, cfg.GDBPort = port, port
+	if d.script == "" {
+		cfg.Watch, cfg.Console = nil, nil
+		if !timeoutSet {
+			cfg.Timeout = 0
+		}
+	}
+	return nil
+}
+
+// boot runs the guest, with gdb beside it when asked for.
+func (d debugger) boot(cfg qemu.Config, w io.Writer) qemu.Result {
+	if d.port == 0 {
+		return qemu.Run(cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	cfg.Context = ctx
+	var res qemu.Result
+	if err := gdb.Beside(d.kernel, d.port, d.script, w, func() { res = qemu.Run(cfg) }, cancel); err != nil {
+		fmt.Fprintln(w, "vm:", err)
+	}
+	return res
 }
 
 // watch stops the guest at the first kernel report on the console, once
@@ -73,9 +166,9 @@ func isWatchdog(line string) bool {
 	return json.Unmarshal([]byte(line), &g) == nil && g.Guest == guest.Watchdog
 }
 
-func run(cfg qemu.Config, w io.Writer) verdict.Code {
+func run(cfg qemu.Config, dbg debugger, w io.Writer) verdict.Code {
 	fmt.Fprintf(w, "vm: booting %s, %d CPUs, %s, timeout %v\n", cfg.Kernel, cfg.CPUs, cfg.Memory, cfg.Timeout)
-	res := qemu.Run(cfg)
+	res := dbg.boot(cfg, w)
 	fmt.Fprintf(w, "vm: ran under %s\n", res.Accel)
 	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err, CPUs: cfg.CPUs}
 	if b, err := os.ReadFile(res.ConsolePath); err == nil {
@@ -118,6 +211,7 @@ func run(cfg qemu.Config, w io.Writer) verdict.Code {
 		fmt.Fprintf(w, "vm: %s at %.2fs; %s %.2fs later\n", what, s.At.Seconds(), how, (res.Wall - s.At).Seconds())
 	}
 	fmt.Fprintf(w, "vm: guest ran %.1fs wall, init's first line after %.2fs; console in %s\n", res.Wall.Seconds(), res.FirstInit.Seconds(), res.ConsolePath)
+	printDump(w, res, v.Code, dbg.kernel)
 	fmt.Fprintf(w, "verdict: %v (exit %d)\n", v.Code, v.Code)
 	for _, r := range v.Reasons {
 		fmt.Fprintf(w, "  %s\n", r)
@@ -127,6 +221,42 @@ func run(cfg qemu.Config, w io.Writer) verdict.Code {
 	}
 	fmt.Fprintln(w, v.Tests.Line())
 	return v.Code
+}
+
+// printDump says where the panicked guest's memory is and how to open it,
+// or why there is none; a dump that failed does not change the verdict. A
+// passing run keeps no dump.
+func printDump(w io.Writer, res qemu.Result, code verdict.Code, k gdb.Kernel) {
+	d := res.Dump
+	switch {
+	case d == nil && res.QMPErr != nil:
+		fmt.Fprintf(w, "vm: a panic would not have been dumped: %v\n", res.QMPErr)
+	case d == nil:
+	case d.Err != nil:
+		fmt.Fprintf(w, "vm: the guest panicked, but its memory could not be dumped: %v\n", d.Err)
+	case code == verdict.Passed:
+		os.Remove(d.Path)
+	default:
+		fmt.Fprintf(w, "vm: the guest panicked: its memory is in %s (%s, %.1f MB, written in %.1fs); open it with\n",
+			d.Path, d.Format, float64(d.Size)/1e6, d.Took.Seconds())
+		for _, l := range dumpCommands(d.Path, k) {
+			fmt.Fprintln(w, "  "+l)
+		}
+	}
+}
+
+// dumpCommands are the command lines that open a dump: crash (then its mod
+// -S loads the module's symbols) and drgn (given the module's .ko).
+func dumpCommands(vmcore string, k gdb.Kernel) []string {
+	crash := fmt.Sprintf("crash %s %s", k.Vmlinux(), vmcore)
+	drgn := fmt.Sprintf("drgn -c %s -s %s", vmcore, k.Vmlinux())
+	if k.Modules != "" {
+		crash += fmt.Sprintf("    (then, for the module's symbols: mod -S %s)", k.Modules)
+		if kos, _ := filepath.Glob(filepath.Join(k.Modules, "*.ko")); len(kos) > 0 {
+			drgn += " -s " + strings.Join(kos, " -s ")
+		}
+	}
+	return []string{crash, drgn}
 }
 
 // writeEvents keeps the `go test -json` stream for other tools.
