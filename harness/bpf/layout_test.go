@@ -73,3 +73,22 @@ func TestAttrLayoutIsTheKernels(t *testing.T) {
 		}
 	}
 }
+
+func TestBTFLoadLayoutIsTheKernels(t *testing.T) {
+	var a btfLoadAttr
+	var id getIDAttr
+	for _, tt := range []struct {
+		field     string
+		got, want uintptr
+	}{
+		{"btf_log_level", unsafe.Offsetof(a.btfLogLevel), 24},
+		{"btf_log_true_size", unsafe.Offsetof(a.btfLogTrueSize), 28},
+		{"btf_flags", unsafe.Offsetof(a.btfFlags), 32},
+		{"btf_token_fd", unsafe.Offsetof(a.btfTokenFD), 36},
+		{"open_flags", unsafe.Offsetof(id.flags), 8},
+	} {
+		if tt.got != tt.want {
+			t.Errorf("%s at %d, the kernel's is %d", tt.field, tt.got, tt.want)
+		}
+	}
+}

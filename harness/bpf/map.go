@@ -130,9 +130,17 @@ func MapIDs() ([]uint32, error) { return nextIDs(unix.BPF_MAP_GET_NEXT_ID, "BPF_
 // LinkIDs lists the ids of every link.
 func LinkIDs() ([]uint32, error) { return nextIDs(unix.BPF_LINK_GET_NEXT_ID, "BPF_LINK_GET_NEXT_ID") }
 
-func fdByID(cmd int, name string, id uint32) (FD, error) {
-	attr := getIDAttr{id: id}
+func fdByID(cmd int, name string, id uint32) (FD, error) { return fdByIDFlags(cmd, name, id, 0) }
+
+// fdByIDFlags opens by id with open_flags (BPF_F_RDONLY, BPF_F_WRONLY).
+func fdByIDFlags(cmd int, name string, id, openFlags uint32) (FD, error) {
+	attr := getIDAttr{id: id, flags: openFlags}
 	return sysFD(cmd, name, &attr)
+}
+
+// MapGetFDByIDFlags opens the map with the given id and open_flags.
+func MapGetFDByIDFlags(id, openFlags uint32) (FD, error) {
+	return fdByIDFlags(unix.BPF_MAP_GET_FD_BY_ID, "BPF_MAP_GET_FD_BY_ID", id, openFlags)
 }
 
 // MapGetFDByID opens the map with the given id.
@@ -238,19 +246,36 @@ func LinkDetach(l FD) error {
 	return wrap("BPF_LINK_DETACH", err)
 }
 
+// btfLoadAttr mirrors BPF_BTF_LOAD's part of union bpf_attr (Linux 6.12;
+// 6.1's ends at btf_log_level).
 type btfLoadAttr struct {
-	btf         pointer
-	btfLogBuf   pointer
-	btfSize     uint32
-	btfLogSize  uint32
-	btfLogLevel uint32
-	_           uint32
+	btf            pointer
+	btfLogBuf      pointer
+	btfSize        uint32
+	btfLogSize     uint32
+	btfLogLevel    uint32
+	btfLogTrueSize uint32
+	btfFlags       uint32
+	btfTokenFD     uint32
+}
+
+// BTFLoadAttr is BPF_BTF_LOAD's input; the log is always asked for.
+type BTFLoadAttr struct {
+	Blob    []byte
+	Flags   uint32 // btf_flags: BPF_F_TOKEN_FD (6.9 and later)
+	TokenFD uint32
 }
 
 // BTFLoad loads a BTF blob; a rejection carries the kernel's BTF log.
-func BTFLoad(blob []byte) (FD, error) {
+func BTFLoad(blob []byte) (FD, error) { return BTFLoadWith(BTFLoadAttr{Blob: blob}) }
+
+// BTFLoadWith issues BPF_BTF_LOAD with every field of the attr.
+func BTFLoadWith(a BTFLoadAttr) (FD, error) {
 	log := make([]byte, 64<<10)
-	attr := btfLoadAttr{btf: ptrTo(blob), btfSize: uint32(len(blob)), btfLogBuf: ptrTo(log), btfLogSize: uint32(len(log)), btfLogLevel: 1}
+	attr := btfLoadAttr{
+		btf: ptrTo(a.Blob), btfSize: uint32(len(a.Blob)), btfLogBuf: ptrTo(log), btfLogSize: uint32(len(log)), btfLogLevel: 1,
+		btfFlags: a.Flags, btfTokenFD: a.TokenFD,
+	}
 	fd, err := sys(unix.BPF_BTF_LOAD, &attr)
 	if err != nil {
 		if lines := logLines(log); len(lines) > 0 {

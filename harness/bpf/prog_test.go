@@ -193,7 +193,7 @@ func TestMapCreateAttributesReachTheKernel(t *testing.T) {
 		errno unix.Errno
 	}{
 		{"map_extra on an array rejected", func(a *MapCreateAttr) { a.Extra = 1 }, unix.EINVAL},
-		{"numa_node past the last node rejected", func(a *MapCreateAttr) { a.Flags, a.NumaNode = unix.BPF_F_NUMA_NODE, 1 << 20 }, unix.EINVAL},
+		{"numa_node past the last node rejected", func(a *MapCreateAttr) { a.Flags, a.NumaNode = unix.BPF_F_NUMA_NODE, 1<<20 }, unix.EINVAL},
 		{"inner_map_fd of a closed fd on a map-in-map rejected", func(a *MapCreateAttr) {
 			a.Type, a.InnerMapFD = unix.BPF_MAP_TYPE_ARRAY_OF_MAPS, 9999
 		}, unix.EBADF},
