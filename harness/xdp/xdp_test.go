@@ -2,6 +2,7 @@ package xdp
 
 import (
 	"encoding/binary"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -157,27 +158,47 @@ func TestXDPIPv6DropCORE(t *testing.T) {
 	}
 }
 
-// tracePipe opens trace_pipe without blocking, mounting tracefs in a
-// private folder when the system has not mounted it.
+// tracePipe opens the trace_pipe of a trace instance of the test's own,
+// without blocking, mounting tracefs in a private folder when the system
+// has not mounted it. bpf_printk's event is enabled in the instance, which
+// gets every line from then on: a read of the top-level trace_pipe consumes
+// what it reads, so a reader there (another test, the oreore command's
+// tracelog, a host package in parallel) could take this test's line.
 func tracePipe(t *testing.T) *os.File {
 	t.Helper()
 	dir := "/sys/kernel/tracing"
-	if _, err := os.Stat(filepath.Join(dir, "trace_pipe")); err != nil {
+	if _, err := os.Stat(filepath.Join(dir, "instances")); err != nil {
 		dir = t.TempDir()
 		if err := unix.Mount("tracefs", dir, "tracefs", 0, ""); err != nil {
 			t.Fatalf("mount tracefs: %v", err)
 		}
 		t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
 	}
-	f, err := os.OpenFile(filepath.Join(dir, "trace_pipe"), os.O_RDONLY|unix.O_NONBLOCK, 0)
+	inst := filepath.Join(dir, "instances", fmt.Sprintf("oreore-%s-%d", strings.ReplaceAll(t.Name(), "/", "-"), os.Getpid()))
+	if err := os.Mkdir(inst, 0o755); err != nil {
+		t.Fatalf("trace instance: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := os.Remove(inst); err != nil {
+			t.Errorf("removing the trace instance: %v", err)
+		}
+	})
+	enable := filepath.Join(inst, "events", "bpf_trace", "bpf_trace_printk", "enable")
+	if err := os.WriteFile(enable, []byte("1\n"), 0); err != nil {
+		t.Fatalf("enabling bpf_printk's event in the instance: %v", err)
+	}
+	f, err := os.OpenFile(filepath.Join(inst, "trace_pipe"), os.O_RDONLY|unix.O_NONBLOCK, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Registered last, so it runs first: the instance is removed only
+	// once nothing holds it open.
 	t.Cleanup(func() { f.Close() })
 	return f
 }
 
-// bpf_printk's message comes back through trace_pipe.
+// bpf_printk's message comes back through trace_pipe (of the test's own
+// trace instance).
 func TestXDPCountPrintk(t *testing.T) {
 	p, c := setup(t, "xdp_count.bpf.o")
 	pipe := tracePipe(t)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -65,7 +66,7 @@ var verbs = []*verb{
 		}},
 	{group: "oreore", name: "run", usage: "oreore run N", run: (*cmd).oreoreRun},
 	{group: "oreore", name: "status", usage: "oreore status", run: noArgs((*cmd).oreoreStatus)},
-	{group: "tracelog", usage: "tracelog", run: noArgs(func(c *cmd) error { return tracelog(c.out) })},
+	{group: "tracelog", usage: "tracelog", run: noArgs(func(c *cmd) error { return tracelog(context.Background(), c.out) })},
 }
 
 func noArgs(f func(*cmd) error) func(*cmd, []string) error {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -347,19 +348,31 @@ func (c *cmd) progStats(args []string) error {
 	return os.WriteFile("/proc/sys/kernel/bpf_stats_enabled", []byte(v), 0)
 }
 
-// tracelog copies trace_pipe (bpf_printk's output) until it fails.
-func tracelog(out io.Writer) error {
+// tracelog copies trace_pipe (bpf_printk's output) until it fails or ctx
+// ends. A read of trace_pipe consumes what it reads, so a reader left
+// running takes lines from every later reader.
+func tracelog(ctx context.Context, out io.Writer) error {
 	for _, dir := range []string{"/sys/kernel/tracing", "/sys/kernel/debug/tracing"} {
 		f, err := os.Open(filepath.Join(dir, "trace_pipe"))
 		if err != nil {
 			continue
 		}
+		// trace_pipe polls, so the runtime's poller serves the reads and
+		// Close ends one that is waiting.
+		stop := context.AfterFunc(ctx, func() { f.Close() })
+		defer stop()
 		defer f.Close()
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
 			if _, err := fmt.Fprintln(out, sc.Text()); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
 				return err
 			}
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 		return sc.Err()
 	}

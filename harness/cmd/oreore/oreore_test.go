@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -90,7 +91,23 @@ func TestProgStats(t *testing.T) {
 func TestTracelog(t *testing.T) {
 	id := load(t, "/programs/xdp_count.bpf.o")
 	r, w := io.Pipe()
-	go tracelog(w)
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan error)
+	go func() { ended <- tracelog(ctx, w) }()
+	// The reader ends with the test: left running it would take the lines
+	// of every later trace_pipe reader.
+	defer func() {
+		cancel()
+		r.Close()
+		select {
+		case err := <-ended:
+			if err != nil {
+				t.Errorf("tracelog: %v", err)
+			}
+		case <-time.After(5 * time.Second):
+			t.Error("tracelog still reads trace_pipe 5 s after its context ended")
+		}
+	}()
 	frame := filepath.Join(t.TempDir(), "frame")
 	os.WriteFile(frame, make([]byte, 64), 0o644)
 	oreoreCmd(t, "prog", "run", id, "--data-in", frame)
