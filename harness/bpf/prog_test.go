@@ -133,6 +133,11 @@ func TestStatsCountRuns(t *testing.T) {
 func TestProgLoadAttributesReachTheKernel(t *testing.T) {
 	requireRoot(t)
 	good := asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()}
+	var long asm.Instructions
+	for range 32 {
+		long = append(long, asm.Mov.Imm(asm.R0, 0))
+	}
+	long = append(long, asm.Return())
 	tests := []struct {
 		name  string
 		attr  ProgLoadAttr
@@ -144,14 +149,18 @@ func TestProgLoadAttributesReachTheKernel(t *testing.T) {
 		{"prog_ifindex on a socket filter rejected", ProgLoadAttr{Ifindex: 1}, unix.EINVAL},
 		// bpf_prog_load: an attach_prog_fd that is neither a program nor BTF.
 		{"attach_prog_fd of a closed fd rejected", ProgLoadAttr{AttachFD: 9999}, unix.EINVAL},
-		// bpf_check: a good program whose log does not fit.
-		{"a 16-byte log_size is ENOSPC", ProgLoadAttr{LogSize: 16}, unix.ENOSPC},
+		// bpf_check: a good program whose log does not fit the smallest
+		// buffer 6.1 takes (128 bytes; less is EINVAL there).
+		{"a log_size too small for the log is ENOSPC", ProgLoadAttr{LogSize: 128, Insns: long}, unix.ENOSPC},
 		{"log_level 2 accepted", ProgLoadAttr{LogLevel: 2}, 0},
 		{"unknown log_level bits rejected", ProgLoadAttr{LogLevel: 1 << 20}, unix.EINVAL},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.attr.Type, tt.attr.Insns, tt.attr.License = unix.BPF_PROG_TYPE_SOCKET_FILTER, good, "GPL"
+			tt.attr.Type, tt.attr.License = unix.BPF_PROG_TYPE_SOCKET_FILTER, "GPL"
+			if tt.attr.Insns == nil {
+				tt.attr.Insns = good
+			}
 			fd, err := ProgLoad(tt.attr)
 			if err == nil {
 				fd.Close()
