@@ -137,6 +137,13 @@ func (p *panicWatch) dumpAndQuit(c *qmp.Client, exited <-chan struct{}) {
 		}
 	}()
 	d.Err = dump(ctx, c, d.Path, d.Format)
+	// QEMU answers quit and then exits; the connection may close first.
+	quitCtx, quitCancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer quitCancel()
+	c.Execute(quitCtx, "quit", nil)
+	if d.Err == nil {
+		_, d.Err = unflatten(d.Path)
+	}
 	d.Took = time.Since(start)
 	if fi, err := os.Stat(d.Path); err == nil {
 		d.Size = fi.Size()
@@ -147,10 +154,6 @@ func (p *panicWatch) dumpAndQuit(c *qmp.Client, exited <-chan struct{}) {
 	if d.Err != nil {
 		os.Remove(d.Path) // a partial dump would only mislead crash and drgn
 	}
-	// QEMU answers quit and then exits; the connection may close first.
-	quitCtx, quitCancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer quitCancel()
-	c.Execute(quitCtx, "quit", nil)
 }
 
 // dump has QEMU write the guest's memory to path and waits for the end.

@@ -248,7 +248,11 @@ func printDump(w io.Writer, res qemu.Result, code verdict.Code, k gdb.Kernel) {
 // dumpCommands are the command lines that open a dump: crash (then its mod
 // -S loads the module's symbols) and drgn (given the module's .ko).
 func dumpCommands(vmcore string, k gdb.Kernel) []string {
-	crash := fmt.Sprintf("crash %s %s", k.Vmlinux(), vmcore)
+	crash := "crash "
+	if cfg, err := os.ReadFile(filepath.Join(k.Build, ".config")); err == nil && strings.Contains(string(cfg), "\nCONFIG_SLOB=y\n") {
+		crash += "--no_kmem_cache " // crash knows SLAB's and SLUB's caches, not SLOB's
+	}
+	crash += fmt.Sprintf("%s %s", k.Vmlinux(), vmcore)
 	drgn := fmt.Sprintf("drgn -c %s -s %s", vmcore, k.Vmlinux())
 	if k.Modules != "" {
 		crash += fmt.Sprintf("    (then, for the module's symbols: mod -S %s)", k.Modules)
