@@ -29,8 +29,11 @@ func inputs() []uint32 {
 
 // Each program gives the same answer for every input through the attach
 // point (/sys/oreore/bpf), through BPF_PROG_TEST_RUN and through the Go
-// reference interpreter: a JIT bug and an interpreter bug both show up as a
-// disagreement.
+// reference interpreter. Both kernel paths run the JITed program (the
+// JIT is on by default), so they check how each passes the context, and
+// the Go interpreter checks the JIT; harness/jitdiff, in the lane that runs
+// alone, loads the same programs with the JIT off for the kernel's own
+// interpreter.
 func TestBehaviourThreeWays(t *testing.T) {
 	m, model := lookupMap(t)
 	defer m.Close()

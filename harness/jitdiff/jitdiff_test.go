@@ -1,0 +1,363 @@
+//go:build guest
+
+package jitdiff
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/asm"
+	"oreore/harness/bpf"
+	"oreore/harness/gen"
+	"oreore/harness/interp"
+	"oreore/harness/oreore"
+	"oreore/programs"
+)
+
+// Generated programs per run, and inputs per program. Loading is most of
+// the cost: under TCG on 6.1 a program's two loads take 5-10 ms of a vCPU
+// (the verifier, then the JIT), and a BPF_PROG_TEST_RUN 50 us. The guest
+// ran 40 programs a second with the host's cores busy elsewhere; the count
+// keeps the test near 10 s there. OREORE_GEN_PROGRAMS asks for more.
+const (
+	generatedPrograms = 400
+	generatedInputs   = 8
+	fixedInputs       = 1000
+)
+
+// defaultSeed is the first program's seed: every run checks the same
+// programs, so a verdict depends on the kernel alone. OREORE_GEN_SEED
+// (on the kernel command line: make vm-test GUEST_APPEND=OREORE_GEN_SEED=N)
+// starts elsewhere, and OREORE_GEN_PROGRAMS changes the count.
+const defaultSeed = 14 << 32
+
+const jitSysctl = "/proc/sys/net/core/bpf_jit_enable"
+
+// requireAlone fails the test when another test binary is running: the
+// differential flips a global switch that would change what they load.
+func requireAlone(t *testing.T) {
+	t.Helper()
+	others, err := otherTests()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(others) > 0 {
+		t.Fatalf("other test binaries are running (this one belongs in the %q lane, which runs by itself): %q", "alone", others)
+	}
+}
+
+// jit sets net.core.bpf_jit_enable for the programs loaded from now on;
+// the test's end restores the value it found.
+type jit struct{ orig []byte }
+
+func newJIT(t *testing.T) *jit {
+	t.Helper()
+	orig, err := os.ReadFile(jitSysctl)
+	if err != nil {
+		t.Fatalf("%v (a kernel without the JIT, or with BPF_JIT_ALWAYS_ON, cannot run this differential)", err)
+	}
+	t.Cleanup(func() {
+		if err := os.WriteFile(jitSysctl, orig, 0); err != nil {
+			t.Errorf("restoring %s to %s: %v", jitSysctl, orig, err)
+		}
+	})
+	return &jit{orig: orig}
+}
+
+func (j *jit) set(on bool) error {
+	v := "0"
+	if on {
+		v = "1"
+	}
+	if err := os.WriteFile(jitSysctl, []byte(v), 0); err != nil {
+		return fmt.Errorf("bpf_jit_enable=%s: %w (CONFIG_BPF_JIT_ALWAYS_ON refuses 0)", v, err)
+	}
+	return nil
+}
+
+// pair is one program loaded for each of the kernel's two runtimes.
+type pair struct {
+	interp, jited bpf.FD
+}
+
+func newPair() *pair { return &pair{interp: -1, jited: -1} }
+
+func (p *pair) Close() {
+	p.interp.Close()
+	p.jited.Close()
+}
+
+// loadAs loads insns for the runtime that bpf_jit_enable (set by the
+// caller) selects, and checks that the kernel did what was asked: no
+// machine code with the JIT off, some with it on. A kernel that JITs
+// regardless, or never, fails here instead of passing a differential of a
+// runtime against itself.
+func (p *pair) loadAs(jited bool, name string, insns asm.Instructions) error {
+	fd, err := quickLoad(name, insns)
+	if err != nil {
+		return err
+	}
+	info, err := bpf.ProgGetInfo(fd)
+	switch {
+	case err != nil:
+	case !jited && info.JitedLen != 0:
+		err = fmt.Errorf("loaded with bpf_jit_enable=0, the program has %d bytes of JITed code: the interpreter would not run", info.JitedLen)
+	case jited && info.JitedLen == 0:
+		err = errors.New("loaded with bpf_jit_enable=1, the program has no JITed code")
+	}
+	if err != nil {
+		fd.Close()
+		return err
+	}
+	if jited {
+		p.jited = fd
+	} else {
+		p.interp = fd
+	}
+	return nil
+}
+
+// loadPair loads insns with the JIT off, then on.
+func (j *jit) loadPair(name string, insns asm.Instructions) (*pair, error) {
+	p := newPair()
+	for _, on := range []bool{false, true} {
+		err := j.set(on)
+		if err == nil {
+			err = p.loadAs(on, name, insns)
+		}
+		if err != nil {
+			p.Close()
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// results is one input's answer from each path.
+type results struct {
+	interp, jited, goInterp uint32
+	sysfs                   *uint32 // the interpreted program attached, for the fixed programs
+}
+
+func (r results) agree() bool {
+	return r.interp == r.jited && r.jited == r.goInterp && (r.sysfs == nil || *r.sysfs == r.interp)
+}
+
+func (r results) String() string {
+	s := fmt.Sprintf("kernel interpreter %#x, JIT %#x, Go interpreter %#x", r.interp, r.jited, r.goInterp)
+	if r.sysfs != nil {
+		s += fmt.Sprintf(", interpreted through /sys/oreore/bpf %#x", *r.sysfs)
+	}
+	return s
+}
+
+func run(p *pair, insns asm.Instructions, in uint32, maps map[int]*interp.ArrayMap) (results, error) {
+	var r results
+	var err error
+	if r.interp, err = oreore.TestRun(p.interp, in); err != nil {
+		return r, fmt.Errorf("BPF_PROG_TEST_RUN, interpreted: %w", err)
+	}
+	if r.jited, err = oreore.TestRun(p.jited, in); err != nil {
+		return r, fmt.Errorf("BPF_PROG_TEST_RUN, JITed: %w", err)
+	}
+	if r.goInterp, err = interp.Run(insns, in, maps); err != nil {
+		return r, fmt.Errorf("Go interpreter: %w", err)
+	}
+	return r, nil
+}
+
+// xlated is the kernel's rewrite of the program, for a failure's report.
+func xlated(fd bpf.FD) string {
+	insns, _, err := bpf.ProgXlated(fd)
+	if err != nil {
+		return err.Error()
+	}
+	return insns.String()
+}
+
+// The behaviour suite's programs, through the kernel's interpreter and its
+// JIT by BPF_PROG_TEST_RUN, through the interpreter attached to
+// /sys/oreore/bpf, and through the Go interpreter. (The behaviour suite
+// runs them JITed through /sys/oreore/bpf.)
+func TestFixedProgramsInterpreterAndJIT(t *testing.T) {
+	requireAlone(t)
+	j := newJIT(t)
+	m, model := lookupMap(t)
+	defer m.Close()
+	maps := map[int]*interp.ArrayMap{int(m): model}
+	for _, prog := range programs.Behaviour {
+		t.Run(prog.Name, func(t *testing.T) {
+			insns := prog.Build(int(m))
+			p, err := j.loadPair("fixed", insns)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if err := oreore.Attach(p.interp); err != nil {
+				t.Fatal(err)
+			}
+			defer oreore.Detach(p.interp)
+			port, err := oreore.OpenPort()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer port.Close()
+			bad := 0
+			for _, in := range gen.Inputs(0x0e0e, fixedInputs) {
+				r, err := run(p, insns, in, maps)
+				if err != nil {
+					t.Fatalf("input %#x: %v", in, err)
+				}
+				viaSysfs, err := port.Run(in)
+				if err != nil {
+					t.Fatalf("input %#x: /sys/oreore/bpf: %v", in, err)
+				}
+				r.sysfs = &viaSysfs
+				if !r.agree() {
+					t.Errorf("input %#x: %v", in, r)
+					if bad++; bad == 5 {
+						t.Fatalf("more disagreements left out; program:\n%v\nas the kernel rewrote it:\n%s", insns, xlated(p.interp))
+					}
+				}
+			}
+		})
+	}
+}
+
+// Programs generated from seeds, each loaded for the kernel's interpreter
+// and its JIT and run on inputs of its seed through BPF_PROG_TEST_RUN, and
+// in the Go interpreter. A failure names the seed: gen.Program(seed) is
+// the program on any machine.
+//
+// The programs go in batches: all of a batch are loaded with the JIT off,
+// then all with it on, then run, each step on every CPU. Loading is most
+// of the time (the verifier, then the JIT), and the guest has the CPUs to
+// itself.
+func TestGeneratedProgramsInterpreterAndJIT(t *testing.T) {
+	requireAlone(t)
+	j := newJIT(t)
+	first, count := uint64(defaultSeed), generatedPrograms
+	if v := os.Getenv("OREORE_GEN_SEED"); v != "" {
+		var err error
+		if first, err = strconv.ParseUint(v, 0, 64); err != nil {
+			t.Fatalf("OREORE_GEN_SEED=%s: %v", v, err)
+		}
+	}
+	if v := os.Getenv("OREORE_GEN_PROGRAMS"); v != "" {
+		var err error
+		if count, err = strconv.Atoi(v); err != nil {
+			t.Fatalf("OREORE_GEN_PROGRAMS=%s: %v", v, err)
+		}
+	}
+	workers := runtime.NumCPU()
+	start := time.Now()
+	failed := 0
+	for lo := 0; lo < count; lo += batchSize {
+		n := min(batchSize, count-lo)
+		progs := make([]asm.Instructions, n)
+		pairs := make([]*pair, n)
+		for i := range n {
+			progs[i], pairs[i] = gen.Program(first+uint64(lo+i)), newPair()
+		}
+		step := func(what string, f func(i int) error) {
+			errs := make([]error, n)
+			parallel(workers, n, func(i int) { errs[i] = f(i) })
+			for i, err := range errs {
+				if err != nil {
+					seed := first + uint64(lo+i)
+					t.Fatalf("seed %#x: %s: %v\nprogram:\n%v", seed, what, err, progs[i])
+				}
+			}
+		}
+		for _, on := range []bool{false, true} {
+			if err := j.set(on); err != nil {
+				t.Fatal(err)
+			}
+			step(fmt.Sprintf("load with bpf_jit_enable=%v", on), func(i int) error { return pairs[i].loadAs(on, "gen", progs[i]) })
+		}
+		reports := make([][]string, n)
+		step("run", func(i int) error {
+			seed := first + uint64(lo+i)
+			for _, in := range gen.Inputs(seed, generatedInputs) {
+				r, err := run(pairs[i], progs[i], in, nil)
+				if err != nil {
+					return fmt.Errorf("input %#x: %w", in, err)
+				}
+				if !r.agree() {
+					reports[i] = append(reports[i], fmt.Sprintf("input %#x: %v", in, r))
+				}
+			}
+			return nil
+		})
+		for i, report := range reports {
+			if report != nil && failed < 5 {
+				seed := first + uint64(lo+i)
+				t.Errorf("seed %#x (gen.Program(%#x)):\n\t%s\nprogram:\n%v\nas the kernel rewrote it:\n%s",
+					seed, seed, strings.Join(report, "\n\t"), progs[i], xlated(pairs[i].interp))
+				failed++
+			}
+			pairs[i].Close()
+		}
+		if failed == 5 {
+			t.Fatalf("stopped after %d disagreeing programs", failed)
+		}
+	}
+	elapsed := time.Since(start)
+	t.Logf("%d programs from seed %#x, %d inputs each, on %d CPUs: %v (%.0f programs/s)",
+		count, first, generatedInputs, workers, elapsed.Round(time.Millisecond), float64(count)/elapsed.Seconds())
+}
+
+// batchSize is how many generated programs are loaded at a time (each
+// twice: the fds stay well under the open-files limit).
+const batchSize = 64
+
+// parallel calls f(0) to f(n-1) on workers goroutines.
+func parallel(workers, n int, f func(i int)) {
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				f(i)
+			}
+		})
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+}
+
+// lookupMap creates the array map that programs.MapLookup reads, and the
+// interpreter's model of it.
+func lookupMap(t *testing.T) (bpf.FD, *interp.ArrayMap) {
+	t.Helper()
+	m, err := bpf.MapCreate(bpf.MapCreateAttr{
+		Type: unix.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: programs.LookupMapEntries, Name: "lookup",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	model := &interp.ArrayMap{ValueSize: 4}
+	for i := uint32(0); i < programs.LookupMapEntries; i++ {
+		key, value := make([]byte, 4), make([]byte, 4)
+		binary.LittleEndian.PutUint32(key, i)
+		binary.LittleEndian.PutUint32(value, programs.LookupMapValue(i))
+		if err := bpf.MapUpdateElem(m, key, value, 0); err != nil {
+			t.Fatal(err)
+		}
+		model.Values = append(model.Values, value)
+	}
+	return m, model
+}
