@@ -239,8 +239,9 @@ func TestFixedProgramsInterpreterAndJIT(t *testing.T) {
 //
 // The programs go in batches: all of a batch are loaded with the JIT off,
 // then all with it on, then run. On one CPU: under TCG two loaders at once
-// ran at a third of one's rate (37 against 110 programs/s; each load
-// changes page permissions, and every vCPU stops for the TLB flushes).
+// ran at a third of one's rate (37 against 110 programs/s), likely because
+// each load changes page permissions and MTTCG stops every vCPU for the
+// TLB flush.
 func TestGeneratedProgramsInterpreterAndJIT(t *testing.T) {
 	requireAlone(t)
 	j := newJIT(t)

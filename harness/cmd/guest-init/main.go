@@ -1,7 +1,8 @@
 // Command guest-init is /init of the test VM. It mounts what the suites
 // need, loads the modules in /lib/modules, runs every test binary in /tests
-// under test2json with the events going to the results port, and ends the
-// VM with reboot(RESTART), which QEMU's -no-reboot turns into an exit.
+// under test2json with the events going to the results port (the lanes at
+// the same time, then the alone lane by itself), and ends the VM with
+// reboot(RESTART), which QEMU's -no-reboot turns into an exit.
 //
 // A test that runs longer than oreore.test_timeout seconds (kernel command
 // line; default guest.DefaultTestTimeout, 0 for none) is reported on the
