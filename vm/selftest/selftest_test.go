@@ -126,6 +126,7 @@ func TestRunnerVerdicts(t *testing.T) {
 		{"init exits: kernel panic", "misbehave", nil, []string{"exit"}, verdict.KernelSplat, "Kernel panic - not syncing"},
 		{"WARNING in the kernel log", "misbehave", nil, []string{"kmsg-warning"}, verdict.KernelSplat, "WARNING: CPU: 0 PID: 1 at vm/selftest"},
 		{"failing in-guest test", "guest-init", []string{"failsuite.test"}, nil, verdict.TestFailed, "failsuite.TestDeliberateFailure"},
+		{"init ends the guest without a word", "misbehave", nil, []string{"reboot"}, verdict.VMBroke, "the guest ended without its done record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

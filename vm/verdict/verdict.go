@@ -53,6 +53,10 @@ type Input struct {
 	// CPUs is how many CPUs QEMU was asked for (0: not checked). A guest
 	// that brings up fewer runs the concurrency tests on one CPU.
 	CPUs int
+	// Expected names the test binaries (go test's package names) the
+	// initramfs holds: one that produced no event never ran, which a
+	// count of passed tests cannot show.
+	Expected []string
 }
 
 // Verdict is the judgement with its evidence.
@@ -202,7 +206,22 @@ func Decide(in Input) Verdict {
 	for _, line := range in.Results.Garbage {
 		set(VMBroke, fmt.Sprintf("results port: not a JSON record: %.200q", line))
 	}
+	ran := map[string]bool{}
+	for _, e := range in.Results.Events {
+		ran[e.Package] = true
+	}
+	var never []string
+	for _, pkg := range in.Expected {
+		if !ran[pkg] {
+			never = append(never, pkg)
+		}
+	}
 	done, ok := in.Results.Done()
+	// A run cut short (a kernel report, a timeout) leaves later binaries
+	// unstarted: that is its own finding, not this one.
+	if len(never) > 0 && ok {
+		set(VMBroke, fmt.Sprintf("test binaries that produced no event (never started, or died before their first): %s", strings.Join(never, ", ")))
+	}
 	switch {
 	case !ok && !in.TimedOut && len(v.Splats) == 0 && len(v.Watchdog) == 0:
 		set(VMBroke, "the guest ended without its done record")

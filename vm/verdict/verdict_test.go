@@ -59,6 +59,9 @@ func TestDecide(t *testing.T) {
 		{"kmemleak", Input{Console: "unreferenced object 0xffff888003a1c000 (size 64):\n", Results: stream(t, passA, done0)}, KernelSplat, "unreferenced object"},
 		{"fewer CPUs than asked", Input{Console: bootOK + "[    0.187092] smp: Brought up 1 node, 1 CPU\n", Results: stream(t, passA, done0), CPUs: 2},
 			VMBroke, "brought up 1 CPU(s) of the 2"},
+		{"an expected binary never ran", Input{Console: bootOK, Results: stream(t, passA, passB1, passB, done0), Expected: []string{"suite", "xdp"}},
+			VMBroke, "produced no event"},
+		{"every expected binary ran", Input{Console: bootOK, Results: stream(t, passA, passB1, passB, done0), Expected: []string{"suite"}}, Passed, ""},
 		{"the CPUs asked", Input{Console: bootOK + "[    0.528000] smp: Brought up 1 node, 2 CPUs\n", Results: stream(t, passA, done0), CPUs: 2}, Passed, ""},
 		{"an init message that mentions WARNING mid-line is not a splat", Input{
 			Console: bootOK + "oreore-init: the word WARNING: here is not a report\n",

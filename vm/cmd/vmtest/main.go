@@ -50,6 +50,7 @@ func main() {
 	accel := flag.String("accel", "auto", "auto (KVM when it works, else TCG), kvm or tcg")
 	appendArgs := flag.String("append", "", "extra kernel parameters")
 	verbose := flag.Bool("v", false, "stream the console while the guest runs")
+	expect := flag.String("expect", "", "comma-separated test binaries (package names) the initramfs holds: one without an event fails the run (code 2)")
 	kmod := flag.String("kmod", "", "the module's build folder, for gdb and the dump's commands (default: kmod-X beside the kernel's build folder kernel-X)")
 	dump := flag.Bool("dump", true, "when the guest's kernel panics, write its memory to vmcore in -dump-dir (the guest boots with oops=panic)")
 	dumpDir := flag.String("dump-dir", "", "folder for the vmcore (default: -out)")
@@ -91,7 +92,18 @@ func main() {
 			fmt.Printf("vm: the console goes to %s (tail -f it in another terminal)\n", filepath.Join(cfg.OutDir, "console.log"))
 		}
 	}
-	os.Exit(int(run(cfg, dbg, os.Stdout)))
+	os.Exit(int(run(cfg, dbg, splitList(*expect), os.Stdout)))
+}
+
+// splitList reads a comma-separated flag value; "" is no element.
+func splitList(v string) []string {
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func isFlagSet(name string) bool {
@@ -166,11 +178,11 @@ func isWatchdog(line string) bool {
 	return json.Unmarshal([]byte(line), &g) == nil && g.Guest == guest.Watchdog
 }
 
-func run(cfg qemu.Config, dbg debugger, w io.Writer) verdict.Code {
+func run(cfg qemu.Config, dbg debugger, expected []string, w io.Writer) verdict.Code {
 	fmt.Fprintf(w, "vm: booting %s, %d CPUs, %s, timeout %v\n", cfg.Kernel, cfg.CPUs, cfg.Memory, cfg.Timeout)
 	res := dbg.boot(cfg, w)
 	fmt.Fprintf(w, "vm: ran under %s\n", res.Accel)
-	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err, CPUs: cfg.CPUs}
+	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err, CPUs: cfg.CPUs, Expected: expected}
 	if b, err := os.ReadFile(res.ConsolePath); err == nil {
 		in.Console = string(b)
 	}

@@ -1,7 +1,8 @@
 // Command misbehave is an /init that fails the way the runner must notice,
 // chosen by its first argument: "exit" (init dies: the kernel panics),
 // "hang" (nothing ever ends), "kmsg-warning" (a WARNING-shaped line in the
-// kernel log, then a clean end).
+// kernel log, then a clean end), "reboot" (a broken init: the guest ends
+// at once, having reported nothing).
 package main
 
 import (
@@ -26,6 +27,8 @@ func main() {
 		for {
 			time.Sleep(time.Hour)
 		}
+	case "reboot":
+		unix.Reboot(unix.LINUX_REBOOT_CMD_RESTART)
 	case "kmsg-warning":
 		unix.Mount("devtmpfs", "/dev", "devtmpfs", 0, "")
 		os.WriteFile("/dev/kmsg", []byte("WARNING: CPU: 0 PID: 1 at vm/selftest/misbehave.go:1 selftest+0x0/0x0\n"), 0)
