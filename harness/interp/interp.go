@@ -57,6 +57,11 @@ func Run(insns asm.Instructions, ctx uint32, maps map[int]*ArrayMap) (uint32, er
 			return 0, fmt.Errorf("jump to slot %d, which is not an instruction", pc)
 		}
 		ins := insns[i]
+		// The encoding has room for R11-R15; the verifier refuses them, and
+		// so does this interpreter (it has eleven registers).
+		if !ins.Dst.Valid() || !ins.Src.Valid() {
+			return 0, fmt.Errorf("instruction %d: R%d is invalid", i, max(ins.Dst, ins.Src))
+		}
 		next := pc + ins.Slots()
 		class := ins.OpCode & 0x07
 		switch class {

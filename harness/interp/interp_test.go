@@ -2,6 +2,7 @@ package interp
 
 import (
 	"encoding/binary"
+	"strings"
 	"testing"
 
 	. "oreore/harness/asm"
@@ -60,5 +61,18 @@ func TestMapLookup(t *testing.T) {
 func TestOutOfBoundsIsAnError(t *testing.T) {
 	if _, err := Run(Instructions{LoadMem(R0, R1, 4, Word), Return()}, 0, nil); err == nil {
 		t.Error("ctx read at offset 4: no error")
+	}
+}
+
+// R11-R15 encode, and the verifier refuses them: so does the interpreter,
+// where an index past its eleven registers would panic.
+func TestRegistersPastR10AreAnError(t *testing.T) {
+	for _, insns := range []Instructions{
+		{Mov.Imm(R11, 1), Return()},
+		{Mov.Reg(R0, R15), Return()},
+	} {
+		if _, err := Run(insns, 0, nil); err == nil || !strings.Contains(err.Error(), "is invalid") {
+			t.Errorf("%v: error %v, want R<n> is invalid", insns, err)
+		}
 	}
 }
