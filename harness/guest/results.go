@@ -20,14 +20,16 @@ type TestEvent struct {
 
 // Guest records what the init itself did.
 type Guest struct {
-	Guest string // "step", "error", "watchdog" or "done"
+	Guest string // "step", "error", "watchdog", "trace" or "done"
 	Msg   string `json:",omitempty"`
 	// Exit is the init's verdict on "done": 0 when every suite passed.
 	Exit int `json:",omitempty"`
-	// Package and Test name the test a "watchdog" record is about; Test is
+	// Package and Test name the test a "watchdog" or "trace" record is about; Test is
 	// empty when the binary hung outside any test (TestMain, init).
 	Package string `json:",omitempty"`
 	Test    string `json:",omitempty"`
+	// Text is a piece of a failing test's trace, on "trace" (trace.go).
+	Text string `json:",omitempty"`
 }
 
 // Watchdog is the Guest value of the record the init sends when a test has

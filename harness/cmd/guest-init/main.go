@@ -9,6 +9,10 @@
 // results port, the kernel dumps every task's stack with SysRq, and the VM
 // ends.
 //
+// With oreore.trace=1 on the kernel command line each lane records the
+// series' and the module's functions while its binaries run, and the trace
+// of each failing test goes to the host (trace.go).
+//
 // Arguments after "--" on the kernel command line are passed to every test
 // binary, e.g. -test.run=Attach. When the initramfs holds a run spec
 // (guest.RunSpecPath), the init runs that command on the console instead
@@ -23,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -257,13 +262,14 @@ func runSuites(out *port, wd *watchdog, args []string) int {
 		return 2
 	}
 	lanes, alone := planLanes(binaries)
+	trace := wantTrace()
 	var wg sync.WaitGroup
 	codes := make(chan int, len(lanes))
-	for _, suites := range lanes {
+	for lane, suites := range lanes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			codes <- runLane(out, wd, suites, args)
+			codes <- runLane(out, wd, lane, trace, suites, args)
 		}()
 	}
 	wg.Wait()
@@ -274,7 +280,11 @@ func runSuites(out *port, wd *watchdog, args []string) int {
 	}
 	if len(alone) > 0 {
 		logf("the other lanes have ended: running the %s lane", guest.AloneLane)
-		exit = max(exit, runLane(out, wd, alone, args))
+		// A goroutine of its own, as the others: a traced lane locks its
+		// thread for good.
+		code := make(chan int)
+		go func() { code <- runLane(out, wd, guest.AloneLane, trace, alone, args) }()
+		exit = max(exit, <-code)
 	}
 	return exit
 }
@@ -296,8 +306,23 @@ func planLanes(binaries []string) (lanes map[string][]string, alone []string) {
 }
 
 // runLane runs test binaries one after another; a binary that cannot be
-// run ends the lane.
-func runLane(out *port, wd *watchdog, suites, args []string) int {
+// run ends the lane. It runs on a goroutine of its own: with trace set, the
+// goroutine keeps its thread to itself until it exits (the thread ends
+// with it), and the lane's trace follows that thread's children, the test
+// binaries, and theirs. The Go runtime never starts a thread from a locked
+// one, so no thread of the init joins them.
+func runLane(out *port, wd *watchdog, lane string, trace bool, suites, args []string) int {
+	var tr *laneTrace
+	if trace {
+		runtime.LockOSThread()
+		var err error
+		if tr, err = newLaneTrace(lane, out); err != nil {
+			out.emit(guest.Guest{Guest: "error", Msg: fmt.Sprintf("the %s lane runs without a trace: %v", lane, err)})
+			tr = nil
+		} else {
+			logf("tracing the %s lane with %s in %s", lane, tr.tracer, tr.dir)
+		}
+	}
 	exit := 0
 	for _, suite := range suites {
 		name := strings.TrimSuffix(filepath.Base(suite), ".test")
@@ -307,13 +332,17 @@ func runLane(out *port, wd *watchdog, suites, args []string) int {
 		cmd.Dir = "/"
 		// The host runs the same generic suites with the objects in build/.
 		cmd.Env = append(os.Environ(), "OREORE_PROGRAMS="+guest.ProgramsDir)
-		events := &lineWriter{p: out, wd: wd}
+		events := &lineWriter{p: out, wd: wd, tr: tr}
 		cmd.Stdout = events
 		cmd.Stderr = os.Stderr
+		if err := tr.started(name); err != nil {
+			out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
+		}
 		wd.started(name)
 		err := cmd.Run()
 		events.flush()
 		wd.ended(name)
+		tr.ended(err != nil)
 		var exitErr *exec.ExitError
 		switch {
 		case errors.As(err, &exitErr):
@@ -332,8 +361,9 @@ func runLane(out *port, wd *watchdog, suites, args []string) int {
 // own must never land inside one.
 type lineWriter struct {
 	p    *port
-	wd   *watchdog // told each event; nil without a watchdog
-	tail []byte    // a line not yet ended
+	wd   *watchdog  // told each event; nil without a watchdog
+	tr   *laneTrace // told each event; nil without a trace
+	tail []byte     // a line not yet ended
 }
 
 func (w *lineWriter) Write(b []byte) (int, error) {
@@ -346,6 +376,7 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 	_, err := w.p.f.Write(w.tail[:end])
 	w.p.mu.Unlock()
 	w.wd.lines(w.tail[:end])
+	w.tr.lines(w.tail[:end])
 	w.tail = append(w.tail[:0], w.tail[end:]...)
 	return len(b), err
 }
