@@ -12,6 +12,10 @@
 // When the kernel panics (an Oops too: the guest boots with oops=panic) the
 // guest's memory is written to vmcore in the -dump-dir folder, kept for a
 // failing run, and the report says how to open it with crash and drgn.
+// The kernel dumps its trace buffer on an Oops (ftrace_dump_on_oops); with
+// -trace the guest traces the series' and the module's functions while the
+// tests run, and the trace of each failing test is kept in the trace folder
+// of -out and named under the test's failure.
 // -gdb holds the guest for gdb, started on this terminal with the kernel's
 // lx- commands and the module's symbols; -gdb-script runs gdb in batch mode.
 //
@@ -58,15 +62,22 @@ func main() {
 	panicOnWarn := flag.Bool("panic-on-warn", false, "a kernel WARN panics (panic_on_warn=1), so it gets a dump too")
 	useGDB := flag.Bool("gdb", false, "hold the guest for gdb, started on this terminal (no timeout, no early stop)")
 	gdbScript := flag.String("gdb-script", "", "run gdb in batch mode with this script (implies -gdb, keeps the timeouts)")
+	trace := flag.Bool("trace", false, "trace the series' and the module's functions in the guest, and keep each failing test's trace in OUT/trace")
 	flag.Parse()
 	if cfg.Kernel == "" || cfg.Initramfs == "" {
-		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-dump-dir DIR] [-panic-on-warn] [-gdb | -gdb-script FILE] [-- TEST ARGS]")
+		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-dump-dir DIR] [-panic-on-warn] [-trace] [-gdb | -gdb-script FILE] [-- TEST ARGS]")
 		os.Exit(int(verdict.VMBroke))
 	}
 	cfg.Accel = qemu.Accelerator(*accel)
 	cfg.Append = append(strings.Fields(*appendArgs), fmt.Sprintf("%s=%g", guest.TestTimeoutParam, testTimeout.Seconds()))
 	if *panicOnWarn {
 		cfg.Append = append(cfg.Append, "panic_on_warn=1")
+	}
+	// An Oops prints the top-level trace buffer, which the slot lane
+	// fills under -trace (guest-init's trace.go).
+	cfg.Append = append(cfg.Append, "ftrace_dump_on_oops")
+	if *trace {
+		cfg.Append = append(cfg.Append, guest.TraceParam+"=1")
 	}
 	cfg.Watch = watch(*grace)
 	cfg.InitArgs = flag.Args()
@@ -180,6 +191,9 @@ func isWatchdog(line string) bool {
 
 func run(cfg qemu.Config, dbg debugger, expected []string, w io.Writer) verdict.Code {
 	fmt.Fprintf(w, "vm: booting %s, %d CPUs, %s, timeout %v\n", cfg.Kernel, cfg.CPUs, cfg.Memory, cfg.Timeout)
+	traceDir := filepath.Join(cfg.OutDir, "trace")
+	// Traces left from an earlier run must not pass for this one's.
+	os.RemoveAll(traceDir)
 	res := dbg.boot(cfg, w)
 	fmt.Fprintf(w, "vm: ran under %s\n", res.Accel)
 	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err, CPUs: cfg.CPUs, Expected: expected}
@@ -205,7 +219,11 @@ func run(cfg qemu.Config, dbg debugger, expected []string, w io.Writer) verdict.
 		if err := writeJUnit(filepath.Join(cfg.OutDir, "junit.xml"), in.Results.Events); err != nil {
 			fmt.Fprintln(w, "vm:", err)
 		}
-		printTests(w, in.Results.Events)
+		traces, err := writeTraces(traceDir, in.Results.Traces())
+		if err != nil {
+			fmt.Fprintln(w, "vm:", err)
+		}
+		printTests(w, in.Results.Events, traces)
 	}
 	dumped := printWatchdog(w, in.Console, v.Watchdog, res.ConsolePath)
 	if v.Code != verdict.Passed {
@@ -303,9 +321,31 @@ func writeJUnit(path string, events []guest.TestEvent) error {
 	return f.Close()
 }
 
-// printTests prints one line per finished test, and a failed test's output.
-func printTests(w io.Writer, events []guest.TestEvent) {
+// writeTraces writes each failing test's trace to dir/PACKAGE.Test.txt
+// and returns the files by test name.
+func writeTraces(dir string, traces []guest.FailedTrace) (map[string]string, error) {
+	if len(traces) == 0 {
+		return nil, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	files := map[string]string{}
+	for _, t := range traces {
+		path := filepath.Join(dir, strings.ReplaceAll(t.Name(), "/", "_")+".txt")
+		if err := os.WriteFile(path, []byte(t.Text), 0o644); err != nil {
+			return files, err
+		}
+		files[t.Name()] = path
+	}
+	return files, nil
+}
+
+// printTests prints one line per finished test, and a failed test's output
+// and the file with its trace (the top-level test's, for a subtest).
+func printTests(w io.Writer, events []guest.TestEvent, traces map[string]string) {
 	output := map[string]*strings.Builder{}
+	named := map[string]bool{}
 	for _, ev := range events {
 		key := ev.Package + "." + ev.Test
 		switch ev.Action {
@@ -329,6 +369,16 @@ func printTests(w io.Writer, events []guest.TestEvent) {
 			if out := output[key]; out != nil {
 				fmt.Fprint(w, indent(out.String()))
 			}
+			top, _, _ := strings.Cut(ev.Test, "/")
+			if path, ok := traces[ev.Package+"."+top]; ok && !named[path] {
+				fmt.Fprintf(w, "    trace of %s.%s: %s\n", ev.Package, top, path)
+				named[path] = true
+			}
+		}
+	}
+	for _, ev := range events {
+		if path, ok := traces[ev.Package]; ok && ev.Test == "" && ev.Action == "fail" {
+			fmt.Fprintf(w, "FAIL %s outside any test: its trace: %s\n", ev.Package, path)
 		}
 	}
 }
