@@ -57,7 +57,7 @@ func setup(t *testing.T) tools {
 	goBuild(t, dir, "build", "-o", "guest-init", "oreore/harness/cmd/guest-init")
 	goBuild(t, dir, "build", "-o", "test2json", "cmd/test2json")
 	goBuild(t, dir, "build", "-o", "misbehave", "./testdata/misbehave")
-	for _, suite := range []string{"failsuite", "oopssuite", "crashsuite", "sleepsuite"} {
+	for _, suite := range []string{"failsuite", "oopssuite", "crashsuite", "sleepsuite", "tracefail", "noisy"} {
 		goBuild(t, dir, "test", "-c", "-o", suite+".test", "./testdata/"+suite)
 	}
 	built.tools = &tools{dir: dir, kernel: kernel}
