@@ -21,6 +21,15 @@ ACCEL   ?= auto
 TESTARGS ?=
 # FRESH=1: boot and test even when nothing changed since a passing run (whose verdict vm-test otherwise reuses)
 FRESH ?=
+# GDB=1 (vm-test, vm-run, vm-shell): the guest waits for gdb, started on this terminal with the lx- commands and the
+# module's symbols (vm-shell prints the gdb line for another terminal). GDB_SCRIPT=file: gdb in batch mode with it.
+# PANIC_ON_WARN=1: a WARN panics the guest's kernel, and leaves a vmcore as a panic does.
+GDB ?=
+GDB_SCRIPT ?=
+PANIC_ON_WARN ?=
+# TRACE=1 (vm-test): the guest traces the series' and the module's functions; each failing test's trace goes to
+# build/vm-<ver>/trace/PACKAGE.Test.txt.
+TRACE ?=
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -57,7 +66,8 @@ INITRAMFS := $(GUEST)/initramfs-$(FLAVORED).cpio
 GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
 
 # Fixed build identity, so that a rebuild of the same tree compiles the same bytes and hits ccache.
-KGOALS := bzImage modules modules_prepare
+# scripts_gdb: vmlinux-gdb.py and the lx- commands for `make vm-gdb`.
+KGOALS := bzImage modules modules_prepare scripts_gdb
 KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) CC="ccache gcc" HOSTCC="ccache gcc" \
 	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore KBUILD_BUILD_VERSION=1
 
@@ -70,7 +80,7 @@ GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 
 APT_PACKAGES := $(addprefix linux-source-,$(ALL_KVERS)) build-essential bc bison flex libelf-dev libssl-dev dwarves \
 	ccache cpio xz-utils lz4 rsync git tmux qemu-system-x86 clang llvm clang-19 llvm-19 libbpf-dev python3-ply python3-git \
-	python3-sphinx python3-sphinx-rtd-theme
+	python3-sphinx python3-sphinx-rtd-theme gdb crash python3-drgn
 
 .PHONY: help
 help:
@@ -82,6 +92,7 @@ help:
 	@echo "  test                host-side tests: encoder, loader, XDP in namespaces, runner, checkpatch, patch export"
 	@echo "  vm-run CMD='...'    one command in the guest (FILES='host[:guest] ...' copies files in)"
 	@echo "  vm-shell            u-root's shell in the guest, on this terminal"
+	@echo "  vm-gdb              the suites under gdb on this terminal (GDB=1 does it for vm-test, vm-run, vm-shell)"
 	@echo "  vm-selftest         the runner's self-tests (misbehaving guests), always"
 	@echo "  vm-test-all         vm-test on the normal and the debug kernel"
 	@echo "  kernel              the patched kernel (skips kbuild when nothing changed)"
@@ -108,9 +119,11 @@ help:
 	@echo "  KERNEL_SRC=PATH     build your own kernel tree (a git tree with a base tag)"
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
 	@echo "  BASE=1              kernel, kernel-src: the base tree (no series), in a worktree and build folder of its own"
+	@echo "  TRACE=1             trace the series' and the module's functions; a failing test's trace: build/vm-KVER/trace/"
+	@echo "  GDB=1, GDB_SCRIPT=F vm-test, vm-run, vm-shell under gdb (make vm-gdb); PANIC_ON_WARN=1: a WARN panics (vmcore)"
 	@echo "  KERNEL_TESTS=0      vm-test without the kernel's own selftests: only our suites (the fast loop)"
 
-.PHONY: docs selftests selftests-build selftests-baseline vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
+.PHONY: docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -273,10 +286,12 @@ $(BIN)/%: FORCE
 # module's single attach slot or load and unload the module, one after another; the other lane holds the rest.
 # The kernel's own selftests (make selftests) run in both lanes: test_progs' oreore test in the slot lane, the rest
 # (test_verifier, test_progs' other tests) in the other. KERNEL_TESTS=0 leaves them out: the loop on our suites.
+# The alone lane runs after both have ended, by itself: its tests flip what is global (net.core.bpf_jit_enable).
 KERNEL_TESTS ?= 1
 KSELFTESTS := $(filter 1,$(KERNEL_TESTS))
 SLOT_LANE  := suite oreorecmd $(if $(KSELFTESTS),kselftest-slot)
 OTHER_LANE := bpf object xdp netns $(if $(KSELFTESTS),kselftest-kernel)
+ALONE_LANE := jitdiff
 initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
 	@mkdir -p $(GUEST)
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
@@ -287,13 +302,15 @@ initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
 	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/xdp.test ./harness/xdp
 	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/netns.test ./harness/netns
 	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/oreorecmd.test ./harness/cmd/oreore
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/jitdiff.test ./harness/jitdiff
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/oreore ./harness/cmd/oreore
 	$(if $(KSELFTESTS),$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-slot.test ./harness/kselftest/slot)
 	$(if $(KSELFTESTS),$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel)
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
 		-module $(KO) -command $(GUEST)/oreore \
 		$(foreach t,$(SLOT_LANE),-test slot=$(GUEST)/$(t).test) $(foreach t,$(OTHER_LANE),-test other=$(GUEST)/$(t).test) \
-		$(addprefix -program ,$(PROGRAM_OBJS)) $(if $(KSELFTESTS),$(addprefix -selftest ,$(SELFTESTS_BIN)))
+		$(foreach t,$(ALONE_LANE),-test alone=$(GUEST)/$(t).test) \
+		$(addprefix -program ,$(PROGRAM_OBJS)) $(if $(KSELFTESTS),$(addprefix -selftest ,$(SELFTESTS_BIN) $(SELFTESTS_TESTMOD)))
 
 # --- the main job ---------------------------------------------------------------------------------------------
 # The runner's self-tests come first (misbehaving guests must get their verdict codes, or no verdict can be
@@ -318,17 +335,25 @@ vm-selftest: initramfs shell-bin $(BIN)/vmrun
 # The runner on this flavor's kernel and initramfs; each use adds -out and the guest's arguments.
 # The per-test watchdog: a test running longer has the guest dump its stacks (SysRq) and end the run (code 4).
 TEST_TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),10m,2m)
-VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL)
+# The debugging flags of vmtest and vmrun: the module's folder (lx-symbols, the vmcore's commands), gdb, panic_on_warn.
+DEBUG_FLAGS = -kmod $(KMOD_OUT) $(if $(GDB),-gdb) $(if $(GDB_SCRIPT),-gdb-script $(abspath $(GDB_SCRIPT))) \
+	$(if $(PANIC_ON_WARN),-panic-on-warn)
+# The runner knows which test binaries the initramfs holds: one that never started fails the run (code 2).
+comma := ,
+space := $(subst ,, )
+EXPECTED = $(subst $(space),$(comma),$(strip $(SLOT_LANE) $(OTHER_LANE) $(ALONE_LANE)))
+VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL) $(DEBUG_FLAGS) $(if $(TRACE),-trace) \
+	-expect $(EXPECTED)
 VERDICT_KEY := $(VMOUT)/verdict.key
 verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; qemu-system-x86_64 --version; \
-	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(TESTARGS)"; } | sha256sum | cut -c1-16)
+	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(TESTARGS) $(PANIC_ON_WARN) $(TRACE)"; } | sha256sum | cut -c1-16)
 
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
 		echo "vm-test: runner self-tests not re-run: they passed at $$(date -r $(SELFTEST_STAMP) '+%F %T') and the runner's sources and kernel config are unchanged (make vm-selftest runs them)"; \
 	else $(MAKE) -s vm-selftest; fi
 	@key=$(verdict_key); \
-	if [ -z "$(FRESH)" ] && [ "$$key" = "$$(cat $(VERDICT_KEY) 2>/dev/null)" ]; then \
+	if [ -z "$(FRESH)$(GDB)$(GDB_SCRIPT)" ] && [ "$$key" = "$$(cat $(VERDICT_KEY) 2>/dev/null)" ]; then \
 		echo "vm-test: kernel, initramfs, runner and QEMU are those of the run that passed at $$(date -r $(VERDICT_KEY) '+%F %T'): its verdict stands (FRESH=1 boots again; its report: $(VMOUT)/report.txt)"; \
 		tail -n 2 $(VMOUT)/report.txt; exit 0; fi; \
 	rm -f $(VERDICT_KEY); \
@@ -353,6 +378,10 @@ SELFTESTS_TREE := $(SELFTESTS_OUT)/tree
 SELFTESTS_BPF  := tools/testing/selftests/bpf
 # Stripped copies go into the guest.
 SELFTESTS_BIN  := $(addprefix $(SELFTESTS_OUT)/guest/,test_progs test_verifier bpftool)
+# 6.12's test_verifier loads the selftests' module, bpf_testmod.ko, from its working directory (6.1's does not):
+# it is built against the kernel it is loaded into. Lazy: the tree may not be extracted when make starts.
+SELFTESTS_TESTMOD = $(shell grep -qs load_bpf_testmod $(SRC)/$(SELFTESTS_BPF)/test_verifier.c && echo $(SELFTESTS_OUT)/guest/bpf_testmod.ko)
+TESTMOD_MAKE = $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF)/bpf_testmod CC="ccache gcc"
 # Static linking without touching libbpf's shared library: lib.mk's USERCFLAGS/USERLDFLAGS reach the tests' own
 # compiles and links only (test_progs and test_verifier link with CFLAGS, not always with LDFLAGS).
 SELFTESTS_STATIC := USERCFLAGS=-static USERLDFLAGS=-static
@@ -363,11 +392,17 @@ SELFTESTS_MAKE := $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF) OUTPUT=$(SELFTES
 # The key covers what the tools are built from: the tree's tools/ and the test list. A kernel edit elsewhere keeps
 # them (their BPF programs are CO-RE, and test_verifier carries its own instructions).
 selftests_key = $$( { git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD -- tools; \
-	(cd $(SRC) && git ls-files -z --others --exclude-standard tools | xargs -0 -r sha256sum); echo "$(SELFTESTS) $(BPF_CLANG)"; } | sha256sum)
+	(cd $(SRC) && git ls-files -z --others --exclude-standard tools | xargs -0 -r sha256sum); echo "$(SELFTESTS) $(BPF_CLANG) $(notdir $(SELFTESTS_TESTMOD))"; } | sha256sum)
 selftests: kernel
 	@if [ -f $(SELFTESTS_OUT)/guest/test_verifier ] && [ "$(selftests_key)" = "$$(cat $(SELFTESTS_OUT)/.oreore-key 2>/dev/null)" ]; then \
 		echo "selftests: $(SELFTESTS_OUT) is up to date"; exit 0; fi; \
 	$(MAKE) -s selftests-build && echo "$(selftests_key)" > $(SELFTESTS_OUT)/.oreore-key
+	@# bpf_testmod.ko's BTF is split BTF on top of vmlinux's, as for our module: a newer vmlinux rebuilds it.
+	@if [ -n "$(SELFTESTS_TESTMOD)" ] && { [ ! -f $(SELFTESTS_TESTMOD) ] || [ $(KOUT)/vmlinux -nt $(SELFTESTS_TESTMOD) ]; }; then \
+		echo "selftests: building bpf_testmod.ko against $(KOUT)"; \
+		rm -f $(SELFTESTS_TREE)/$(SELFTESTS_BPF)/bpf_testmod/bpf_testmod.ko; \
+		$(TESTMOD_MAKE) -s KDIR=$(KOUT) >> $(SELFTESTS_OUT)/build.log 2>&1 || { tail -20 $(SELFTESTS_OUT)/build.log; exit 1; }; \
+		cp $(SELFTESTS_TREE)/$(SELFTESTS_BPF)/bpf_testmod/bpf_testmod.ko $(SELFTESTS_TESTMOD); fi
 
 selftests-build: $(BIN)/progress
 	@rm -rf $(SELFTESTS_TREE); mkdir -p $(SELFTESTS_TREE)
@@ -407,8 +442,13 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/test2json cmd/test2json
 	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel
+	@# bpf_testmod.ko's BTF is split BTF on top of its kernel's: the base kernel gets one built against it.
+	$(if $(SELFTESTS_TESTMOD),rm -rf $(BASE_VMOUT)/bpf_testmod && \
+		mkdir -p $(BASE_VMOUT)/bpf_testmod && cp -L $(SRC)/$(SELFTESTS_BPF)/bpf_testmod/{Makefile,*.c,*.h} $(BASE_VMOUT)/bpf_testmod/ && \
+		$(MAKE) -s -C $(BASE_VMOUT)/bpf_testmod CC="ccache gcc" KDIR=$(TOP)/$(BUILD)/kernel-$(FLAVORED)-base)
 	$(BIN)/mkinitramfs -o $(BASE_INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
-		-test other=$(GUEST)/kselftest-kernel.test $(addprefix -selftest ,$(SELFTESTS_BIN))
+		-test other=$(GUEST)/kselftest-kernel.test $(addprefix -selftest ,$(SELFTESTS_BIN)) \
+		$(if $(SELFTESTS_TESTMOD),-selftest $(BASE_VMOUT)/bpf_testmod/bpf_testmod.ko)
 	@mkdir -p $(BASE_VMOUT)
 	@# Failing tests are what this run measures (code 1); a broken VM, a kernel report or a timeout is not a baseline.
 	rc=0; $(BIN)/vmtest -kernel $(TOP)/$(BUILD)/kernel-$(FLAVORED)-base/arch/x86/boot/bzImage -initramfs $(BASE_INITRAMFS) \
@@ -424,7 +464,7 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 RUN_OUT := $(TOP)/$(BUILD)/run-$(FLAVORED)
 vm-run: initramfs $(BIN)/vmrun
 	@test -n "$(CMD)" || { echo "vm-run: say what to run, e.g. make vm-run CMD='oreore prog list'"; exit 64; }
-	$(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) \
+	$(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
 		-append "$(GUEST_APPEND)" $(addprefix -file ,$(FILES)) -- $(CMD)
 
 # u-root's shell and a few of its core commands, only in vm-shell's guest (they would slow every vm-test boot).
@@ -437,8 +477,13 @@ shell-bin:
 
 # An interactive shell in the guest, on this terminal; `exit` ends the guest and QEMU.
 vm-shell: initramfs shell-bin $(BIN)/vmrun
-	$(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) \
+	$(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
 		-append "$(GUEST_APPEND)" -bin $(SHELL_BIN) -shell
+
+# The suites under gdb, on this terminal: the guest waits at start_kernel with the lx- commands and the module's
+# symbols loaded (`break bpf_store`, `continue`); the console goes to $(VMOUT)-gdb/console.log.
+vm-gdb: initramfs $(BIN)/vmtest
+	$(VMTEST) -out $(VMOUT)-gdb -append "$(GUEST_APPEND)" -gdb -- $(TESTARGS)
 
 # Both flavors, as CI runs them.
 vm-test-all:
@@ -487,7 +532,7 @@ bench: $(BIN)/vmtest
 # --- host-side tests ------------------------------------------------------------------------------------------
 test: $(SRC_STAMP) programs
 	$(GO) vet ./...
-	$(GO) vet -tags guest ./harness/suite/ ./harness/object/ ./harness/cmd/oreore/
+	$(GO) vet -tags guest ./harness/suite/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

@@ -32,6 +32,14 @@ func Run(t *testing.T, bin string, args ...string) string {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
 	cmd.Dir = t.TempDir()
+	// The binaries load their modules (6.12's test_verifier: bpf_testmod.ko)
+	// from the working directory.
+	mods, _ := filepath.Glob(filepath.Join(guest.SelftestsDir, "*.ko"))
+	for _, m := range mods {
+		if err := os.Symlink(m, filepath.Join(cmd.Dir, filepath.Base(m))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
