@@ -217,9 +217,9 @@ func Decide(in Input) Verdict {
 		}
 	}
 	done, ok := in.Results.Done()
-	// A run cut short (a kernel report, a timeout) leaves later binaries
-	// unstarted: that is its own finding, not this one.
-	if len(never) > 0 && ok {
+	// A run cut short (a kernel report, a timeout, the watchdog) leaves
+	// later binaries unstarted: that is its own finding, not this one.
+	if len(never) > 0 && ok && len(v.Watchdog) == 0 && !in.TimedOut && len(v.Splats) == 0 {
 		set(VMBroke, fmt.Sprintf("test binaries that produced no event (never started, or died before their first): %s", strings.Join(never, ", ")))
 	}
 	switch {
