@@ -20,7 +20,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -88,12 +87,21 @@ func main() {
 		cfg.Dump = &qemu.Dump{Path: filepath.Join(cfg.OutDir, "vmcore")}
 	}
 	k, kerr := gdb.Find(cfg.Kernel, *kmod)
-	dbg := debugger{kernel: k, script: *gdbScript}
+	dbg := gdb.Session{Kernel: k, Script: *gdbScript, Elsewhere: *shell && *gdbScript == ""}
 	if *useGDB || *gdbScript != "" {
-		if err := dbg.setup(&cfg, kerr, *shell); err != nil {
+		port, err := dbg.Prepare(&cfg, kerr, false)
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "vmrun:", err)
 			os.Exit(64)
 		}
+		where := "gdb starts here"
+		if dbg.Elsewhere {
+			where = "run this in another terminal"
+		} else if dbg.Script == "" {
+			fmt.Fprintf(os.Stderr, "vmrun: the console goes to %s\n", filepath.Join(cfg.OutDir, "console.log"))
+		}
+		fmt.Fprintf(os.Stderr, "vmrun: the guest waits for gdb on 127.0.0.1:%d (%s):\n  %s\n", port, where,
+			gdb.CommandLine(k.Args(port, dbg.Script)))
 	}
 	code, err := run(cfg, dbg, guest.RunSpec{Argv: argv, Interactive: *shell}, files, *binDir)
 	if err != nil {
@@ -108,68 +116,7 @@ func isFlagSet(name string) bool {
 	return set
 }
 
-// debugger is gdb beside the guest, when asked for (port set).
-type debugger struct {
-	kernel gdb.Kernel
-	script string // batch mode
-	port   int
-	// elsewhere: the shell has the terminal, the user starts gdb in
-	// another one.
-	elsewhere bool
-}
-
-// setup turns the gdbstub on, after checking gdb can run, and says how to
-// attach. A guest held for gdb has no timeout.
-func (d *debugger) setup(cfg *qemu.Config, kernelErr error, shell bool) error {
-	if kernelErr != nil {
-		return fmt.Errorf("gdb: %w", kernelErr)
-	}
-	if err := d.kernel.Check(); err != nil {
-		return err
-	}
-	d.elsewhere = shell && d.script == ""
-	if d.script == "" && !gdb.IsTerminal(os.Stdin) {
-		return errors.New("-gdb needs a terminal for gdb (stdin is not one); -gdb-script FILE runs gdb in batch mode")
-	}
-	port, err := gdb.FreePort()
-	if err != nil {
-		return err
-	}
-	d.port, cfg.GDBPort = port, port
-	if d.script == "" {
-		cfg.Timeout = 0
-	}
-	where := "gdb starts here"
-	if d.elsewhere {
-		where = "run this in another terminal"
-	}
-	fmt.Fprintf(os.Stderr, "vmrun: the guest waits for gdb on 127.0.0.1:%d (%s):\n  %s\n", port, where,
-		gdb.CommandLine(d.kernel.Args(port, d.script)))
-	return nil
-}
-
-// boot runs the guest, with gdb beside it when it is this runner's to
-// start. An interactive gdb gets the terminal: the console then goes only
-// to its file.
-func (d debugger) boot(cfg qemu.Config) qemu.Result {
-	if d.port == 0 || d.elsewhere {
-		return qemu.Run(cfg)
-	}
-	if d.script == "" {
-		cfg.Console = nil
-		fmt.Fprintf(os.Stderr, "vmrun: the console goes to %s\n", filepath.Join(cfg.OutDir, "console.log"))
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cfg.Context = ctx
-	var res qemu.Result
-	if err := gdb.Beside(d.kernel, d.port, d.script, os.Stdout, func() { res = qemu.Run(cfg) }, cancel); err != nil {
-		fmt.Fprintln(os.Stderr, "vmrun:", err)
-	}
-	return res
-}
-
-func run(cfg qemu.Config, dbg debugger, spec guest.RunSpec, files []string, binDir string) (int, error) {
+func run(cfg qemu.Config, dbg gdb.Session, spec guest.RunSpec, files []string, binDir string) (int, error) {
 	extra, err := guestFiles(&spec, files, binDir)
 	if err != nil {
 		return noStatus, err
@@ -186,7 +133,10 @@ func run(cfg qemu.Config, dbg debugger, spec guest.RunSpec, files []string, binD
 	if spec.Interactive {
 		cfg.Stdin = os.Stdin
 	}
-	res := dbg.boot(cfg)
+	res, err := dbg.Boot(cfg, os.Stdout)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vmrun:", err)
+	}
 
 	console, _ := os.ReadFile(res.ConsolePath)
 	for _, s := range verdict.FindSplats(string(console)) {
@@ -200,7 +150,7 @@ func run(cfg qemu.Config, dbg debugger, spec guest.RunSpec, files []string, binD
 		fmt.Fprintf(os.Stderr, "vmrun: the guest panicked, but its memory could not be dumped: %v\n", d.Err)
 	default:
 		fmt.Fprintf(os.Stderr, "vmrun: the guest panicked: its memory is in %s; open it with\n  crash %s %s\n  drgn -c %s -s %s\n",
-			d.Path, dbg.kernel.Vmlinux(), d.Path, d.Path, dbg.kernel.Vmlinux())
+			d.Path, dbg.Kernel.Vmlinux(), d.Path, d.Path, dbg.Kernel.Vmlinux())
 	}
 	f, err := os.Open(res.ResultsPath)
 	if err != nil {

@@ -23,9 +23,7 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -92,13 +90,14 @@ func main() {
 		cfg.Dump = &qemu.Dump{Path: filepath.Join(dir, "vmcore"), Format: *dumpFormat}
 	}
 	k, kerr := gdb.Find(cfg.Kernel, *kmod)
-	dbg := debugger{kernel: k, script: *gdbScript}
+	dbg := gdb.Session{Kernel: k, Script: *gdbScript}
 	if *useGDB || *gdbScript != "" {
-		if err := dbg.setup(&cfg, kerr, isFlagSet("timeout")); err != nil {
+		port, err := dbg.Prepare(&cfg, kerr, isFlagSet("timeout"))
+		if err != nil {
 			fmt.Fprintln(os.Stderr, "vmtest:", err)
 			os.Exit(int(verdict.VMBroke))
 		}
-		fmt.Printf("vm: the guest waits for gdb on 127.0.0.1:%d:\n  %s\n", cfg.GDBPort, gdb.CommandLine(k.Args(cfg.GDBPort, *gdbScript)))
+		fmt.Printf("vm: the guest waits for gdb on 127.0.0.1:%d:\n  %s\n", port, gdb.CommandLine(k.Args(port, *gdbScript)))
 		if *gdbScript == "" {
 			fmt.Printf("vm: the console goes to %s (tail -f it in another terminal)\n", filepath.Join(cfg.OutDir, "console.log"))
 		}
@@ -123,55 +122,6 @@ func isFlagSet(name string) bool {
 	return set
 }
 
-// debugger is gdb beside the guest, when asked for (port set).
-type debugger struct {
-	kernel gdb.Kernel
-	script string // batch mode
-	port   int
-}
-
-// setup turns the gdbstub on, after checking gdb can run. An interactive
-// gdb gets the terminal, and the user the time: no timeout (unless one was
-// given), no early stop at a kernel report, the console only in its file.
-func (d *debugger) setup(cfg *qemu.Config, kernelErr error, timeoutSet bool) error {
-	if kernelErr != nil {
-		return fmt.Errorf("gdb: %w", kernelErr)
-	}
-	if err := d.kernel.Check(); err != nil {
-		return err
-	}
-	if d.script == "" && !gdb.IsTerminal(os.Stdin) {
-		return errors.New("-gdb needs a terminal for gdb (stdin is not one); -gdb-script FILE runs gdb in batch mode")
-	}
-	port, err := gdb.FreePort()
-	if err != nil {
-		return err
-	}
-	d.port, cfg.GDBPort = port, port
-	if d.script == "" {
-		cfg.Watch, cfg.Console = nil, nil
-		if !timeoutSet {
-			cfg.Timeout = 0
-		}
-	}
-	return nil
-}
-
-// boot runs the guest, with gdb beside it when asked for.
-func (d debugger) boot(cfg qemu.Config, w io.Writer) qemu.Result {
-	if d.port == 0 {
-		return qemu.Run(cfg)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	cfg.Context = ctx
-	var res qemu.Result
-	if err := gdb.Beside(d.kernel, d.port, d.script, w, func() { res = qemu.Run(cfg) }, cancel); err != nil {
-		fmt.Fprintln(w, "vm:", err)
-	}
-	return res
-}
-
 // watch stops the guest at the first kernel report on the console, once
 // it has finished printing, and after the watchdog's record, as a backstop
 // for a guest that does not end by itself after its stack dump.
@@ -189,12 +139,15 @@ func isWatchdog(line string) bool {
 	return json.Unmarshal([]byte(line), &g) == nil && g.Guest == guest.Watchdog
 }
 
-func run(cfg qemu.Config, dbg debugger, expected []string, w io.Writer) verdict.Code {
+func run(cfg qemu.Config, dbg gdb.Session, expected []string, w io.Writer) verdict.Code {
 	fmt.Fprintf(w, "vm: booting %s, %d CPUs, %s, timeout %v\n", cfg.Kernel, cfg.CPUs, cfg.Memory, cfg.Timeout)
 	traceDir := filepath.Join(cfg.OutDir, "trace")
 	// Traces left from an earlier run must not pass for this one's.
 	os.RemoveAll(traceDir)
-	res := dbg.boot(cfg, w)
+	res, err := dbg.Boot(cfg, w)
+	if err != nil {
+		fmt.Fprintln(w, "vm:", err)
+	}
 	fmt.Fprintf(w, "vm: ran under %s\n", res.Accel)
 	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err, CPUs: cfg.CPUs, Expected: expected}
 	if b, err := os.ReadFile(res.ConsolePath); err == nil {
@@ -241,7 +194,7 @@ func run(cfg qemu.Config, dbg debugger, expected []string, w io.Writer) verdict.
 		fmt.Fprintf(w, "vm: %s at %.2fs; %s %.2fs later\n", what, s.At.Seconds(), how, (res.Wall - s.At).Seconds())
 	}
 	fmt.Fprintf(w, "vm: guest ran %.1fs wall, init's first line after %.2fs; console in %s\n", res.Wall.Seconds(), res.FirstInit.Seconds(), res.ConsolePath)
-	printDump(w, res, v.Code, dbg.kernel)
+	printDump(w, res, v.Code, dbg.Kernel)
 	fmt.Fprintf(w, "verdict: %v (exit %d)\n", v.Code, v.Code)
 	for _, r := range v.Reasons {
 		fmt.Fprintf(w, "  %s\n", r)
