@@ -154,8 +154,12 @@ func TestKernelCrashNamesTheTest(t *testing.T) {
 	if !strings.Contains(log, "Kernel panic - not syncing: sysrq triggered crash") {
 		t.Errorf("%s did not find the panic's message in the dump's log:\n%s", tool, log)
 	}
-	// sysrq_handle_crash tail-calls panic: its caller is next.
-	for _, fn := range []string{"panic", "__handle_sysrq", "write_sysrq_trigger"} {
+	// The panicking task's stack reaches the write that asked for the
+	// crash. The frames above it depend on the config: 6.1's normal kernel
+	// shows panic and __handle_sysrq (sysrq_handle_crash tail-calls panic),
+	// the debug kernel (PREEMPT, lockdep, no frame pointers) shows
+	// lock_release instead, so only the syscall's frame is required.
+	for _, fn := range []string{"write_sysrq_trigger"} {
 		if !regexp.MustCompile(`\b` + fn + `\b`).MatchString(stack) {
 			t.Errorf("%s's backtrace from the dump lacks %s:\n%s", tool, fn, stack)
 		}
