@@ -3,11 +3,8 @@
 package suite
 
 import (
-	"encoding/binary"
 	"math/rand/v2"
 	"testing"
-
-	"golang.org/x/sys/unix"
 
 	"oreore/harness/bpf"
 	"oreore/harness/interp"
@@ -68,21 +65,9 @@ func TestBehaviourThreeWays(t *testing.T) {
 // interpreter's model of it.
 func lookupMap(t *testing.T) (bpf.FD, *interp.ArrayMap) {
 	t.Helper()
-	m, err := bpf.MapCreate(bpf.MapCreateAttr{
-		Type: unix.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: programs.LookupMapEntries, Name: "lookup",
-	})
+	m, model, err := programs.LookupMap()
 	if err != nil {
 		t.Fatal(err)
-	}
-	model := &interp.ArrayMap{ValueSize: 4}
-	for i := uint32(0); i < programs.LookupMapEntries; i++ {
-		key, value := make([]byte, 4), make([]byte, 4)
-		binary.LittleEndian.PutUint32(key, i)
-		binary.LittleEndian.PutUint32(value, programs.LookupMapValue(i))
-		if err := bpf.MapUpdateElem(m, key, value, 0); err != nil {
-			t.Fatal(err)
-		}
-		model.Values = append(model.Values, value)
 	}
 	return m, model
 }
