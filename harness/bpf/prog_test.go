@@ -68,6 +68,40 @@ func TestVerifierErrorCarriesLog(t *testing.T) {
 	}
 }
 
+// NoLog loads without a log buffer: the program loads, and a refused one
+// comes back with the errno and no log.
+func TestNoLogLoadsWithoutALog(t *testing.T) {
+	// log_level 0: 6.1 refuses a level without a buffer (EINVAL); newer
+	// kernels take it, so the attribute itself is checked.
+	if attr := (&ProgLoadAttr{NoLog: true}).raw(nil, nil, nil); attr.logLevel != 0 || attr.logSize != 0 {
+		t.Errorf("NoLog sends log_level %d, log_size %d; want 0, 0", attr.logLevel, attr.logSize)
+	}
+	requireRoot(t)
+	fd, err := ProgLoad(ProgLoadAttr{
+		Type:    unix.BPF_PROG_TYPE_SOCKET_FILTER,
+		Insns:   asm.Instructions{asm.Mov.Imm(asm.R0, 7), asm.Return()},
+		License: "GPL",
+		NoLog:   true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd.Close()
+	_, err = ProgLoad(ProgLoadAttr{
+		Type:    unix.BPF_PROG_TYPE_SOCKET_FILTER,
+		Insns:   asm.Instructions{asm.Return()},
+		License: "GPL",
+		NoLog:   true,
+	})
+	var verr *VerifierError
+	if !errors.As(err, &verr) || !errors.Is(err, unix.EACCES) {
+		t.Fatalf("err = %v, want a *VerifierError with EACCES", err)
+	}
+	if len(verr.Log) != 0 {
+		t.Errorf("NoLog, yet the error carries a log: %q", verr.Log)
+	}
+}
+
 func TestErrorsNameCommandAndErrno(t *testing.T) {
 	requireRoot(t)
 	err := ProgDetach(ProgAttachAttr{Prog: -1, AttachType: 0xffff})
