@@ -83,8 +83,15 @@ func newLaneTrace(lane string, out *port) (*laneTrace, error) {
 			return nil, err
 		}
 	}
-	// Instances have function_graph from 6.6 on; the top level always.
-	for _, tracer := range []string{"function_graph", "function"} {
+	// Only the top-level buffer gets function_graph. Instances take it
+	// from 6.6 on, but with two graph tracers a task's returns also land
+	// in the buffer whose PID filter refused its entries (seen on 6.12:
+	// the other lane's "} /* bpf_store */" in the slot lane's trace).
+	tracers := []string{"function"}
+	if t.dir == tracefs {
+		tracers = []string{"function_graph", "function"}
+	}
+	for _, tracer := range tracers {
 		if err := t.write("current_tracer", tracer); err == nil {
 			t.tracer = tracer
 			break
