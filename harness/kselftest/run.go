@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"oreore/harness/guest"
 	"oreore/harness/oreore"
 )
@@ -40,6 +42,15 @@ func Run(t *testing.T, bin string, args ...string) string {
 			t.Fatal(err)
 		}
 	}
+	if len(mods) > 0 {
+		// Each binary unloads and loads bpf_testmod when it starts, and
+		// unloads it when it ends: test_progs in the slot lane pulled it
+		// from under test_verifier in the other ("failed to find BTF for
+		// kernel function", 6.12, a test that passes alone). The lanes
+		// take turns with the module.
+		unlock := lockModules(t)
+		defer unlock()
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()
@@ -53,6 +64,36 @@ func Run(t *testing.T, bin string, args ...string) string {
 		t.Errorf("%s %s was killed by %v; its output ends:\n%s", filepath.Base(bin), strings.Join(args, " "), ws.Signal(), tail(out.String(), 40))
 	}
 	return out.String()
+}
+
+// modulesLock names the abstract UNIX socket that the guest's test
+// binaries using the selftests' modules bind, one at a time. The kernel
+// has no flock (tinyconfig leaves FILE_LOCKING out), and a socket is
+// released when its process dies, so a crashed binary leaves no lock.
+const modulesLock = "@oreore-selftest-modules"
+
+// lockModules waits for the selftests' modules to be free and takes them.
+func lockModules(t *testing.T) (unlock func()) {
+	t.Helper()
+	start := time.Now()
+	for {
+		fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			t.Fatalf("socket: %v", err)
+		}
+		err = unix.Bind(fd, &unix.SockaddrUnix{Name: modulesLock})
+		if err == nil {
+			if waited := time.Since(start); waited > 100*time.Millisecond {
+				t.Logf("waited %v for the other lane to be done with the selftests' modules", waited.Round(time.Millisecond))
+			}
+			return func() { unix.Close(fd) }
+		}
+		unix.Close(fd)
+		if !errors.Is(err, unix.EADDRINUSE) {
+			t.Fatalf("bind %s: %v", modulesLock, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // tail is the last n lines of s.
