@@ -164,7 +164,7 @@ func KnownHere(t *testing.T) Known {
 		t.Fatal(err)
 	}
 	flavor := "normal"
-	if _, err := os.Stat("/sys/kernel/debug/kmemleak"); err == nil {
+	if guest.DebugFlavor() {
 		flavor = "debug"
 	}
 	k, err := KnownFor(u.Series, flavor)

@@ -12,6 +12,7 @@ import (
 
 	"oreore/harness/asm"
 	"oreore/harness/bpf"
+	"oreore/harness/guest"
 	"oreore/harness/oreore"
 )
 
@@ -79,7 +80,7 @@ func rawWrite(b []byte) (int, error) {
 // which holds every rmmod for the module kobject's delayed release, 1-4 s.
 func moduleCycles(t *testing.T, normal, debug int) int {
 	t.Helper()
-	if fileExists("/sys/kernel/debug/kmemleak") {
+	if guest.DebugFlavor() {
 		t.Logf("%d cycles instead of %d: rmmod waits for the delayed kobject release (debug flavor)", debug, normal)
 		return debug
 	}
@@ -105,10 +106,11 @@ func uapi(t testing.TB) oreore.UAPI {
 // waitGone waits for a program id to disappear: frees go through RCU.
 func waitGone(t *testing.T, id uint32, why string) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	wait := guest.Patience(2 * time.Second)
+	deadline := time.Now().Add(wait)
 	for progIDs(t)[id] {
 		if time.Now().After(deadline) {
-			t.Fatalf("program id %d is still loaded %s: a leaked reference", id, why)
+			t.Fatalf("program id %d is still loaded %v %s: a leaked reference", id, wait, why)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

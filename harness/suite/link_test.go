@@ -16,6 +16,7 @@ import (
 
 	"oreore/harness/bpf"
 	"oreore/harness/btf"
+	"oreore/harness/guest"
 	"oreore/harness/oreore"
 )
 
@@ -50,14 +51,15 @@ func wantEmpty(t *testing.T, when string) {
 // waitEmpty is wantEmpty for releases the kernel defers past the syscall.
 func waitEmpty(t *testing.T, when string) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Second)
+	wait := guest.Patience(2 * time.Second)
+	deadline := time.Now().Add(wait)
 	for {
 		err := oreore.Write(0)
 		if errors.Is(err, unix.ENODEV) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: write still gave %v after 2 s, want ENODEV (an empty slot)", when, err)
+			t.Fatalf("%s: write still gave %v after %v, want ENODEV (an empty slot)", when, err, wait)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"oreore/harness/bpf"
+	"oreore/harness/guest"
 	"oreore/harness/oreore"
 	"oreore/programs"
 )
@@ -146,10 +147,11 @@ func TestOreoreLink(t *testing.T) {
 	}
 	// The kernel releases an unpinned link from an RCU callback, a little
 	// after unlink(2) returns.
-	deadline := time.Now().Add(2 * time.Second)
+	wait := guest.Patience(2 * time.Second)
+	deadline := time.Now().Add(wait)
 	for out := oreoreCmd(t, "oreore", "status"); out != "nothing attached\n"; out = oreoreCmd(t, "oreore", "status") {
 		if time.Now().After(deadline) {
-			t.Fatalf("oreore status 2 s after the pin was removed: %q", out)
+			t.Fatalf("oreore status %v after the pin was removed: %q", wait, out)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
