@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -267,6 +268,8 @@ func TestLinkUpdateIsAtomicUnderWriters(t *testing.T) {
 	const writers, runs = 2, 2000
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
+	// What the writers read back: both programs, if the updates raced them.
+	var saw [2]atomic.Bool
 	for w := range writers {
 		port := openPort(t)
 		wg.Add(1)
@@ -279,6 +282,7 @@ func TestLinkUpdateIsAtomicUnderWriters(t *testing.T) {
 					errs <- fmt.Errorf("writer %d: %d, %v; want 20 or 21 and never an empty slot", w, got, err)
 					return
 				}
+				saw[got-20].Store(true)
 			}
 		}()
 	}
@@ -306,8 +310,11 @@ func TestLinkUpdateIsAtomicUnderWriters(t *testing.T) {
 		t.Error(err)
 	}
 	t.Logf("%d updates while %d writers ran %d times each", updates, writers, runs)
-	if updates < 100 {
-		t.Errorf("only %d updates while the writers ran: the test did not race them", updates)
+	// The check that the test raced anything is what the writers saw,
+	// not a count of updates, which depends on the machine's speed.
+	if !saw[0].Load() || !saw[1].Load() {
+		t.Errorf("the writers read back only one program (20: %v, 21: %v) over %d updates: the updates did not race them",
+			saw[0].Load(), saw[1].Load(), updates)
 	}
 }
 
