@@ -73,8 +73,26 @@ func (r *Receiver) Count(max int, quiet time.Duration) (int, error) {
 	return n, nil
 }
 
+// Next reads one datagram and returns its payload, or an error wrapping
+// os.ErrDeadlineExceeded when none came within quiet.
+func (r *Receiver) Next(quiet time.Duration) ([]byte, error) {
+	buf := make([]byte, 2048)
+	r.conn.SetReadDeadline(time.Now().Add(quiet))
+	n, _, err := r.conn.ReadFromUDP(buf)
+	return buf[:max(n, 0)], err
+}
+
 // Send sends count datagrams from A to B's port.
 func Send(p *netns.Pair, network string, port, count int) error {
+	payloads := make([][]byte, count)
+	for i := range payloads {
+		payloads[i] = []byte("oreore xdp test")
+	}
+	return SendPayloads(p, network, port, payloads...)
+}
+
+// SendPayloads sends one datagram per payload from A to B's port.
+func SendPayloads(p *netns.Pair, network string, port int, payloads ...[]byte) error {
 	ip := p.AddrB
 	if network == "udp6" {
 		ip = p.Addr6B
@@ -85,8 +103,8 @@ func Send(p *netns.Pair, network string, port, count int) error {
 			return err
 		}
 		defer c.Close()
-		for i := 0; i < count; i++ {
-			if _, err := c.Write([]byte("oreore xdp test")); err != nil {
+		for _, b := range payloads {
+			if _, err := c.Write(b); err != nil {
 				return err
 			}
 		}

@@ -2,6 +2,7 @@ package xdp
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"oreore/harness/bpf"
+	"oreore/harness/guest"
 	"oreore/harness/netns"
 	"oreore/harness/object"
 )
@@ -226,9 +228,13 @@ func TestXDPCountPrintk(t *testing.T) {
 	t.Errorf("trace_pipe never said %q; it said:\n%s", want, seen)
 }
 
-// The flag flips while a sender keeps sending: datagrams stop arriving
-// while it is 1 and come back when it is 0 again.
-func TestXDPMapDropFlipsUnderTraffic(t *testing.T) {
+// The flag flips between bursts of traffic: each datagram says which
+// burst it belongs to (flag 0, 1, 0 again), and those sent while the flag
+// was 1 never arrive, while all the others do. A map update is done when
+// the syscall returns, so bursts are told apart by what was sent, not by
+// the clock; between bursts the receiver goes quiet, so that no datagram
+// of one burst is still queued on the veth when the flag changes.
+func TestXDPMapDropFlipsBetweenBursts(t *testing.T) {
 	p, c := setup(t, "xdp_map_drop.bpf.o")
 	warm(t, p)
 	link := attach(t, p, c.Programs["xdp_map_drop"])
@@ -239,54 +245,37 @@ func TestXDPMapDropFlipsUnderTraffic(t *testing.T) {
 	}
 	defer r.Close()
 
-	const phase = time.Second
-	start := time.Now()
-	arrivals := make(chan time.Duration, 10000)
-	go func() {
-		buf := make([]byte, 64)
+	const perBurst = 20
+	flags := []uint32{0, 1, 0}
+	var counts [3]int
+	for burst, flag := range flags {
+		if err := bpf.MapUpdateElem(c.Maps["drop_flag"], make([]byte, 4), binary.LittleEndian.AppendUint32(nil, flag), 0); err != nil {
+			t.Fatal(err)
+		}
+		var payloads [][]byte
+		for i := range perBurst {
+			payloads = append(payloads, fmt.Appendf(nil, "burst %d datagram %d", burst, i))
+		}
+		if err := SendPayloads(p, "udp4", 4343, payloads...); err != nil {
+			t.Fatal(err)
+		}
 		for {
-			r.conn.SetReadDeadline(time.Now().Add(4 * phase))
-			if _, _, err := r.conn.ReadFromUDP(buf); err != nil {
-				close(arrivals)
-				return
+			b, err := r.Next(guest.Patience(quiet))
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				break
 			}
-			arrivals <- time.Since(start)
-		}
-	}()
-	sendErr := make(chan error, 1)
-	go func() {
-		for time.Since(start) < 3*phase {
-			if err := Send(p, "udp4", 4343, 1); err != nil {
-				sendErr <- err
-				return
+			if err != nil {
+				t.Fatal(err)
 			}
-			time.Sleep(5 * time.Millisecond)
-		}
-		sendErr <- nil
-	}()
-	setFlag := func(v uint32) {
-		if err := bpf.MapUpdateElem(c.Maps["drop_flag"], make([]byte, 4), binary.LittleEndian.AppendUint32(nil, v), 0); err != nil {
-			t.Error(err)
+			var from, n int
+			if _, err := fmt.Sscanf(string(b), "burst %d datagram %d", &from, &n); err != nil || from < 0 || from > burst {
+				t.Fatalf("burst %d: a datagram %q that was not sent", burst, b)
+			}
+			counts[from]++
 		}
 	}
-	time.Sleep(phase)
-	setFlag(1)
-	time.Sleep(phase)
-	setFlag(0)
-	if err := <-sendErr; err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(100 * time.Millisecond)
-	r.Close()         // ends the reader
-	var counts [3]int // per phase, leaving out 200 ms around each flip
-	for at := range arrivals {
-		i, into := int(at/phase), at%phase
-		if i < 3 && into > 200*time.Millisecond && into < phase-200*time.Millisecond {
-			counts[i]++
-		}
-	}
-	t.Logf("datagrams per phase (flag 0, 1, 0): %v", counts)
-	if counts[0] == 0 || counts[1] != 0 || counts[2] == 0 {
-		t.Errorf("datagrams per phase (flag 0, 1, 0): %v; want some, none, some", counts)
+	t.Logf("datagrams that arrived per burst (flag 0, 1, 0): %v of %d each", counts, perBurst)
+	if counts != [3]int{perBurst, 0, perBurst} {
+		t.Errorf("datagrams per burst (flag 0, 1, 0): %v; want %d, 0, %d", counts, perBurst, perBurst)
 	}
 }
