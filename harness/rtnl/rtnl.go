@@ -125,7 +125,7 @@ func Dump(typ uint16, header []byte) ([][]byte, error) {
 			default:
 				out = append(out, append([]byte(nil), b[unix.NLMSG_HDRLEN:l]...))
 			}
-			b = b[(l+3)&^3:]
+			b = b[min((l+3)&^3, len(b)):]
 		}
 	}
 }
