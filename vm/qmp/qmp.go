@@ -153,13 +153,24 @@ func (c *Client) Execute(ctx context.Context, command string, args any) (json.Ra
 	if _, err := c.conn.Write(append(b, '\n')); err != nil {
 		return nil, fmt.Errorf("qmp: %s: %w", command, err)
 	}
-	select {
-	case m := <-c.reply:
+	answer := func(m message) (json.RawMessage, error) {
 		if m.Error != nil {
 			return nil, fmt.Errorf("qmp: %s: %w", command, m.Error)
 		}
 		return m.Return, nil
+	}
+	select {
+	case m := <-c.reply:
+		return answer(m)
 	case <-c.done:
+		// QEMU may answer and hang up at once (quit does): the reader
+		// queued the reply before it stopped, and select picks at random
+		// among ready cases.
+		select {
+		case m := <-c.reply:
+			return answer(m)
+		default:
+		}
 		return nil, fmt.Errorf("qmp: %s: %w", command, ErrClosed)
 	case <-ctx.Done():
 		// The reply may still come: nothing else may be sent on this
