@@ -9,7 +9,8 @@
 KVER    ?= 6.1
 # Every kernel series that kernel-patches/ holds (v6.1, v6.12): make deps installs each one's source.
 ALL_KVERS := $(patsubst kernel-patches/v%,%,$(wildcard kernel-patches/v*))
-# normal, or debug: KASAN, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT and kmemleak (own build folder)
+# normal, or debug: KASAN, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT and kmemleak (own build folder);
+# cover: gcov of the series' objects and the module (make vm-cover, own build folder)
 FLAVOR  ?= normal
 BUILD   ?= build
 TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),30m,15m)
@@ -47,10 +48,11 @@ BASE ?=
 BASE_SRC := $(TOP)/$(BUILD)/src/base-linux-source-$(KVER)
 SRC      := $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(if $(BASE),$(BASE_SRC),$(PATCHED_SRC)))
 # A developer tree (KERNEL_SRC) gets build folders of its own: one kbuild output folder serves one source tree.
-FLAVORED := $(KVER)$(if $(filter debug,$(FLAVOR)),-debug)$(if $(KERNEL_SRC),-own)$(if $(BASE),-base)
+FLAVORED := $(KVER)$(if $(filter debug cover,$(FLAVOR)),-$(FLAVOR))$(if $(KERNEL_SRC),-own)$(if $(BASE),-base)
 KOUT     := $(TOP)/$(BUILD)/kernel-$(FLAVORED)
 KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(FLAVORED)
-GUEST    := $(TOP)/$(BUILD)/guest
+# The cover flavor's test binaries are built with Go coverage: a folder of their own.
+GUEST    := $(TOP)/$(BUILD)/guest$(if $(filter cover,$(FLAVOR)),-cover)
 VMOUT    := $(TOP)/$(BUILD)/vm-$(FLAVORED)
 BIN      := $(TOP)/$(BUILD)/bin
 PATCH_DIR ?= kernel-patches/v$(KVER)
@@ -58,7 +60,12 @@ PATCH_DIR ?= kernel-patches/v$(KVER)
 COVER    := 0000-cover-letter.patch
 COVER_TEXT := kernel-patches/v$(KVER)/cover-letter.txt
 PATCHES  := $(sort $(filter-out %/$(COVER),$(wildcard $(PATCH_DIR)/*.patch)))
-FRAGMENTS := kernel-patches/oreore.config $(if $(filter debug,$(FLAVOR)),kernel-patches/debug.config)
+FRAGMENTS := kernel-patches/oreore.config $(if $(filter debug cover,$(FLAVOR)),kernel-patches/$(FLAVOR).config)
+# The objects the cover flavor profiles, by file name as kbuild's GCOV_PROFILE_<name>.o takes them: the series'
+# files (kernel/bpf/oreore.o; syscall.o and test_run.o, where vm-cover counts only the series' lines) and the
+# module (its object is oreore.o too). Given on kbuild's command line, so the series needs no Makefile change.
+COVER_OBJECTS := oreore.o syscall.o test_run.o
+GCOV_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y))
 BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
 KO       := $(KMOD_OUT)/oreore.ko
 INITRAMFS := $(GUEST)/initramfs-$(FLAVORED).cpio
@@ -69,18 +76,21 @@ GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
 # scripts_gdb: vmlinux-gdb.py and the lx- commands for `make vm-gdb`.
 KGOALS := bzImage modules modules_prepare scripts_gdb
 KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) CC="ccache gcc" HOSTCC="ccache gcc" \
-	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore KBUILD_BUILD_VERSION=1
+	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore KBUILD_BUILD_VERSION=1 $(GCOV_VARS)
 
 GO       := go
 # Guest binaries are built without the symbol table and DWARF (-s -w): a third smaller, and the kernel unpacks
 # the initramfs at ~35 MB/s under TCG. Panics and t.Errorf still name file:line (the pclntab stays).
 GO_GUEST := CGO_ENABLED=0 $(GO)
 GUEST_LDFLAGS := -ldflags=-s\ -w
+# The packages whose Go coverage vm-cover reports, in the guest's test binaries and the host's tests.
+GO_COVERPKG := oreore/harness/...
+GUEST_TEST := $(GO_GUEST) test -c $(GUEST_LDFLAGS) $(if $(filter cover,$(FLAVOR)),-cover -coverpkg=$(GO_COVERPKG))
 GIT_ID   := -c user.name="oreore maintainers" -c user.email=oreore@example.org
 
 APT_PACKAGES := $(addprefix linux-source-,$(ALL_KVERS)) build-essential bc bison flex libelf-dev libssl-dev dwarves \
 	ccache cpio xz-utils lz4 rsync git tmux qemu-system-x86 clang llvm clang-19 llvm-19 libbpf-dev python3-ply python3-git \
-	python3-sphinx python3-sphinx-rtd-theme gdb crash python3-drgn
+	python3-sphinx python3-sphinx-rtd-theme gdb crash python3-drgn lcov
 
 .PHONY: help
 help:
@@ -95,6 +105,7 @@ help:
 	@echo "  vm-gdb              the suites under gdb on this terminal (GDB=1 does it for vm-test, vm-run, vm-shell)"
 	@echo "  vm-selftest         the runner's self-tests (misbehaving guests), always"
 	@echo "  vm-test-all         vm-test on the normal and the debug kernel"
+	@echo "  vm-cover            gcov: line and branch coverage of the series' lines and the module (own kernel build)"
 	@echo "  kernel              the patched kernel (skips kbuild when nothing changed)"
 	@echo "  kernel-src          Debian's source as a git tree, the series applied"
 	@echo "  patches             the tree's commits since base back into kernel-patches/vKVER, with the cover letter"
@@ -109,7 +120,7 @@ help:
 	@echo
 	@echo "Variables:"
 	@echo "  KVER=$(KVER)            kernel series: $(ALL_KVERS)"
-	@echo "  FLAVOR=$(FLAVOR)        normal, or debug (KASAN, lockdep, PROVE_RCU, kmemleak)"
+	@echo "  FLAVOR=$(FLAVOR)        normal, debug (KASAN, lockdep, PROVE_RCU, kmemleak) or cover (gcov; make vm-cover)"
 	@echo "  FRESH=1             boot even when a passing verdict could be reused"
 	@echo "  TIMEOUT=$(TIMEOUT)          the guest's time limit"
 	@echo "  TEST_TIMEOUT=...    one test's time limit (2m, 10m for debug): the guest dumps its stacks, code 4"
@@ -123,7 +134,7 @@ help:
 	@echo "  GDB=1, GDB_SCRIPT=F vm-test, vm-run, vm-shell under gdb (make vm-gdb); PANIC_ON_WARN=1: a WARN panics (vmcore)"
 	@echo "  KERNEL_TESTS=0      vm-test without the kernel's own selftests: only our suites (the fast loop)"
 
-.PHONY: docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
+.PHONY: vm-cover cover-run docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -236,7 +247,7 @@ $(KOUT)/.config: $(FRAGMENTS) $(SRC_STAMP)
 KUNITS_6.1  := 1650
 KUNITS_6.12 := 1775
 kernel: $(KOUT)/.config $(BIN)/progress
-	@key=$$( { echo $(KGOALS); git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
+	@key=$$( { echo $(KGOALS) $(GCOV_VARS); git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
 		(cd $(SRC) && git ls-files -z --others --exclude-standard | xargs -0 -r sha256sum); cat $(KOUT)/.config; } | sha256sum); \
 	if [ -f $(BZIMAGE) ] && [ "$$key" = "$$(cat $(KOUT)/.oreore-key 2>/dev/null)" ]; then \
 		echo "kernel: $(BZIMAGE) is up to date"; exit 0; fi; \
@@ -257,7 +268,7 @@ kmod: kernel
 	mkdir -p $(KMOD_OUT)
 	rsync -a --checksum kmod/ $(KMOD_OUT)/
 	@if [ -f $(KO) ] && [ $(KOUT)/vmlinux -nt $(KO) ]; then rm -f $(KO); fi
-	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" modules
+	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" $(GCOV_VARS) modules
 
 # --- C programs: clang -target bpf, no libbpf at run time (its headers at build time) ---------------------------
 PROGRAMS_OUT := $(TOP)/$(BUILD)/programs
@@ -296,16 +307,16 @@ initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
 	@mkdir -p $(GUEST)
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/test2json cmd/test2json
-	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/suite.test ./harness/suite
-	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/bpf.test ./harness/bpf
-	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/object.test ./harness/object
-	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/xdp.test ./harness/xdp
-	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -o $(GUEST)/netns.test ./harness/netns
-	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/oreorecmd.test ./harness/cmd/oreore
-	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/jitdiff.test ./harness/jitdiff
+	$(GUEST_TEST) -tags guest -o $(GUEST)/suite.test ./harness/suite
+	$(GUEST_TEST) -o $(GUEST)/bpf.test ./harness/bpf
+	$(GUEST_TEST) -tags guest -o $(GUEST)/object.test ./harness/object
+	$(GUEST_TEST) -o $(GUEST)/xdp.test ./harness/xdp
+	$(GUEST_TEST) -o $(GUEST)/netns.test ./harness/netns
+	$(GUEST_TEST) -tags guest -o $(GUEST)/oreorecmd.test ./harness/cmd/oreore
+	$(GUEST_TEST) -tags guest -o $(GUEST)/jitdiff.test ./harness/jitdiff
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/oreore ./harness/cmd/oreore
-	$(if $(KSELFTESTS),$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-slot.test ./harness/kselftest/slot)
-	$(if $(KSELFTESTS),$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel)
+	$(if $(KSELFTESTS),$(GUEST_TEST) -tags guest -o $(GUEST)/kselftest-slot.test ./harness/kselftest/slot)
+	$(if $(KSELFTESTS),$(GUEST_TEST) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel)
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
 		-module $(KO) -command $(GUEST)/oreore \
 		$(foreach t,$(SLOT_LANE),-test slot=$(GUEST)/$(t).test) $(foreach t,$(OTHER_LANE),-test other=$(GUEST)/$(t).test) \
@@ -444,7 +455,7 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 	@mkdir -p $(GUEST)
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/test2json cmd/test2json
-	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel
+	$(GUEST_TEST) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel
 	@# bpf_testmod.ko's BTF is split BTF on top of its kernel's: the base kernel gets one built against it.
 	$(if $(SELFTESTS_TESTMOD),rm -rf $(BASE_VMOUT)/bpf_testmod && \
 		mkdir -p $(BASE_VMOUT)/bpf_testmod && cp -L $(SRC)/$(SELFTESTS_BPF)/bpf_testmod/Makefile $(SRC)/$(SELFTESTS_BPF)/bpf_testmod/*.[ch] $(BASE_VMOUT)/bpf_testmod/ && \
@@ -493,6 +504,26 @@ vm-test-all:
 	$(MAKE) vm-test FLAVOR=normal
 	$(MAKE) vm-test FLAVOR=debug
 
+# --- coverage of the series' code: gcov in the kernel, for the objects in COVER_OBJECTS ----------------------------
+# The cover flavor's kernel and module (own build folders) run the suites; the guest sends the counters at the end
+# and cover prints per-file line and branch figures of the series' lines and the module, then every line that
+# never ran. Our suites only, unless KERNEL_TESTS=1 is given: the series' code is what they are there to reach.
+vm-cover:
+	$(MAKE) cover-run FLAVOR=cover KERNEL_TESTS=$(if $(filter command line,$(origin KERNEL_TESTS)),$(KERNEL_TESTS),0)
+
+COUNTERS := $(VMOUT)/counters
+cover-run: initramfs $(BIN)/vmtest $(BIN)/cover
+	@mkdir -p $(VMOUT)
+	rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -cover $(COUNTERS) -- $(TESTARGS) > $(VMOUT)/report.txt || rc=$$?; \
+	tail -n 4 $(VMOUT)/report.txt; \
+	echo "vm-cover: the host's tests of the harness, with Go coverage ($(VMOUT)/host.cover)"; \
+	$(HOST_TEST_ENV) $(GO) test -count=1 -coverpkg=$(GO_COVERPKG) -coverprofile=$(VMOUT)/host.cover ./harness/... > $(VMOUT)/host-tests.txt || \
+		{ tail -20 $(VMOUT)/host-tests.txt; echo "vm-cover: the host's tests failed"; exit 1; }; \
+	$(BIN)/cover -counters $(COUNTERS) -src $(SRC) -module $(KMOD_OUT)=kmod -lcov $(VMOUT)/lcov.info -html $(VMOUT)/html \
+		-go-guest $(COUNTERS)/gocover -go-host $(VMOUT)/host.cover; \
+	[ $$rc -eq 0 ] || echo "vm-cover: the suites did not pass (exit $$rc; report: $(VMOUT)/report.txt): the figures are of a failing run"; \
+	exit $$rc
+
 # --- figures: issue 6's targets, printed, never asserted -----------------------------------------------------------
 BENCH := $(TOP)/$(BUILD)/bench
 now = $$(date +%s.%N)
@@ -533,13 +564,15 @@ bench: $(BIN)/vmtest
 			else print "bench: (d) no figures: see $(BENCH)/micro.log" }' $(BENCH)/micro.txt
 
 # --- host-side tests ------------------------------------------------------------------------------------------
+# The host's tests find the patched tree and the compiled C programs here (make test, vm-cover).
+HOST_TEST_ENV = OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT)
 test: $(SRC_STAMP) programs
 	$(GO) vet ./...
 	$(GO) vet -tags guest ./harness/suite/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
-	OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT) $(GO) test -count=1 ./...
+	$(HOST_TEST_ENV) $(GO) test -count=1 ./...
 	@for v in $(ALL_KVERS); do $(MAKE) -s checkpatch docs KVER=$$v || exit 1; done
 	$(MAKE) -s patches-roundtrip
 

@@ -126,6 +126,12 @@ func main() {
 		go wd.run()
 	}
 	exit = runSuites(out, wd, testArgs(os.Args[1:]))
+	if wantCover() {
+		if err := sendCounters(out); err != nil {
+			out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
+			exit = 2
+		}
+	}
 	if wantLeakScan() {
 		if err := scanLeaks(); err != nil {
 			out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
@@ -335,7 +341,8 @@ func runLane(out *port, wd *watchdog, lane string, trace bool, suites, args []st
 	for _, suite := range suites {
 		name := strings.TrimSuffix(filepath.Base(suite), ".test")
 		logf("running %s", name)
-		cmdArgs := append([]string{"-t", "-p", name, suite, "-test.v=test2json"}, args...)
+		cmdArgs := append([]string{"-t", "-p", name, suite, "-test.v=test2json"}, goCoverArgs()...)
+		cmdArgs = append(cmdArgs, args...)
 		cmd := exec.Command(guest.Test2JSON, cmdArgs...)
 		cmd.Dir = "/"
 		// The host runs the same generic suites with the objects in build/.

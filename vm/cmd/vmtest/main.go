@@ -61,6 +61,7 @@ func main() {
 	useGDB := flag.Bool("gdb", false, "hold the guest for gdb, started on this terminal (no timeout, no early stop)")
 	gdbScript := flag.String("gdb-script", "", "run gdb in batch mode with this script (implies -gdb, keeps the timeouts)")
 	trace := flag.Bool("trace", false, "trace the series' and the module's functions in the guest, and keep each failing test's trace in OUT/trace")
+	cover := flag.String("cover", "", "have the guest send the kernel's gcov counters at the end, and write them in this folder (make vm-cover)")
 	flag.Parse()
 	if cfg.Kernel == "" || cfg.Initramfs == "" {
 		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-dump-dir DIR] [-panic-on-warn] [-trace] [-gdb | -gdb-script FILE] [-- TEST ARGS]")
@@ -76,6 +77,9 @@ func main() {
 	cfg.Append = append(cfg.Append, "ftrace_dump_on_oops")
 	if *trace {
 		cfg.Append = append(cfg.Append, guest.TraceParam+"=1")
+	}
+	if *cover != "" {
+		cfg.Append = append(cfg.Append, guest.CoverParam+"=1")
 	}
 	cfg.Watch = watch(*grace)
 	cfg.InitArgs = flag.Args()
@@ -102,7 +106,7 @@ func main() {
 			fmt.Printf("vm: the console goes to %s (tail -f it in another terminal)\n", filepath.Join(cfg.OutDir, "console.log"))
 		}
 	}
-	os.Exit(int(run(cfg, dbg, splitList(*expect), os.Stdout)))
+	os.Exit(int(run(cfg, dbg, splitList(*expect), *cover, os.Stdout)))
 }
 
 // splitList reads a comma-separated flag value; "" is no element.
@@ -139,7 +143,7 @@ func isWatchdog(line string) bool {
 	return json.Unmarshal([]byte(line), &g) == nil && g.Guest == guest.Watchdog
 }
 
-func run(cfg qemu.Config, dbg gdb.Session, expected []string, w io.Writer) verdict.Code {
+func run(cfg qemu.Config, dbg gdb.Session, expected []string, coverDir string, w io.Writer) verdict.Code {
 	fmt.Fprintf(w, "vm: booting %s, %d CPUs, %s, timeout %v\n", cfg.Kernel, cfg.CPUs, cfg.Memory, cfg.Timeout)
 	traceDir := filepath.Join(cfg.OutDir, "trace")
 	// Traces left from an earlier run must not pass for this one's.
@@ -177,6 +181,13 @@ func run(cfg qemu.Config, dbg gdb.Session, expected []string, w io.Writer) verdi
 			fmt.Fprintln(w, "vm:", err)
 		}
 		printTests(w, in.Results.Events, traces)
+		if coverDir != "" {
+			n, err := writeCounters(coverDir, in.Results)
+			if err != nil {
+				fmt.Fprintln(w, "vm:", err)
+			}
+			fmt.Fprintf(w, "vm: %d coverage files (gcov, Go) in %s\n", n, coverDir)
+		}
 	}
 	dumped := printWatchdog(w, in.Console, v.Watchdog, res.ConsolePath)
 	if v.Code != verdict.Passed {
@@ -292,6 +303,33 @@ func writeTraces(dir string, traces []guest.FailedTrace) (map[string]string, err
 		files[t.Name()] = path
 	}
 	return files, nil
+}
+
+// writeCounters writes the .gcda files the guest sent under dir, at the
+// paths they had in the guest's debugfs (the objects' build paths).
+func writeCounters(dir string, results *guest.Stream) (int, error) {
+	// Counters left from an earlier run must not pass for this one's.
+	if err := os.RemoveAll(dir); err != nil {
+		return 0, err
+	}
+	files, err := results.CounterFiles()
+	if err != nil {
+		return 0, err
+	}
+	for p, b := range files {
+		rel, err := guest.CleanCounterPath(p)
+		if err != nil {
+			return 0, err
+		}
+		path := filepath.Join(dir, rel)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return 0, err
+		}
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			return 0, err
+		}
+	}
+	return len(files), nil
 }
 
 // printTests prints one line per finished test, and a failed test's output

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"oreore/harness/guest"
+)
+
+// wantCover reports whether the kernel command line asks for the gcov
+// counters (make vm-cover).
+func wantCover() bool {
+	v, _ := kernelParam(guest.CoverParam)
+	return v == "1"
+}
+
+// sendCounters sends every .gcda file the kernel shows to the host. The
+// module's are there after it is unloaded too: gcov_persist keeps them.
+func sendCounters(out *port) error {
+	n := 0
+	err := filepath.WalkDir(guest.GcovRoot, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".gcda") {
+			return err
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for _, g := range guest.CounterPieces(strings.TrimPrefix(path, guest.GcovRoot), b) {
+			out.emit(g)
+		}
+		n++
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("coverage: %w", err)
+	}
+	if n == 0 {
+		return fmt.Errorf("coverage: no .gcda file under %s: the kernel has no profiled object (CONFIG_GCOV_KERNEL, GCOV_PROFILE_*)", guest.GcovRoot)
+	}
+	// The Go side: meta-data and counter files of the test binaries built
+	// with -cover; none when they were not.
+	goFiles, _ := os.ReadDir(guest.GoCoverDir)
+	for _, e := range goFiles {
+		b, err := os.ReadFile(filepath.Join(guest.GoCoverDir, e.Name()))
+		if err != nil {
+			return fmt.Errorf("coverage: %w", err)
+		}
+		for _, g := range guest.CounterPieces(guest.GoCoverPrefix+e.Name(), b) {
+			out.emit(g)
+		}
+	}
+	logf("coverage: sent the counters of %d kernel objects and %d Go coverage files", n, len(goFiles))
+	return nil
+}
+
+// goCoverArgs has a test binary write its Go coverage where sendCounters
+// looks, when coverage is asked for.
+func goCoverArgs() []string {
+	if !wantCover() {
+		return nil
+	}
+	os.MkdirAll(guest.GoCoverDir, 0o755)
+	return []string{"-test.gocoverdir=" + guest.GoCoverDir}
+}

@@ -1,0 +1,76 @@
+package guest
+
+import (
+	"encoding/base64"
+	"fmt"
+	"strings"
+)
+
+// CoverParam on the kernel command line (oreore.cover=1) has the init send
+// the kernel's gcov counters to the host once the tests have ended. The
+// cover flavor's kernel has CONFIG_GCOV_KERNEL and profiles only the
+// series' files and the module (the Makefile's vm-cover).
+const CoverParam = "oreore.cover"
+
+// GcovRoot is where the kernel shows its counters: one .gcda file per
+// profiled object, under the absolute path the object was built at.
+const GcovRoot = "/sys/kernel/debug/gcov"
+
+// GoCoverDir is where the guest's test binaries, built with -cover for
+// the cover flavor, write their Go coverage (-test.gocoverdir).
+const GoCoverDir = "/tmp/gocover"
+
+// GoCoverPrefix starts the path of a Go coverage file in a Counters record.
+const GoCoverPrefix = "gocover/"
+
+// Counters is the Guest value of a record that carries a piece of one
+// coverage file, base64 in Text; Package holds the file's path: a .gcda
+// file's under GcovRoot, or a Go coverage file's under GoCoverPrefix. A
+// file comes in pieces, in order, as a trace does.
+const Counters = "gcda"
+
+// CounterPieces cuts a coverage file into the records that carry it.
+func CounterPieces(path string, data []byte) []Guest {
+	text := base64.StdEncoding.EncodeToString(data)
+	// A piece is a whole number of 4-character groups, so each decodes alone.
+	const chunk = TraceChunk / 4 * 4
+	out := []Guest{{Guest: Counters, Package: path}}
+	for len(text) > 0 {
+		n := min(len(text), chunk)
+		out = append(out, Guest{Guest: Counters, Package: path, Text: text[:n]})
+		text = text[n:]
+	}
+	return out
+}
+
+// CounterFiles joins the Counters records' pieces: each file's bytes, by
+// its path.
+func (s *Stream) CounterFiles() (map[string][]byte, error) {
+	files := map[string][]byte{}
+	for _, g := range s.Guest {
+		if g.Guest != Counters {
+			continue
+		}
+		b, err := base64.StdEncoding.DecodeString(g.Text)
+		if err != nil {
+			return nil, fmt.Errorf("counters of %s: %w", g.Package, err)
+		}
+		files[g.Package] = append(files[g.Package], b...)
+	}
+	return files, nil
+}
+
+// CleanCounterPath refuses a path that would leave the folder it is
+// written under.
+func CleanCounterPath(p string) (string, error) {
+	p = strings.TrimPrefix(p, "/")
+	for _, part := range strings.Split(p, "/") {
+		if part == ".." || part == "" {
+			return "", fmt.Errorf("counters: bad path %q", p)
+		}
+	}
+	if !strings.HasSuffix(p, ".gcda") && !strings.HasPrefix(p, GoCoverPrefix) {
+		return "", fmt.Errorf("counters: %q is neither a .gcda file nor Go coverage", p)
+	}
+	return p, nil
+}
