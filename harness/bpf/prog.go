@@ -358,6 +358,44 @@ func ProgTestRun(prog FD, in TestRun) (TestRunResult, error) {
 	return res, nil
 }
 
+// TestRunRaw is BPF_PROG_TEST_RUN's attr as sent, field by field:
+// addresses and sizes apart, so that a test can send what no well-formed
+// call would (a size without a buffer, an address with nothing mapped
+// behind it). Addresses are the caller's to keep valid, or not.
+type TestRunRaw struct {
+	DataSizeIn, DataSizeOut uint32
+	DataIn, DataOut         uintptr
+	Repeat                  uint32
+	CtxSizeIn, CtxSizeOut   uint32
+	CtxIn, CtxOut           uintptr
+	Flags, CPU, BatchSize   uint32
+}
+
+// progTestRunRawAttr is progTestRunAttr with its addresses as numbers:
+// what the kernel reads is the same.
+type progTestRunRawAttr struct {
+	progFD, retval, dataSizeIn, dataSizeOut uint32
+	dataIn, dataOut                         uint64
+	repeat, duration, ctxSizeIn, ctxSizeOut uint32
+	ctxIn, ctxOut                           uint64
+	flags, cpu, batchSize, _                uint32
+}
+
+// ProgTestRunRaw issues BPF_PROG_TEST_RUN with the fields as given and
+// returns the program's return value.
+func ProgTestRunRaw(prog FD, in TestRunRaw) (uint32, error) {
+	attr := progTestRunRawAttr{
+		progFD: uint32(prog), dataSizeIn: in.DataSizeIn, dataSizeOut: in.DataSizeOut,
+		dataIn: uint64(in.DataIn), dataOut: uint64(in.DataOut), repeat: in.Repeat,
+		ctxSizeIn: in.CtxSizeIn, ctxSizeOut: in.CtxSizeOut, ctxIn: uint64(in.CtxIn), ctxOut: uint64(in.CtxOut),
+		flags: in.Flags, cpu: in.CPU, batchSize: in.BatchSize,
+	}
+	if _, err := sys(unix.BPF_PROG_TEST_RUN, &attr); err != nil {
+		return 0, wrap("BPF_PROG_TEST_RUN", err)
+	}
+	return attr.retval, nil
+}
+
 // ProgInfo is the part of struct bpf_prog_info the harness reads.
 type ProgInfo struct {
 	Type          uint32
