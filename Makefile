@@ -20,6 +20,10 @@ MEMORY  ?= $(if $(filter debug,$(FLAVOR)),1536M,1G)
 ACCEL   ?= auto
 # Arguments for the in-guest test binaries, e.g. TESTARGS=-test.run=Attach
 TESTARGS ?=
+# SHORT=1: the loop. Our suites only (KERNEL_TESTS=0 unless given), run with -test.short: the stress tests, the
+# module reload cycles and the generated programs scaled down tenfold.
+SHORT ?=
+GUEST_TESTARGS = $(if $(SHORT),-test.short) $(TESTARGS)
 # FRESH=1: boot and test even when nothing changed since a passing run (whose verdict vm-test otherwise reuses)
 FRESH ?=
 # GDB=1 (vm-test, vm-run, vm-shell): the guest waits for gdb, started on this terminal with the lx- commands and the
@@ -127,6 +131,7 @@ help:
 	@echo "  ACCEL=$(ACCEL)          kvm, tcg or auto"
 	@echo "  MEMORY=...          guest memory (1G, 1536M for debug)"
 	@echo "  TESTARGS=...        arguments for the in-guest test binaries, e.g. -test.run=Attach"
+	@echo "  SHORT=1             the loop: our suites only, stress tests and generated programs scaled down (-test.short)"
 	@echo "  KERNEL_SRC=PATH     build your own kernel tree (a git tree with a base tag)"
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
 	@echo "  BASE=1              kernel, kernel-src: the base tree (no series), in a worktree and build folder of its own"
@@ -298,7 +303,7 @@ $(BIN)/%: FORCE
 # The kernel's own selftests (make selftests) run in both lanes: test_progs' oreore test in the slot lane, the rest
 # (test_verifier, test_progs' other tests) in the other. KERNEL_TESTS=0 leaves them out: the loop on our suites.
 # The alone lane runs after both have ended, by itself: its tests flip what is global (net.core.bpf_jit_enable).
-KERNEL_TESTS ?= 1
+KERNEL_TESTS ?= $(if $(SHORT),0,1)
 KSELFTESTS := $(filter 1,$(KERNEL_TESTS))
 SLOT_LANE  := suite oreorecmd $(if $(KSELFTESTS),kselftest-slot)
 OTHER_LANE := bpf object xdp netns $(if $(KSELFTESTS),kselftest-kernel)
@@ -357,7 +362,7 @@ VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIM
 	-expect $(EXPECTED)
 VERDICT_KEY := $(VMOUT)/verdict.key
 verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; qemu-system-x86_64 --version; \
-	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(TESTARGS) $(PANIC_ON_WARN) $(TRACE)"; } | sha256sum | cut -c1-16)
+	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(GUEST_TESTARGS) $(PANIC_ON_WARN) $(TRACE)"; } | sha256sum | cut -c1-16)
 
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
@@ -368,8 +373,8 @@ vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 		echo "vm-test: kernel, initramfs, runner and QEMU are those of the run that passed at $$(date -r $(VERDICT_KEY) '+%F %T'): its verdict stands (FRESH=1 boots again; its report: $(VMOUT)/report.txt)"; \
 		tail -n 2 $(VMOUT)/report.txt; exit 0; fi; \
 	rm -f $(VERDICT_KEY); \
-	echo "$(VMTEST) -out $(VMOUT) -append \"$(GUEST_APPEND)\" -- $(TESTARGS)"; \
-	rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -- $(TESTARGS) | tee $(VMOUT)/report.txt || rc=$$?; \
+	echo "$(VMTEST) -out $(VMOUT) -append \"$(GUEST_APPEND)\" -- $(GUEST_TESTARGS)"; \
+	rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -- $(GUEST_TESTARGS) | tee $(VMOUT)/report.txt || rc=$$?; \
 	[ $$rc -ne 0 ] || echo $$key > $(VERDICT_KEY); exit $$rc
 
 # --- the kernel's own BPF tools and tests, built from the patched tree, static for the guest ----------------------
@@ -497,7 +502,7 @@ vm-shell: initramfs shell-bin $(BIN)/vmrun
 # The suites under gdb, on this terminal: the guest waits at start_kernel with the lx- commands and the module's
 # symbols loaded (`break bpf_store`, `continue`); the console goes to $(VMOUT)-gdb/console.log.
 vm-gdb: initramfs $(BIN)/vmtest
-	$(VMTEST) -out $(VMOUT)-gdb -append "$(GUEST_APPEND)" -gdb -- $(TESTARGS)
+	$(VMTEST) -out $(VMOUT)-gdb -append "$(GUEST_APPEND)" -gdb -- $(GUEST_TESTARGS)
 
 # Both flavors, as CI runs them.
 vm-test-all:

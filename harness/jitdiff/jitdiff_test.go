@@ -249,6 +249,9 @@ func TestGeneratedProgramsInterpreterAndJIT(t *testing.T) {
 			t.Fatalf("OREORE_GEN_SEED=%s: %v", v, err)
 		}
 	}
+	if testing.Short() {
+		count = generatedPrograms / 10
+	}
 	if v := os.Getenv("OREORE_GEN_PROGRAMS"); v != "" {
 		var err error
 		if count, err = strconv.Atoi(v); err != nil {

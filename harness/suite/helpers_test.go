@@ -78,10 +78,15 @@ func rawWrite(b []byte) (int, error) {
 // moduleCycles scales a count of module reloads to the kernel: the debug
 // flavor (the only one with kmemleak) has CONFIG_DEBUG_KOBJECT_RELEASE,
 // which holds every rmmod for the module kobject's delayed release, 1-4 s.
+// -test.short (make vm-test SHORT=1, the loop) takes the smaller count too.
 func moduleCycles(t *testing.T, normal, debug int) int {
 	t.Helper()
-	if guest.DebugFlavor() {
+	switch {
+	case guest.DebugFlavor():
 		t.Logf("%d cycles instead of %d: rmmod waits for the delayed kobject release (debug flavor)", debug, normal)
+		return debug
+	case testing.Short():
+		t.Logf("%d cycles instead of %d (-test.short)", debug, normal)
 		return debug
 	}
 	return normal

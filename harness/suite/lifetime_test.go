@@ -95,11 +95,11 @@ func expect(want uint32) error {
 // read back says which program ran on which write.
 func TestStressWritersAgainstReplace(t *testing.T) {
 	requireEmptySlot(t)
-	const (
-		writers  = 4
-		writes   = 10000
-		replaces = 1000
-	)
+	const writers = 4
+	writes, replaces := uint32(10000), 1000
+	if testing.Short() {
+		writes, replaces = 1000, 100
+	}
 	var progs []bpf.FD
 	for id := int32(1); id <= 3; id++ {
 		progs = append(progs, load(t, "stress", orProg(id<<24)))

@@ -88,6 +88,7 @@ func attach(t *testing.T, p *netns.Pair, prog bpf.FD) bpf.FD {
 }
 
 func TestXDPDropOnVeth(t *testing.T) {
+	t.Parallel() // each test has namespaces of its own
 	p, c := setup(t, "xdp_drop.bpf.o")
 	warm(t, p)
 	link := attach(t, p, c.Programs["xdp_drop"])
@@ -102,8 +103,10 @@ func TestXDPDropOnVeth(t *testing.T) {
 
 // The drop flag flips while the program stays attached.
 func TestXDPMapDropFlagFlips(t *testing.T) {
+	t.Parallel() // each test has namespaces of its own
 	for _, obj := range []string{"xdp_map_drop.bpf.o", "xdp_map_drop_legacy.bpf.o"} {
 		t.Run(obj, func(t *testing.T) {
+			t.Parallel()
 			p, c := setup(t, obj)
 			warm(t, p)
 			link := attach(t, p, c.Programs["xdp_map_drop"])
@@ -125,6 +128,7 @@ func TestXDPMapDropFlagFlips(t *testing.T) {
 }
 
 func TestXDPCountCountsUDP(t *testing.T) {
+	t.Parallel() // each test has namespaces of its own
 	p, c := setup(t, "xdp_count.bpf.o")
 	warm(t, p)
 	link := attach(t, p, c.Programs["xdp_count"])
@@ -144,8 +148,10 @@ func TestXDPCountCountsUDP(t *testing.T) {
 // CO-RE against the running kernel: IPv6 dropped, IPv4 passed, also for
 // the program compiled against a wrong ethhdr.
 func TestXDPIPv6DropCORE(t *testing.T) {
+	t.Parallel() // each test has namespaces of its own
 	for _, obj := range []string{"xdp_ipv6_drop_core.bpf.o", "xdp_ipv6_drop_core_wrong.bpf.o"} {
 		t.Run(obj, func(t *testing.T) {
+			t.Parallel()
 			p, c := setup(t, obj)
 			warm(t, p)
 			link := attach(t, p, c.Programs["xdp_ipv6_drop"])
@@ -202,6 +208,7 @@ func tracePipe(t *testing.T) *os.File {
 // bpf_printk's message comes back through trace_pipe (of the test's own
 // trace instance).
 func TestXDPCountPrintk(t *testing.T) {
+	t.Parallel() // each test has namespaces of its own
 	p, c := setup(t, "xdp_count.bpf.o")
 	pipe := tracePipe(t)
 	warm(t, p)
@@ -235,6 +242,7 @@ func TestXDPCountPrintk(t *testing.T) {
 // the clock; between bursts the receiver goes quiet, so that no datagram
 // of one burst is still queued on the veth when the flag changes.
 func TestXDPMapDropFlipsBetweenBursts(t *testing.T) {
+	t.Parallel() // each test has namespaces of its own
 	p, c := setup(t, "xdp_map_drop.bpf.o")
 	warm(t, p)
 	link := attach(t, p, c.Programs["xdp_map_drop"])
