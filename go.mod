@@ -3,6 +3,7 @@ module oreore
 go 1.26.8
 
 require (
+	github.com/cilium/ebpf v0.20.0
 	github.com/hashicorp/go-multierror v1.1.1
 	github.com/u-root/u-root v0.16.0
 	golang.org/x/arch v0.32.0
