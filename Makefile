@@ -24,6 +24,9 @@ TESTARGS ?=
 # module reload cycles and the generated programs scaled down tenfold.
 SHORT ?=
 GUEST_TESTARGS = $(if $(SHORT),-test.short) $(TESTARGS)
+# Recipes pass them as "$$GUEST_TESTARGS", so that a regexp such as -test.run='A|B' reaches the guest whole
+# instead of being read by the shell; set -f keeps a * in it from matching files.
+export GUEST_TESTARGS
 # FRESH=1: boot and test even when nothing changed since a passing run (whose verdict vm-test otherwise reuses)
 FRESH ?=
 # GDB=1 (vm-test, vm-run, vm-shell): the guest waits for gdb, started on this terminal with the lx- commands and the
@@ -373,8 +376,8 @@ vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 		echo "vm-test: kernel, initramfs, runner and QEMU are those of the run that passed at $$(date -r $(VERDICT_KEY) '+%F %T'): its verdict stands (FRESH=1 boots again; its report: $(VMOUT)/report.txt)"; \
 		tail -n 2 $(VMOUT)/report.txt; exit 0; fi; \
 	rm -f $(VERDICT_KEY); \
-	echo "$(VMTEST) -out $(VMOUT) -append \"$(GUEST_APPEND)\" -- $(GUEST_TESTARGS)"; \
-	rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -- $(GUEST_TESTARGS) | tee $(VMOUT)/report.txt || rc=$$?; \
+	echo "$(VMTEST) -out $(VMOUT) -append \"$(GUEST_APPEND)\" -- $$GUEST_TESTARGS"; \
+	set -f; rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -- $$GUEST_TESTARGS | tee $(VMOUT)/report.txt || rc=$$?; \
 	[ $$rc -ne 0 ] || echo $$key > $(VERDICT_KEY); exit $$rc
 
 # --- the kernel's own BPF tools and tests, built from the patched tree, static for the guest ----------------------
@@ -502,7 +505,7 @@ vm-shell: initramfs shell-bin $(BIN)/vmrun
 # The suites under gdb, on this terminal: the guest waits at start_kernel with the lx- commands and the module's
 # symbols loaded (`break bpf_store`, `continue`); the console goes to $(VMOUT)-gdb/console.log.
 vm-gdb: initramfs $(BIN)/vmtest
-	$(VMTEST) -out $(VMOUT)-gdb -append "$(GUEST_APPEND)" -gdb -- $(GUEST_TESTARGS)
+	$(VMTEST) -out $(VMOUT)-gdb -append "$(GUEST_APPEND)" -gdb -- $$GUEST_TESTARGS
 
 # Both flavors, as CI runs them.
 vm-test-all:
@@ -519,7 +522,7 @@ vm-cover:
 COUNTERS := $(VMOUT)/counters
 cover-run: initramfs $(BIN)/vmtest $(BIN)/cover
 	@mkdir -p $(VMOUT)
-	rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -cover $(COUNTERS) -- $(TESTARGS) > $(VMOUT)/report.txt || rc=$$?; \
+	set -f; rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -cover $(COUNTERS) -- $$GUEST_TESTARGS > $(VMOUT)/report.txt || rc=$$?; \
 	tail -n 4 $(VMOUT)/report.txt; \
 	echo "vm-cover: the host's tests of the harness, with Go coverage ($(VMOUT)/host.cover)"; \
 	$(HOST_TEST_ENV) $(GO) test -count=1 -coverpkg=$(GO_COVERPKG) -coverprofile=$(VMOUT)/host.cover ./harness/... > $(VMOUT)/host-tests.txt || \
