@@ -254,6 +254,8 @@ $(KOUT)/.config: $(FRAGMENTS) $(SRC_STAMP)
 # in $(KOUT) has recorded its own count (6.12 and 6.1-debug measured from cold builds, 6.1 derived).
 KUNITS_6.1  := 1650
 KUNITS_6.12 := 1775
+# quiet=quiet_: kbuild prints its "  CC file.o" lines, which progress counts, even under `make -s` (which would
+# make kbuild silent: the baseline and bench call it so).
 kernel: $(KOUT)/.config $(BIN)/progress
 	@key=$$( { echo $(KGOALS) $(GCOV_VARS); git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
 		(cd $(SRC) && git ls-files -z --others --exclude-standard | xargs -0 -r sha256sum); cat $(KOUT)/.config; } | sha256sum); \
@@ -261,7 +263,7 @@ kernel: $(KOUT)/.config $(BIN)/progress
 		echo "kernel: $(BZIMAGE) is up to date"; exit 0; fi; \
 	echo "kernel: building $(BZIMAGE) (log: $(KOUT)/build.log)"; \
 	start=$$(date +%s); \
-	if ! $(KMAKE) -j$$(nproc) $(KGOALS) 2>&1 | $(BIN)/progress -label kernel -log $(KOUT)/build.log \
+	if ! $(KMAKE) quiet=quiet_ -j$$(nproc) $(KGOALS) 2>&1 | $(BIN)/progress -label kernel -log $(KOUT)/build.log \
 			-estimate $(KOUT)/.oreore-units -default-estimate $(or $(KUNITS_$(KVER)),0); then \
 		grep -E 'error|Error' $(KOUT)/build.log | head -20; tail -30 $(KOUT)/build.log; \
 		echo "kernel: build failed (full log: $(KOUT)/build.log)"; exit 1; fi; \
