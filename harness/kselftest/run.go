@@ -51,8 +51,12 @@ func Run(t *testing.T, bin string, args ...string) string {
 		unlock := lockModules(t)
 		defer unlock()
 	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	// Apart: stdout to a pipe is block-buffered in the binaries and stderr
+	// is not, so libbpf's warnings landed in the middle of test_verifier's
+	// "#947/p NAME" lines, and the baseline missed a failing test whose
+	// name was cut in two. The results are on stdout, in order.
+	var out, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &stderr
 	start := time.Now()
 	err := cmd.Run()
 	var exit *exec.ExitError
@@ -60,8 +64,13 @@ func Run(t *testing.T, bin string, args ...string) string {
 		t.Fatalf("%s: %v", bin, err)
 	}
 	t.Logf("%s %s: %v, exit %d", filepath.Base(bin), strings.Join(args, " "), time.Since(start).Round(time.Millisecond), cmd.ProcessState.ExitCode())
+	if stderr.Len() > 0 {
+		t.Logf("%s wrote %d lines to stderr; the last of them:\n%s", filepath.Base(bin),
+			strings.Count(stderr.String(), "\n"), tail(stderr.String(), 10))
+	}
 	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		t.Errorf("%s %s was killed by %v; its output ends:\n%s", filepath.Base(bin), strings.Join(args, " "), ws.Signal(), tail(out.String(), 40))
+		t.Errorf("%s %s was killed by %v; its output ends:\n%s\nand its stderr:\n%s", filepath.Base(bin), strings.Join(args, " "),
+			ws.Signal(), tail(out.String(), 40), tail(stderr.String(), 20))
 	}
 	return out.String()
 }
