@@ -18,7 +18,6 @@ func TestAttrLayoutIsTheKernels(t *testing.T) {
 		link   linkCreateAttr
 		pin    objPinAttr
 		run    progTestRunAttr
-		raw    progTestRunRawAttr
 	)
 	tests := []struct {
 		field     string
@@ -55,10 +54,9 @@ func TestAttrLayoutIsTheKernels(t *testing.T) {
 		{"query.link_attach_flags", unsafe.Offsetof(query.linkAttachFlags), 48},
 		{"query.revision", unsafe.Offsetof(query.revision), 56},
 		{"test.batch_size", unsafe.Offsetof(run.batchSize), 72},
-		{"test.data_in (raw)", unsafe.Offsetof(raw.dataIn), 16},
-		{"test.ctx_in (raw)", unsafe.Offsetof(raw.ctxIn), 48},
-		{"test.batch_size (raw)", unsafe.Offsetof(raw.batchSize), 72},
-		{"test (raw) size", unsafe.Sizeof(raw), unsafe.Sizeof(run)},
+		{"test.data_in", unsafe.Offsetof(run.dataIn), 16},
+		{"test.ctx_in", unsafe.Offsetof(run.ctxIn), 48},
+		{"test (size)", unsafe.Sizeof(run), 80},
 		{"link_create.flags", unsafe.Offsetof(link.flags), 12},
 		{"link_create.target_btf_id (the union)", unsafe.Offsetof(link.union), 16},
 		{"pathname", unsafe.Offsetof(pin.pathname), 0},

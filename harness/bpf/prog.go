@@ -286,23 +286,15 @@ func ProgDetach(a ProgAttachAttr) error {
 	return wrap("BPF_PROG_DETACH", err)
 }
 
+// progTestRunAttr is BPF_PROG_TEST_RUN's part of union bpf_attr. Its
+// addresses are numbers, so that TestRunRaw can send any; ProgTestRun
+// keeps its buffers alive across the call itself.
 type progTestRunAttr struct {
-	progFD      uint32
-	retval      uint32
-	dataSizeIn  uint32
-	dataSizeOut uint32
-	dataIn      pointer
-	dataOut     pointer
-	repeat      uint32
-	duration    uint32
-	ctxSizeIn   uint32
-	ctxSizeOut  uint32
-	ctxIn       pointer
-	ctxOut      pointer
-	flags       uint32
-	cpu         uint32
-	batchSize   uint32
-	_           uint32
+	progFD, retval, dataSizeIn, dataSizeOut uint32
+	dataIn, dataOut                         uint64
+	repeat, duration, ctxSizeIn, ctxSizeOut uint32
+	ctxIn, ctxOut                           uint64
+	flags, cpu, batchSize, _                uint32
 }
 
 // TestRun is the input of BPF_PROG_TEST_RUN. DataOut and CtxOut are
@@ -330,22 +322,18 @@ type TestRunResult struct {
 
 // ProgTestRun runs a program once, or Repeat times, on the given input.
 func ProgTestRun(prog FD, in TestRun) (TestRunResult, error) {
-	attr := progTestRunAttr{
-		progFD:      uint32(prog),
-		dataSizeIn:  uint32(len(in.DataIn)),
-		dataSizeOut: uint32(len(in.DataOut)),
-		dataIn:      ptrTo(in.DataIn),
-		dataOut:     ptrTo(in.DataOut),
-		repeat:      in.Repeat,
-		ctxSizeIn:   uint32(len(in.CtxIn)),
-		ctxSizeOut:  uint32(len(in.CtxOut)),
-		ctxIn:       ptrTo(in.CtxIn),
-		ctxOut:      ptrTo(in.CtxOut),
-		flags:       in.Flags,
-		cpu:         in.CPU,
-		batchSize:   in.BatchSize,
-	}
-	if _, err := sys(unix.BPF_PROG_TEST_RUN, &attr); err != nil {
+	attr := TestRunRaw{
+		DataSizeIn: uint32(len(in.DataIn)), DataSizeOut: uint32(len(in.DataOut)),
+		DataIn: addrOf(in.DataIn), DataOut: addrOf(in.DataOut), Repeat: in.Repeat,
+		CtxSizeIn: uint32(len(in.CtxIn)), CtxSizeOut: uint32(len(in.CtxOut)),
+		CtxIn: addrOf(in.CtxIn), CtxOut: addrOf(in.CtxOut),
+		Flags: in.Flags, CPU: in.CPU, BatchSize: in.BatchSize,
+	}.attr(prog)
+	_, err := sys(unix.BPF_PROG_TEST_RUN, &attr)
+	// The attr holds the buffers' addresses as numbers, which do not keep
+	// them alive.
+	runtime.KeepAlive(in)
+	if err != nil {
 		return TestRunResult{}, wrap("BPF_PROG_TEST_RUN", err)
 	}
 	res := TestRunResult{Retval: attr.retval, Duration: time.Duration(attr.duration)}
@@ -356,6 +344,14 @@ func ProgTestRun(prog FD, in TestRun) (TestRunResult, error) {
 		res.CtxOut = in.CtxOut[:min(int(attr.ctxSizeOut), len(in.CtxOut))]
 	}
 	return res, nil
+}
+
+// addrOf is a buffer's address for an attr, 0 for an empty one.
+func addrOf(b []byte) uintptr {
+	if len(b) == 0 {
+		return 0
+	}
+	return uintptr(unsafe.Pointer(&b[0]))
 }
 
 // TestRunRaw is BPF_PROG_TEST_RUN's attr as sent, field by field:
@@ -371,25 +367,19 @@ type TestRunRaw struct {
 	Flags, CPU, BatchSize   uint32
 }
 
-// progTestRunRawAttr is progTestRunAttr with its addresses as numbers:
-// what the kernel reads is the same.
-type progTestRunRawAttr struct {
-	progFD, retval, dataSizeIn, dataSizeOut uint32
-	dataIn, dataOut                         uint64
-	repeat, duration, ctxSizeIn, ctxSizeOut uint32
-	ctxIn, ctxOut                           uint64
-	flags, cpu, batchSize, _                uint32
-}
-
-// ProgTestRunRaw issues BPF_PROG_TEST_RUN with the fields as given and
-// returns the program's return value.
-func ProgTestRunRaw(prog FD, in TestRunRaw) (uint32, error) {
-	attr := progTestRunRawAttr{
+func (in TestRunRaw) attr(prog FD) progTestRunAttr {
+	return progTestRunAttr{
 		progFD: uint32(prog), dataSizeIn: in.DataSizeIn, dataSizeOut: in.DataSizeOut,
 		dataIn: uint64(in.DataIn), dataOut: uint64(in.DataOut), repeat: in.Repeat,
 		ctxSizeIn: in.CtxSizeIn, ctxSizeOut: in.CtxSizeOut, ctxIn: uint64(in.CtxIn), ctxOut: uint64(in.CtxOut),
 		flags: in.Flags, cpu: in.CPU, batchSize: in.BatchSize,
 	}
+}
+
+// ProgTestRunRaw issues BPF_PROG_TEST_RUN with the fields as given and
+// returns the program's return value.
+func ProgTestRunRaw(prog FD, in TestRunRaw) (uint32, error) {
+	attr := in.attr(prog)
 	if _, err := sys(unix.BPF_PROG_TEST_RUN, &attr); err != nil {
 		return 0, wrap("BPF_PROG_TEST_RUN", err)
 	}
