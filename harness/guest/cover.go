@@ -31,17 +31,15 @@ const Counters = "gcda"
 
 // CounterPieces cuts a coverage file into the records that carry it.
 func CounterPieces(path string, data []byte) []Guest {
-	text := base64.StdEncoding.EncodeToString(data)
-	// A piece is a whole number of 4-character groups, so each decodes alone.
-	const chunk = TraceChunk / 4 * 4
-	out := []Guest{{Guest: Counters, Package: path}}
-	for len(text) > 0 {
-		n := min(len(text), chunk)
-		out = append(out, Guest{Guest: Counters, Package: path, Text: text[:n]})
-		text = text[n:]
-	}
-	return out
+	// base64 is ASCII and TraceChunk a multiple of 4, so each piece is
+	// whole 4-character groups and decodes alone. The first record, with
+	// no text, makes an empty file arrive too.
+	head := Guest{Guest: Counters, Package: path}
+	return append([]Guest{head}, pieces(head, base64.StdEncoding.EncodeToString(data))...)
 }
+
+// TraceChunk must keep base64 pieces whole: see CounterPieces.
+var _ [1 - TraceChunk%4]struct{}
 
 // CounterFiles joins the Counters records' pieces: each file's bytes, by
 // its path.

@@ -23,6 +23,12 @@ const TraceChunk = 16 << 10
 
 // TracePieces cuts a trace into the records that carry it.
 func TracePieces(pkg, test, text string) []Guest {
+	return pieces(Guest{Guest: Trace, Package: pkg, Test: test}, text)
+}
+
+// pieces cuts text into records like head, TraceChunk bytes at most in
+// each, so that no line of the port grows large.
+func pieces(head Guest, text string) []Guest {
 	var out []Guest
 	for len(text) > 0 {
 		n := min(len(text), TraceChunk)
@@ -30,7 +36,9 @@ func TracePieces(pkg, test, text string) []Guest {
 		for n < len(text) && n > 0 && !utf8.RuneStart(text[n]) {
 			n--
 		}
-		out = append(out, Guest{Guest: Trace, Package: pkg, Test: test, Text: text[:n]})
+		g := head
+		g.Text = text[:n]
+		out = append(out, g)
 		text = text[n:]
 	}
 	return out

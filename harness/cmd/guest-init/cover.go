@@ -57,12 +57,9 @@ func sendCounters(out *port) error {
 	return nil
 }
 
-// goCoverArgs has a test binary write its Go coverage where sendCounters
-// looks, when coverage is asked for.
+// goCoverArgs has the test binaries write their Go coverage where
+// sendCounters looks (binaries built without -cover write none).
 func goCoverArgs() []string {
-	if !wantCover() {
-		return nil
-	}
 	os.MkdirAll(guest.GoCoverDir, 0o755)
 	return []string{"-test.gocoverdir=" + guest.GoCoverDir}
 }

@@ -125,8 +125,13 @@ func main() {
 		wd = newWatchdog(limit, out, end)
 		go wd.run()
 	}
-	exit = runSuites(out, wd, testArgs(os.Args[1:]))
-	if wantCover() {
+	cover := wantCover()
+	args := testArgs(os.Args[1:])
+	if cover {
+		args = append(goCoverArgs(), args...)
+	}
+	exit = runSuites(out, wd, args)
+	if cover {
 		if err := sendCounters(out); err != nil {
 			out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
 			exit = 2
@@ -341,8 +346,7 @@ func runLane(out *port, wd *watchdog, lane string, trace bool, suites, args []st
 	for _, suite := range suites {
 		name := strings.TrimSuffix(filepath.Base(suite), ".test")
 		logf("running %s", name)
-		cmdArgs := append([]string{"-t", "-p", name, suite, "-test.v=test2json"}, goCoverArgs()...)
-		cmdArgs = append(cmdArgs, args...)
+		cmdArgs := append([]string{"-t", "-p", name, suite, "-test.v=test2json"}, args...)
 		cmd := exec.Command(guest.Test2JSON, cmdArgs...)
 		cmd.Dir = "/"
 		// The host runs the same generic suites with the objects in build/.
