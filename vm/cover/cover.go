@@ -55,9 +55,14 @@ type gcovJSON struct {
 // found at the path the guest gave it (the build folder), and merges the
 // results by source file.
 func Read(counters string) (map[string]*File, error) {
+	// gcov runs in each file's folder: a relative path would not hold.
+	counters, err := filepath.Abs(counters)
+	if err != nil {
+		return nil, err
+	}
 	files := map[string]*File{}
 	n := 0
-	err := filepath.WalkDir(counters, func(path string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(counters, func(path string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(path, ".gcda") {
 			return err
 		}
@@ -136,6 +141,7 @@ type Summary struct {
 	Label                  string // the path shown: kernel/bpf/oreore.c, kmod/oreore.c
 	Lines, LinesHit        int
 	Branches, BranchesHit  int
+	Selected               []*Line // the lines counted, in order
 	NotRun, BranchesMissed []*Line
 	// Part is set when only some of the file's lines count (those the
 	// series adds to a file it does not own).
@@ -155,6 +161,7 @@ func Summarize(label string, f *File, want map[int]bool) Summary {
 	sort.Ints(numbers)
 	for _, n := range numbers {
 		l := f.Lines[n]
+		s.Selected = append(s.Selected, l)
 		s.Lines++
 		if l.Count > 0 {
 			s.LinesHit++

@@ -63,6 +63,15 @@ func TestReadMergesWhatRan(t *testing.T) {
 	if s.Branches != 2 || s.BranchesHit != 1 || len(s.BranchesMissed) != 1 || s.BranchesMissed[0].Number != 3 {
 		t.Errorf("branches %d/%d missed on %v, want 1/2 missed on line 3", s.BranchesHit, s.Branches, s.BranchesMissed)
 	}
+	// A relative counters folder reads the same (gcov runs elsewhere).
+	t.Chdir(dir)
+	rel, err := Read("counters")
+	if err != nil {
+		t.Fatalf("a relative counters folder: %v", err)
+	}
+	if r := rel[src]; r == nil || Summarize("t.c", r, nil).LinesHit != 3 {
+		t.Errorf("a relative counters folder read differently: %v", rel)
+	}
 	// Only the lines asked about count.
 	if p := Summarize("t.c", f, map[int]bool{4: true, 5: true}); p.Lines != 2 || p.LinesHit != 1 || !p.Part {
 		t.Errorf("lines 4-5: %d/%d, want 1/2", p.LinesHit, p.Lines)

@@ -26,12 +26,12 @@ func main() {
 	base := flag.String("base", "base", "the tag the series applies on")
 	module := flag.String("module", "", "BUILD=LABEL: the module's build folder and the name shown for it (kmod)")
 	lcov := flag.String("lcov", "", "also write an lcov tracefile of the series' files here")
-	html := flag.String("html", "", "also write genhtml's report into this folder (needs Debian's lcov)")
+	html := flag.String("html", "", "also write genhtml's report of the -lcov file into this folder (needs Debian's lcov)")
 	goGuest := flag.String("go-guest", "", "the Go coverage files the guest's test binaries wrote (-test.gocoverdir)")
 	goHost := flag.String("go-host", "", "a text profile of the same packages from the host's tests, to merge with the guest's")
 	flag.Parse()
-	if *counters == "" || *src == "" {
-		fmt.Fprintln(os.Stderr, "usage: cover -counters DIR -src TREE [-base TAG] [-module BUILD=LABEL] [-lcov FILE] [-html DIR]")
+	if *counters == "" || *src == "" || (*html != "" && *lcov == "") {
+		fmt.Fprintln(os.Stderr, "usage: cover -counters DIR -src TREE [-base TAG] [-module BUILD=LABEL] [-lcov FILE [-html DIR]]")
 		os.Exit(64)
 	}
 	if err := run(*counters, *src, *base, *module, *lcov, *html, os.Stdout); err != nil {
@@ -63,7 +63,15 @@ func run(counters, src, base, module, lcovPath, htmlDir string, w io.Writer) err
 		return err
 	}
 	modDir, modLabel, _ := strings.Cut(module, "=")
-	src = filepath.Clean(src)
+	// gcov names the sources by absolute path.
+	if src, err = filepath.Abs(src); err != nil {
+		return err
+	}
+	if modDir != "" {
+		if modDir, err = filepath.Abs(modDir); err != nil {
+			return err
+		}
+	}
 
 	var targets []target
 	seen := map[string]bool{}
@@ -77,7 +85,7 @@ func run(counters, src, base, module, lcovPath, htmlDir string, w io.Writer) err
 			targets = append(targets, t)
 			seen[rel] = true
 		case modDir != "":
-			if rel, ok := under(path, filepath.Clean(modDir)); ok {
+			if rel, ok := under(path, modDir); ok {
 				targets = append(targets, target{label: filepath.Join(modLabel, rel), file: f})
 			}
 		}
@@ -118,7 +126,7 @@ func run(counters, src, base, module, lcovPath, htmlDir string, w io.Writer) err
 		printLines(w, targets[i].file.Path, s)
 	}
 	if lcovPath != "" {
-		if err := writeLcov(lcovPath, targets); err != nil {
+		if err := writeLcov(lcovPath, targets, sums); err != nil {
 			return err
 		}
 		fmt.Fprintf(w, "cover: lcov tracefile %s\n", lcovPath)
@@ -203,44 +211,26 @@ func printLines(w io.Writer, path string, s cover.Summary) {
 	}
 }
 
-// writeLcov writes the targets' lines as an lcov tracefile (geninfo's
-// format), for genhtml.
-func writeLcov(path string, targets []target) error {
+// writeLcov writes the lines each summary counted as an lcov tracefile
+// (geninfo's format), for genhtml.
+func writeLcov(path string, targets []target, sums []cover.Summary) error {
 	var b strings.Builder
 	b.WriteString("TN:oreore\n")
-	for _, t := range targets {
-		fmt.Fprintf(&b, "SF:%s\n", t.file.Path)
-		var numbers []int
-		for n := range t.file.Lines {
-			if t.want == nil || t.want[n] {
-				numbers = append(numbers, n)
-			}
-		}
-		sort.Ints(numbers)
-		var lf, lh, brf, brh int
-		for _, n := range numbers {
-			l := t.file.Lines[n]
-			for i, c := range l.Branches {
-				taken := "-"
+	for i, s := range sums {
+		fmt.Fprintf(&b, "SF:%s\n", targets[i].file.Path)
+		for _, l := range s.Selected {
+			for j, c := range l.Branches {
+				taken := "-" // the line never ran: its branches were not reached
 				if l.Count > 0 {
 					taken = fmt.Sprint(c)
 				}
-				fmt.Fprintf(&b, "BRDA:%d,0,%d,%s\n", n, i, taken)
-				brf++
-				if c > 0 {
-					brh++
-				}
+				fmt.Fprintf(&b, "BRDA:%d,0,%d,%s\n", l.Number, j, taken)
 			}
 		}
-		for _, n := range numbers {
-			l := t.file.Lines[n]
-			fmt.Fprintf(&b, "DA:%d,%d\n", n, l.Count)
-			lf++
-			if l.Count > 0 {
-				lh++
-			}
+		for _, l := range s.Selected {
+			fmt.Fprintf(&b, "DA:%d,%d\n", l.Number, l.Count)
 		}
-		fmt.Fprintf(&b, "LF:%d\nLH:%d\nBRF:%d\nBRH:%d\nend_of_record\n", lf, lh, brf, brh)
+		fmt.Fprintf(&b, "LF:%d\nLH:%d\nBRF:%d\nBRH:%d\nend_of_record\n", s.Lines, s.LinesHit, s.Branches, s.BranchesHit)
 	}
 	return os.WriteFile(path, []byte(b.String()), 0o644)
 }

@@ -64,7 +64,7 @@ func main() {
 	cover := flag.String("cover", "", "have the guest send the kernel's gcov counters at the end, and write them in this folder (make vm-cover)")
 	flag.Parse()
 	if cfg.Kernel == "" || cfg.Initramfs == "" {
-		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-dump-dir DIR] [-panic-on-warn] [-trace] [-gdb | -gdb-script FILE] [-- TEST ARGS]")
+		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-dump-dir DIR] [-panic-on-warn] [-trace] [-cover DIR] [-gdb | -gdb-script FILE] [-- TEST ARGS]")
 		os.Exit(int(verdict.VMBroke))
 	}
 	cfg.Accel = qemu.Accelerator(*accel)
