@@ -5,12 +5,14 @@ package qemu
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -70,8 +72,12 @@ type Result struct {
 	// QMPErr says why the runner could not watch for a panic (no dump
 	// would have been written); nil when it could, or was not asked to.
 	QMPErr error
+	// Rebooted says why the guest was booted a second time: QEMU itself
+	// crashed in the first boot ("" when it did not).
+	Rebooted string
 
 	consoleBytes int64
+	waitErr      error // cmd.Wait's, for the signal QEMU died of
 }
 
 // Accelerator is how QEMU runs the guest.
@@ -179,6 +185,21 @@ func Run(cfg Config) Result {
 		accel = TCG
 		res = boot(cfg, accel)
 	}
+	if sig, ok := crashSignal(res.waitErr); ok && cfg.Stdin == nil && cfg.GDBPort == 0 {
+		// QEMU 7.2's multi-threaded TCG segfaults now and then during boot
+		// (CI saw it 2.6 s into a boot); no guest can cause a crash
+		// of QEMU itself, so the boot is not the kernel's result. Booted
+		// once more, and said so; the crashed boot's console is kept.
+		kept := filepath.Join(cfg.OutDir, "console-qemu-crashed.log")
+		os.Rename(res.ConsolePath, kept)
+		note := fmt.Sprintf("QEMU itself died of %v after %v, which no guest can cause: booted again (the crashed boot's console: %s)",
+			sig, res.Wall.Round(100*time.Millisecond), kept)
+		if cfg.Console != nil {
+			fmt.Fprintf(cfg.Console, "\nvm: %s\n", note)
+		}
+		res = boot(cfg, accel)
+		res.Rebooted = note
+	}
 	res.Accel = string(accel)
 	if why != "" {
 		res.Accel += " (" + why + ")"
@@ -274,6 +295,7 @@ func boot(cfg Config, accel Accelerator) Result {
 	}
 	res.Wall = time.Since(start)
 	res.consoleBytes = counted.n
+	res.waitErr = err
 	res.FirstInit = counted.markedAt
 	res.Stop = w.stopped()
 	switch {
@@ -311,6 +333,24 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// crashSignal returns the signal QEMU died of when it is one of a crash:
+// the runner only ever ends QEMU with SIGKILL or SIGTERM.
+func crashSignal(err error) (unix.Signal, bool) {
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) {
+		return 0, false
+	}
+	ws, ok := exitErr.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return 0, false
+	}
+	switch sig := ws.Signal(); sig {
+	case unix.SIGSEGV, unix.SIGBUS, unix.SIGABRT, unix.SIGILL, unix.SIGFPE:
+		return sig, true
+	}
+	return 0, false
 }
 
 func firstLine(s string) string {

@@ -2,6 +2,8 @@ package qemu
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -73,5 +75,57 @@ func TestArgsForDumpAndGDB(t *testing.T) {
 		if !strings.Contains(args, want) {
 			t.Errorf("command line lacks %q:\n%s", want, args)
 		}
+	}
+}
+
+// fakeQEMU puts a qemu-system-x86_64 first on PATH that runs script, and
+// returns the file each run appends a line to.
+func fakeQEMU(t *testing.T, script string) (runs string) {
+	dir := t.TempDir()
+	runs = filepath.Join(dir, "runs")
+	body := "#!/bin/sh\necho run >> " + runs + "\n" + script + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "qemu-system-x86_64"), []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", dir+":"+os.Getenv("PATH"))
+	return runs
+}
+
+func countRuns(t *testing.T, runs string) int {
+	b, err := os.ReadFile(runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Count(string(b), "run\n")
+}
+
+// A QEMU that crashes (a signal of its own) is booted once more, and the
+// result says so; the crashed boot's console is kept.
+func TestCrashedQEMUIsBootedAgain(t *testing.T) {
+	out := t.TempDir()
+	runs := fakeQEMU(t, `n=$(wc -l < "$(dirname "$0")/runs")
+if [ "$n" = 1 ]; then echo "first boot"; kill -SEGV $$; fi
+echo "oreore-init: second boot"`)
+	res := Run(Config{Accel: TCG, OutDir: out, Timeout: time.Minute, TSCkHz: 1})
+	if n := countRuns(t, runs); n != 2 {
+		t.Fatalf("QEMU ran %d times, want 2 (the crash, then the boot again)", n)
+	}
+	if res.Err != nil || !strings.Contains(res.Rebooted, "segmentation fault") {
+		t.Errorf("err %v, rebooted %q: want no error and the crash named", res.Err, res.Rebooted)
+	}
+	for file, want := range map[string]string{"console.log": "second boot", "console-qemu-crashed.log": "first boot"} {
+		if b, _ := os.ReadFile(filepath.Join(out, file)); !strings.Contains(string(b), want) {
+			t.Errorf("%s holds %q, want %q", file, b, want)
+		}
+	}
+}
+
+// A QEMU that fails by its exit code is QEMU refusing the command line or
+// the guest asking it to stop: no second boot.
+func TestFailingQEMUIsNotBootedAgain(t *testing.T) {
+	runs := fakeQEMU(t, "echo 'qemu-system-x86_64: -device nope: not found' >&2; exit 1")
+	res := Run(Config{Accel: TCG, OutDir: t.TempDir(), Timeout: time.Minute, TSCkHz: 1})
+	if n := countRuns(t, runs); n != 1 || res.Err == nil || res.Rebooted != "" {
+		t.Errorf("QEMU ran %d times, err %v, rebooted %q: want 1 run, its error, no reboot", n, res.Err, res.Rebooted)
 	}
 }

@@ -137,6 +137,9 @@ func run(cfg qemu.Config, dbg gdb.Session, spec guest.RunSpec, files []string, b
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmrun:", err)
 	}
+	if res.Rebooted != "" {
+		fmt.Fprintln(os.Stderr, "vmrun:", res.Rebooted)
+	}
 
 	console, _ := os.ReadFile(res.ConsolePath)
 	for _, s := range verdict.FindSplats(string(console)) {

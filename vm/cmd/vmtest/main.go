@@ -153,6 +153,9 @@ func run(cfg qemu.Config, dbg gdb.Session, expected []string, coverDir string, w
 		fmt.Fprintln(w, "vm:", err)
 	}
 	fmt.Fprintf(w, "vm: ran under %s\n", res.Accel)
+	if res.Rebooted != "" {
+		fmt.Fprintln(w, "vm:", res.Rebooted)
+	}
 	in := verdict.Input{TimedOut: res.TimedOut, QEMUErr: res.Err, CPUs: cfg.CPUs, Expected: expected}
 	if b, err := os.ReadFile(res.ConsolePath); err == nil {
 		in.Console = string(b)
