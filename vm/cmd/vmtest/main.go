@@ -56,7 +56,7 @@ func main() {
 	kmod := flag.String("kmod", "", "the module's build folder, for gdb and the dump's commands (default: kmod-X beside the kernel's build folder kernel-X)")
 	dump := flag.Bool("dump", true, "when the guest's kernel panics, write its memory to vmcore in -dump-dir (the guest boots with oops=panic)")
 	dumpDir := flag.String("dump-dir", "", "folder for the vmcore (default: -out)")
-	dumpFormat := flag.String("dump-format", "kdump-zlib", "QEMU's dump-guest-memory format: kdump-zlib or elf")
+	dumpFormat := flag.String("dump-format", "elf", "QEMU's dump-guest-memory format: elf (the whole memory, with the kernel's virtual addresses: Debian 12's drgn reads it on 6.1 and 6.12) or kdump-zlib (small; Debian 12's drgn and crash read it on 6.1 only)")
 	panicOnWarn := flag.Bool("panic-on-warn", false, "a kernel WARN panics (panic_on_warn=1), so it gets a dump too")
 	useGDB := flag.Bool("gdb", false, "hold the guest for gdb, started on this terminal (no timeout, no early stop)")
 	gdbScript := flag.String("gdb-script", "", "run gdb in batch mode with this script (implies -gdb, keeps the timeouts)")
