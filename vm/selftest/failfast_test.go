@@ -174,6 +174,51 @@ func TestKernelCrashNamesTheTest(t *testing.T) {
 	}
 }
 
+// PANIC_ON_WARN: a real WARN (a module that WARNs on load: no config of
+// ours has LKDTM) panics the guest under -panic-on-warn, and the dump's log
+// holds the WARN and the panic it caused.
+func TestPanicOnWarnLeavesADump(t *testing.T) {
+	tl := setup(t)
+	// bzImage is KOUT/arch/x86/boot/bzImage; the module builds against KOUT.
+	kout := filepath.Dir(filepath.Dir(filepath.Dir(filepath.Dir(tl.kernel))))
+	mod := filepath.Join(tl.dir, "warnmod")
+	if err := os.CopyFS(mod, os.DirFS("testdata/warnmod")); err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command("make", "-s", "-C", kout, "M="+mod, "modules")
+	// Not the variables of the make that runs this test (KVER=..., its
+	// jobserver): kbuild gets only what it is given here.
+	for _, kv := range os.Environ() {
+		if name, _, _ := strings.Cut(kv, "="); name != "MAKEFLAGS" && name != "MFLAGS" && name != "MAKELEVEL" {
+			build.Env = append(build.Env, kv)
+		}
+	}
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the WARN module against %s: %v\n%s", kout, err, out)
+	}
+	cpio := tl.initramfs(t, "warn", "guest-init", nil, "-module", filepath.Join(mod, "oreore_warn.ko"))
+	out, err := exec.Command(filepath.Join(tl.dir, "vmtest"), "-kernel", tl.kernel, "-initramfs", cpio,
+		"-out", filepath.Join(tl.dir, "warn"), "-timeout", "3m", "-panic-on-warn").CombinedOutput()
+	var exitErr *exec.ExitError
+	if !errors.As(err, &exitErr) || verdict.Code(exitErr.ExitCode()) != verdict.KernelSplat {
+		t.Fatalf("vmtest: %v, want exit %d (kernel splat)\n%s", err, verdict.KernelSplat, out)
+	}
+	vmcore := filepath.Join(tl.dir, "warn", "vmcore")
+	if !strings.Contains(string(out), "its memory is in "+vmcore) {
+		t.Fatalf("the report names no vmcore: the WARN did not panic, or the panic left no dump:\n%s", out)
+	}
+	k, err := gdb.Find(tl.kernel, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tool, log, _ := readVmcore(t, k.Vmlinux(), vmcore)
+	for _, want := range []string{"oreore selftest: a deliberate WARN", "panic_on_warn set"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("%s did not find %q in the dump's log:\n%s", tool, want, log)
+		}
+	}
+}
+
 // readVmcore has drgn, then crash, read the kernel's log and the panicking
 // thread's stack out of a dump, and returns the first that could. drgn
 // needs the dump's VMCOREINFO (the kernel writes it with CONFIG_PROC_KCORE
@@ -192,7 +237,7 @@ func readVmcore(t *testing.T, vmlinux, vmcore string) (tool, log, stack string) 
 	if _, err := exec.LookPath("crash"); err == nil {
 		// SLOB (6.1's tinyconfig) has no kmem_cache that crash knows.
 		cmd := exec.Command("crash", "-s", "--no_kmem_cache", vmlinux, vmcore)
-		cmd.Stdin = strings.NewReader("log | tail -n 40\necho === stack ===\nbt\nquit\n")
+		cmd.Stdin = strings.NewReader("log | tail -n 150\necho === stack ===\nbt\nquit\n")
 		out, err := cmd.CombinedOutput()
 		if err == nil {
 			log, stack, _ = strings.Cut(string(out), "=== stack ===")

@@ -78,11 +78,12 @@ func goBuild(t *testing.T, dir string, args ...string) {
 	}
 }
 
-// initramfs builds the guest's archive with the given init and tests.
-func (tl tools) initramfs(t *testing.T, name, init string, tests []string) string {
+// initramfs builds the guest's archive with the given init and tests, and
+// any further mkinitramfs arguments.
+func (tl tools) initramfs(t *testing.T, name, init string, tests []string, extra ...string) string {
 	t.Helper()
 	cpio := filepath.Join(tl.dir, name+".cpio")
-	args := []string{"-o", cpio, "-init", filepath.Join(tl.dir, init), "-test2json", filepath.Join(tl.dir, "test2json")}
+	args := append([]string{"-o", cpio, "-init", filepath.Join(tl.dir, init), "-test2json", filepath.Join(tl.dir, "test2json")}, extra...)
 	for _, test := range tests {
 		args = append(args, "-test", "only="+filepath.Join(tl.dir, test))
 	}

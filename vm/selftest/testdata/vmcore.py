@@ -6,6 +6,6 @@ from drgn.helpers.linux.printk import get_dmesg
 
 log = get_dmesg(prog).decode(errors="replace")
 print("=== log ===")
-print("\n".join(log.splitlines()[-40:]))
+print("\n".join(log.splitlines()[-150:]))
 print("=== stack ===")
 print(prog.crashed_thread().stack_trace())
