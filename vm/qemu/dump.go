@@ -1,6 +1,7 @@
 package qemu
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -24,16 +25,33 @@ import (
 // faulting task's state.
 type Dump struct {
 	Path string // the vmcore, replaced at each boot
-	// Format is dump-guest-memory's: elf (the default) or kdump-zlib.
-	// elf holds the whole memory (1 GB for a 1G guest, 4-7 s under TCG)
-	// and is written with paging, so that its segments carry the kernel's
-	// virtual addresses: Debian 12's drgn reads such a dump of 6.1 and of
-	// 6.12. kdump-zlib drops zero pages (about 22 MB), but Debian 12's
-	// libkdumpfile (0.5.1) cannot open one of 6.12 ("KDUMP_ATTR_ARCH_NAME:
-	// Key has no value") and crash 8.0.2 reads no stack from it.
+	// Format is dump-guest-memory's: elf (the default) or kdump-zlib;
+	// AutoFormat says which suits a kernel.
 	Format string
 	// Timeout bounds the dump; 0 means DefaultDumpTimeout.
 	Timeout time.Duration
+}
+
+// AutoFormat picks the dump's format for a kernel from its build's
+// .config.
+//
+// elf holds the whole memory (1 GB for a 1G guest, 4-7 s under TCG) and is
+// written with paging, so that its segments carry the kernel's virtual
+// addresses: Debian 12's drgn (0.0.22) needs them to read a 6.12 dump, and
+// reads 6.1's too. kdump-zlib drops zero pages (about 22 MB), but Debian
+// 12's libkdumpfile (0.5.1) cannot open one of 6.12 ("KDUMP_ATTR_ARCH_NAME:
+// Key has no value") and crash 8.0.2 reads no stack from it.
+//
+// A KASAN kernel gets kdump-zlib: its shadow maps one zero page over 16 TB
+// of addresses, and QEMU's paging walk of it outlasted a 3-minute timeout.
+func AutoFormat(kernelBuild string) string {
+	config, err := os.ReadFile(filepath.Join(kernelBuild, ".config"))
+	if err != nil || bytes.Contains(config, []byte("\nCONFIG_KASAN=y\n")) {
+		// Unreadable: not knowing about KASAN, the format that cannot
+		// take minutes.
+		return "kdump-zlib"
+	}
+	return "elf"
 }
 
 // DefaultDumpTimeout is how long a dump may take before the runner gives

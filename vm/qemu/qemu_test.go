@@ -129,3 +129,24 @@ func TestFailingQEMUIsNotBootedAgain(t *testing.T) {
 		t.Errorf("QEMU ran %d times, err %v, rebooted %q: want 1 run, its error, no reboot", n, res.Err, res.Rebooted)
 	}
 }
+
+// A KASAN kernel's dump is kdump-zlib (QEMU's paging walk of the shadow
+// takes minutes), others' elf; a kernel whose config is unknown gets the
+// format that cannot take minutes.
+func TestAutoFormat(t *testing.T) {
+	for config, want := range map[string]string{
+		"CONFIG_BPF=y\nCONFIG_KASAN=y\nCONFIG_KASAN_GENERIC=y\n": "kdump-zlib",
+		"CONFIG_BPF=y\n# CONFIG_KASAN is not set\n":              "elf",
+		"": "kdump-zlib", // no .config at all
+	} {
+		dir := t.TempDir()
+		if config != "" {
+			if err := os.WriteFile(filepath.Join(dir, ".config"), []byte(config), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if got := AutoFormat(dir); got != want {
+			t.Errorf("config %q: %s, want %s", config, got, want)
+		}
+	}
+}

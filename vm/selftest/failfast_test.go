@@ -158,6 +158,9 @@ func TestKernelCrashNamesTheTest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if why := unreadableHere(t, w.report, filepath.Join(tl.dir, "crash", "console.log")); why != "" {
+		t.Skip(why)
+	}
 	tool, log, stack := readVmcore(t, k.Vmlinux(), vmcore)
 	if !strings.Contains(log, "Kernel panic - not syncing: sysrq triggered crash") {
 		t.Errorf("%s did not find the panic's message in the dump's log:\n%s", tool, log)
@@ -211,12 +214,40 @@ func TestPanicOnWarnLeavesADump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if why := unreadableHere(t, string(out), filepath.Join(tl.dir, "warn", "console.log")); why != "" {
+		t.Skip(why)
+	}
 	tool, log, _ := readVmcore(t, k.Vmlinux(), vmcore)
 	for _, want := range []string{"oreore selftest: a deliberate WARN", "panic_on_warn set"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("%s did not find %q in the dump's log:\n%s", tool, want, log)
 		}
 	}
+}
+
+// unreadableHere says why Debian 12's drgn and crash cannot read a dump
+// that was written and named (checked before): a KASAN kernel's dump is
+// kdump-zlib (qemu.AutoFormat), which they read only for 6.1. "" when they
+// can.
+func unreadableHere(t *testing.T, report, console string) string {
+	t.Helper()
+	if !strings.Contains(report, "(kdump-zlib,") {
+		return ""
+	}
+	b, err := os.ReadFile(console)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`Linux version (\d+\.\d+)`).FindSubmatch(b)
+	if m == nil {
+		t.Fatalf("%s has no Linux version line", console)
+	}
+	if release := string(m[1]); release != "6.1" {
+		return fmt.Sprintf("the vmcore of this KASAN kernel (Linux %s) is written and named, as kdump-zlib: an elf dump "+
+			"would take minutes (QEMU walks the KASAN shadow), and Debian 12's drgn (0.0.22) and crash (8.0.2) "+
+			"read a kdump-zlib dump of Linux 6.1 only", release)
+	}
+	return ""
 }
 
 // readVmcore has drgn, then crash, read the kernel's log and the panicking

@@ -87,6 +87,9 @@ func main() {
 		cfg.Dump = &qemu.Dump{Path: filepath.Join(cfg.OutDir, "vmcore")}
 	}
 	k, kerr := gdb.Find(cfg.Kernel, *kmod)
+	if cfg.Dump != nil {
+		cfg.Dump.Format = qemu.AutoFormat(k.Build)
+	}
 	dbg := gdb.Session{Kernel: k, Script: *gdbScript, Elsewhere: *shell && *gdbScript == ""}
 	if *useGDB || *gdbScript != "" {
 		port, err := dbg.Prepare(&cfg, kerr, false)

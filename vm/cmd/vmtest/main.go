@@ -56,7 +56,7 @@ func main() {
 	kmod := flag.String("kmod", "", "the module's build folder, for gdb and the dump's commands (default: kmod-X beside the kernel's build folder kernel-X)")
 	dump := flag.Bool("dump", true, "when the guest's kernel panics, write its memory to vmcore in -dump-dir (the guest boots with oops=panic)")
 	dumpDir := flag.String("dump-dir", "", "folder for the vmcore (default: -out)")
-	dumpFormat := flag.String("dump-format", "elf", "QEMU's dump-guest-memory format: elf (the whole memory, with the kernel's virtual addresses: Debian 12's drgn reads it on 6.1 and 6.12) or kdump-zlib (small; Debian 12's drgn and crash read it on 6.1 only)")
+	dumpFormat := flag.String("dump-format", "auto", "QEMU's dump-guest-memory format: elf (the whole memory, with the kernel's virtual addresses: Debian 12's drgn reads it on 6.1 and 6.12), kdump-zlib (small; Debian 12's drgn and crash read it on 6.1 only), or auto: elf, kdump-zlib for a KASAN kernel")
 	panicOnWarn := flag.Bool("panic-on-warn", false, "a kernel WARN panics (panic_on_warn=1), so it gets a dump too")
 	useGDB := flag.Bool("gdb", false, "hold the guest for gdb, started on this terminal (no timeout, no early stop)")
 	gdbScript := flag.String("gdb-script", "", "run gdb in batch mode with this script (implies -gdb, keeps the timeouts)")
@@ -94,6 +94,9 @@ func main() {
 		cfg.Dump = &qemu.Dump{Path: filepath.Join(dir, "vmcore"), Format: *dumpFormat}
 	}
 	k, kerr := gdb.Find(cfg.Kernel, *kmod)
+	if cfg.Dump != nil && cfg.Dump.Format == "auto" {
+		cfg.Dump.Format = qemu.AutoFormat(k.Build)
+	}
 	dbg := gdb.Session{Kernel: k, Script: *gdbScript}
 	if *useGDB || *gdbScript != "" {
 		port, err := dbg.Prepare(&cfg, kerr, isFlagSet("timeout"))
