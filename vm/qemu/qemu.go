@@ -186,10 +186,10 @@ func Run(cfg Config) Result {
 		res = boot(cfg, accel)
 	}
 	if sig, ok := crashSignal(res.waitErr); ok && cfg.Stdin == nil && cfg.GDBPort == 0 {
-		// QEMU 7.2's multi-threaded TCG segfaults now and then during boot
-		// (CI saw it 2.6 s into a boot); no guest can cause a crash
-		// of QEMU itself, so the boot is not the kernel's result. Booted
-		// once more, and said so; the crashed boot's console is kept.
+		// Debian 12's QEMU 7.2 segfaulted under TCG in CI, 2.6 s into a
+		// boot. No guest can crash QEMU itself, so such a boot says
+		// nothing of the kernel: booted once more, and said so; the
+		// crashed boot's console is kept.
 		kept := filepath.Join(cfg.OutDir, "console-qemu-crashed.log")
 		os.Rename(res.ConsolePath, kept)
 		note := fmt.Sprintf("QEMU itself died of %v after %v, which no guest can cause: booted again (the crashed boot's console: %s)",
@@ -336,7 +336,7 @@ func (c *countingWriter) Write(b []byte) (int, error) {
 }
 
 // crashSignal returns the signal QEMU died of when it is one of a crash:
-// the runner only ever ends QEMU with SIGKILL or SIGTERM.
+// the runner only ever ends QEMU with SIGKILL.
 func crashSignal(err error) (unix.Signal, bool) {
 	var exitErr *exec.ExitError
 	if !errors.As(err, &exitErr) {
