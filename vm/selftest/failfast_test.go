@@ -214,6 +214,9 @@ func TestPanicOnWarnLeavesADump(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if !strings.Contains(string(out), "panic_on_warn set") {
+		t.Errorf("the report does not show the WARN's panic:\n%s", out)
+	}
 	if why := unreadableHere(t, string(out), filepath.Join(tl.dir, "warn", "console.log")); why != "" {
 		t.Skip(why)
 	}
