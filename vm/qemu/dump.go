@@ -25,8 +25,8 @@ import (
 // faulting task's state.
 type Dump struct {
 	Path string // the vmcore, replaced at each boot
-	// Format is dump-guest-memory's: elf (the default) or kdump-zlib;
-	// AutoFormat says which suits a kernel.
+	// Format is dump-guest-memory's: elf or kdump-zlib (the default, which
+	// cannot take minutes); AutoFormat says which suits a kernel.
 	Format string
 	// Timeout bounds the dump; 0 means DefaultDumpTimeout.
 	Timeout time.Duration
@@ -78,7 +78,7 @@ func (d *Dump) qemuArgs(socket string) []string {
 
 func (d *Dump) format() string {
 	if d.Format == "" {
-		return "elf"
+		return "kdump-zlib"
 	}
 	return d.Format
 }
