@@ -3,9 +3,13 @@
  * /sys/oreore/bpf: write a number to run the attached BPF_PROG_TYPE_OREORE
  * program on it; read the file for the last result.
  *
- * Input is a u32 in decimal, or in hex with a 0x prefix; a leading '+' and
- * one trailing newline are accepted. Octal is not: "010" is ten. A write
- * with a NUL byte in it is rejected rather than read up to the NUL.
+ * Input is a u32 in decimal, or in hex with a 0x prefix; a leading '+' (in
+ * front of either) and one trailing newline are accepted. Octal is not:
+ * "010" is ten. A write with a NUL byte in it is rejected rather than read
+ * up to the NUL.
+ *
+ * Only root may read the result (0600): it is whatever the attached program
+ * returned, and a program loaded with CAP_PERFMON may return pointer bits.
  *
  * Errors: -EINVAL for anything else, -ERANGE above U32_MAX, -ENODEV when
  * no program is attached, and -ENODATA on a read before the first
@@ -41,8 +45,13 @@ static u64 oreore_runs;
 
 static int oreore_parse(const char *buf, u32 *val)
 {
-	/* kstrtou32() with base 0 would read a leading 0 as octal */
-	if (buf[0] == '0' && (buf[1] == 'x' || buf[1] == 'X'))
+	/* kstrtou32() takes one leading '+' and, in base 16, a "0x"; but
+	 * with base 0 it would read a leading 0 as octal, so pick the base
+	 * here, after the sign.
+	 */
+	const char *digits = buf[0] == '+' ? buf + 1 : buf;
+
+	if (digits[0] == '0' && (digits[1] == 'x' || digits[1] == 'X'))
 		return kstrtou32(buf, 16, val);
 	return kstrtou32(buf, 10, val);
 }
@@ -98,7 +107,7 @@ static ssize_t runs_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return ret;
 }
 
-static struct kobj_attribute bpf_attr = __ATTR_RW(bpf);
+static struct kobj_attribute bpf_attr = __ATTR_RW_MODE(bpf, 0600);
 static struct kobj_attribute runs_attr = __ATTR_RO(runs);
 
 static struct attribute *oreore_attrs[] = {

@@ -64,25 +64,25 @@ var capMatrix = map[string]map[string][5]capCell{
 			allowed("bpf_prog_load: bpf_capable() (CAP_SYS_ADMIN stands for CAP_BPF)"),
 		},
 		"attach": {
-			eperm("bpf_oreore_prog_attach: !capable(CAP_SYS_ADMIN) (bpf_prog_attach checks none)"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_SYS_ADMIN); CAP_NET_ADMIN does not stand for it"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_SYS_ADMIN)"),
-			allowed("bpf_oreore_prog_attach: capable(CAP_SYS_ADMIN)"),
+			eperm("bpf_oreore_prog_attach: !capable(CAP_NET_ADMIN) (bpf_prog_attach checks none)"),
+			eperm("bpf_oreore_prog_attach: !capable(CAP_NET_ADMIN)"),
+			allowed("bpf_oreore_prog_attach: capable(CAP_NET_ADMIN), the check the core's query makes"),
+			eperm("bpf_oreore_prog_attach: !capable(CAP_NET_ADMIN)"),
+			eperm("bpf_oreore_prog_attach: !capable(CAP_NET_ADMIN); 6.1 has no bpf_net_capable(), CAP_SYS_ADMIN does not stand for it"),
 		},
 		"detach": {
-			eperm("bpf_oreore_prog_detach: !capable(CAP_SYS_ADMIN) (bpf_prog_detach checks none)"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_SYS_ADMIN)"),
-			allowed("bpf_oreore_prog_detach: capable(CAP_SYS_ADMIN)"),
+			eperm("bpf_oreore_prog_detach: !capable(CAP_NET_ADMIN) (bpf_prog_detach checks none)"),
+			eperm("bpf_oreore_prog_detach: !capable(CAP_NET_ADMIN)"),
+			allowed("bpf_oreore_prog_detach: capable(CAP_NET_ADMIN), the check the core's query makes"),
+			eperm("bpf_oreore_prog_detach: !capable(CAP_NET_ADMIN)"),
+			eperm("bpf_oreore_prog_detach: !capable(CAP_NET_ADMIN); 6.1 has no bpf_net_capable(), CAP_SYS_ADMIN does not stand for it"),
 		},
 		"link create": {
-			eperm("bpf_oreore_link_create: !capable(CAP_SYS_ADMIN) (link_create checks none)"),
-			eperm("bpf_oreore_link_create: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_link_create: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_link_create: !capable(CAP_SYS_ADMIN)"),
-			allowed("bpf_oreore_link_create: capable(CAP_SYS_ADMIN)"),
+			eperm("bpf_oreore_link_create: !capable(CAP_NET_ADMIN) (link_create checks none)"),
+			eperm("bpf_oreore_link_create: !capable(CAP_NET_ADMIN)"),
+			allowed("bpf_oreore_link_create: capable(CAP_NET_ADMIN), the check the core's query makes"),
+			eperm("bpf_oreore_link_create: !capable(CAP_NET_ADMIN)"),
+			eperm("bpf_oreore_link_create: !capable(CAP_NET_ADMIN); 6.1 has no bpf_net_capable(), CAP_SYS_ADMIN does not stand for it"),
 		},
 		// The link's fd is the permission: link_update and
 		// bpf_oreore_link_update_prog check no capability, as for every
@@ -122,25 +122,25 @@ var capMatrix = map[string]map[string][5]capCell{
 			allowed("bpf_prog_load: bpf_token_capable(CAP_BPF) (CAP_SYS_ADMIN stands for CAP_BPF in bpf_ns_capable)"),
 		},
 		"attach": {
-			eperm("bpf_oreore_prog_attach: !capable(CAP_SYS_ADMIN) (bpf_prog_attach checks none)"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_SYS_ADMIN); CAP_NET_ADMIN does not stand for it"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_SYS_ADMIN)"),
-			allowed("bpf_oreore_prog_attach: capable(CAP_SYS_ADMIN)"),
+			eperm("bpf_oreore_prog_attach: !bpf_net_capable() (bpf_prog_attach checks none)"),
+			eperm("bpf_oreore_prog_attach: !bpf_net_capable()"),
+			allowed("bpf_oreore_prog_attach: bpf_net_capable() (CAP_NET_ADMIN), the check the core's query makes"),
+			eperm("bpf_oreore_prog_attach: !bpf_net_capable()"),
+			allowed("bpf_oreore_prog_attach: bpf_net_capable() (CAP_SYS_ADMIN stands for CAP_NET_ADMIN since 6.6)"),
 		},
 		"detach": {
-			eperm("bpf_oreore_prog_detach: !capable(CAP_SYS_ADMIN) (bpf_prog_detach checks none)"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_SYS_ADMIN)"),
-			allowed("bpf_oreore_prog_detach: capable(CAP_SYS_ADMIN)"),
+			eperm("bpf_oreore_prog_detach: !bpf_net_capable() (bpf_prog_detach checks none)"),
+			eperm("bpf_oreore_prog_detach: !bpf_net_capable()"),
+			allowed("bpf_oreore_prog_detach: bpf_net_capable() (CAP_NET_ADMIN), the check the core's query makes"),
+			eperm("bpf_oreore_prog_detach: !bpf_net_capable()"),
+			allowed("bpf_oreore_prog_detach: bpf_net_capable() (CAP_SYS_ADMIN stands for CAP_NET_ADMIN since 6.6)"),
 		},
 		"link create": {
-			eperm("bpf_oreore_link_create: !capable(CAP_SYS_ADMIN) (link_create checks none)"),
-			eperm("bpf_oreore_link_create: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_link_create: !capable(CAP_SYS_ADMIN)"),
-			eperm("bpf_oreore_link_create: !capable(CAP_SYS_ADMIN)"),
-			allowed("bpf_oreore_link_create: capable(CAP_SYS_ADMIN)"),
+			eperm("bpf_oreore_link_create: !bpf_net_capable() (link_create checks none)"),
+			eperm("bpf_oreore_link_create: !bpf_net_capable()"),
+			allowed("bpf_oreore_link_create: bpf_net_capable() (CAP_NET_ADMIN), the check the core's query makes"),
+			eperm("bpf_oreore_link_create: !bpf_net_capable()"),
+			allowed("bpf_oreore_link_create: bpf_net_capable() (CAP_SYS_ADMIN stands for CAP_NET_ADMIN since 6.6)"),
 		},
 		"link update": {
 			allowed("link_update, bpf_oreore_link_update_prog: no capability check"),
@@ -345,8 +345,8 @@ var capOps = []capOp{
 }
 
 // Every command with every set: what each series requires, cell by cell.
-// A series that checked the wrong capability (CAP_NET_ADMIN where
-// CAP_SYS_ADMIN is meant, or bpf_capable() for the global attach point)
+// A series that checked the wrong capability (CAP_SYS_ADMIN where the
+// query's check is meant, or bpf_capable() for the global attach point)
 // flips at least one cell.
 func TestCapabilityMatrix(t *testing.T) {
 	requireEmptySlot(t)

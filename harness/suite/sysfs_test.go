@@ -41,6 +41,11 @@ func TestSysfsInput(t *testing.T) {
 		{"hex accepted", "0x1f", 0, 0x1f + 42},
 		{"upper-case hex accepted", "0X1F\n", 0, 0x1f + 42},
 		{"leading plus accepted", "+7", 0, 49},
+		{"leading plus before hex accepted", "+0x10", 0, 0x10 + 42},
+		{"leading plus before upper-case hex accepted", "+0X1f\n", 0, 0x1f + 42},
+		{"lone plus rejected", "+", unix.EINVAL, before},
+		{"two pluses rejected", "++7", unix.EINVAL, before},
+		{"plus after 0x rejected", "0x+7", unix.EINVAL, before},
 		{"leading zero is decimal, not octal", "010", 0, 52},
 		{"u32 max wraps", "4294967295", 0, 41},
 		{"4 KiB with leading zeros accepted", strings.Repeat("0", 4095) + "7", 0, 49},
@@ -81,8 +86,11 @@ func TestReadBeforeFirstWriteIsENODATA(t *testing.T) {
 	}
 }
 
+// The result is whatever a privileged program returned, pointer bits
+// included, so only root reads it; the run count tells nothing of the
+// program's data and stays world-readable.
 func TestSysfsModes(t *testing.T) {
-	for path, want := range map[string]uint32{oreore.SysfsPath: 0o644, oreore.RunsPath: 0o444} {
+	for path, want := range map[string]uint32{oreore.SysfsPath: 0o600, oreore.RunsPath: 0o444} {
 		var st unix.Stat_t
 		if err := unix.Stat(path, &st); err != nil {
 			t.Fatal(err)

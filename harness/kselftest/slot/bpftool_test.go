@@ -118,7 +118,7 @@ func TestBpftoolShowsTheOreoreLink(t *testing.T) {
 		t.Errorf("bpftool --json link show: %+v, want %+v", got, want)
 	}
 	plain := bpftool(t, "link", "show")
-	if !strings.Contains(plain, fmt.Sprintf("%d: oreore  prog ", info.ID)) || !strings.Contains(plain, "attach_type oreore_attach  attached 1") {
+	if !strings.Contains(plain, fmt.Sprintf("%d: oreore  prog ", info.ID)) || !strings.Contains(plain, "attach_type oreore_attach  attached  ") {
 		t.Errorf("bpftool link show:\n%s", plain)
 	}
 	if err := bpf.LinkDetach(link); err != nil {
@@ -126,5 +126,36 @@ func TestBpftoolShowsTheOreoreLink(t *testing.T) {
 	}
 	if got := show(); got.Attached {
 		t.Errorf("after BPF_LINK_DETACH bpftool says the link is attached: %+v", got)
+	}
+	if plain := bpftool(t, "link", "show"); !strings.Contains(plain, "attach_type oreore_attach  detached  ") {
+		t.Errorf("bpftool link show after BPF_LINK_DETACH:\n%s", plain)
+	}
+}
+
+// bpftool prog attach and detach take oreore_attach without a map: the
+// hook is global.
+func TestBpftoolAttachesAndDetaches(t *testing.T) {
+	if id, err := oreore.Attached(); err != nil || id != 0 {
+		t.Fatalf("the slot holds %d (%v) before the test", id, err)
+	}
+	pin := pinPath(t, "kselftest_attach")
+	bpftool(t, "prog", "load", filepath.Join(guest.ProgramsDir, "oreore_add42.bpf.o"), pin)
+	prog, err := bpf.ObjGet(pin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	info, err := bpf.ProgGetInfo(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bpftool(t, "prog", "attach", "pinned", pin, "oreore_attach")
+	t.Cleanup(func() { oreore.Detach(prog) })
+	if id, err := oreore.Attached(); err != nil || id != info.ID {
+		t.Errorf("after bpftool prog attach the slot holds %d (%v), want %d", id, err, info.ID)
+	}
+	bpftool(t, "prog", "detach", "pinned", pin, "oreore_attach")
+	if id, err := oreore.Attached(); err != nil || id != 0 {
+		t.Errorf("after bpftool prog detach the slot holds %d (%v), want none", id, err)
 	}
 }
