@@ -310,7 +310,7 @@ $(BIN)/%: FORCE
 # The alone lane runs after both have ended, by itself: its tests flip what is global (net.core.bpf_jit_enable).
 KERNEL_TESTS ?= $(if $(SHORT),0,1)
 KSELFTESTS := $(filter 1,$(KERNEL_TESTS))
-SLOT_LANE  := suite oreorecmd $(if $(KSELFTESTS),kselftest-slot)
+SLOT_LANE  := suite families oreorecmd $(if $(KSELFTESTS),kselftest-slot)
 OTHER_LANE := bpf object xdp netns $(if $(KSELFTESTS),kselftest-kernel)
 ALONE_LANE := jitdiff
 initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
@@ -318,6 +318,7 @@ initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/test2json cmd/test2json
 	$(GUEST_TEST) -tags guest -o $(GUEST)/suite.test ./harness/suite
+	$(GUEST_TEST) -tags guest -o $(GUEST)/families.test ./harness/families
 	$(GUEST_TEST) -o $(GUEST)/bpf.test ./harness/bpf
 	$(GUEST_TEST) -tags guest -o $(GUEST)/object.test ./harness/object
 	$(GUEST_TEST) -o $(GUEST)/xdp.test ./harness/xdp
@@ -587,7 +588,7 @@ bench: $(BIN)/vmtest $(BIN)/benchtree
 HOST_TEST_ENV = OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT)
 test: $(SRC_STAMP) programs
 	$(GO) vet ./...
-	$(GO) vet -tags guest ./harness/suite/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/
+	$(GO) vet -tags guest ./harness/suite/ ./harness/families/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

@@ -2,10 +2,11 @@ package oreore
 
 import (
 	"fmt"
-	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"oreore/harness/progtype"
 )
 
 // UAPI holds the numbers one kernel series gives the oreore type. The
@@ -19,27 +20,34 @@ type UAPI struct {
 	LinkType   uint32 // BPF_LINK_TYPE_OREORE
 }
 
-// Series lists every kernel-patches/v* series. TestUAPIMatchesPatch checks
-// them against the patches; the guest suite checks the running kernel's
-// against its BTF.
-var Series = []UAPI{
-	{Series: "6.1", ProgType: 32, AttachType: 44, LinkType: 10},
-	{Series: "6.12", ProgType: 33, AttachType: 57, LinkType: 15},
-}
+// Series lists every kernel-patches/v* series with the numbers its patches
+// give the type (harness/progtype's numbers_gen.go, generated from them);
+// the guest suite checks the running kernel's against its BTF.
+var Series = func() []UAPI {
+	var out []UAPI
+	for _, s := range progtype.Series() {
+		n, err := progtype.Oreore.Numbers(s)
+		if err != nil {
+			panic(err) // progtype's host tests keep this from happening
+		}
+		out = append(out, UAPI{Series: s, ProgType: n.ProgType, AttachType: n.AttachType, LinkType: n.LinkType})
+	}
+	return out
+}()
 
 // ForRelease returns the numbers of the series that a kernel release such
 // as "6.12.117" or "6.1.0-oreore" belongs to.
 func ForRelease(release string) (UAPI, error) {
+	series, err := progtype.ForRelease(release)
+	if err != nil {
+		return UAPI{}, err
+	}
 	for _, u := range Series {
-		if rest, ok := strings.CutPrefix(release, u.Series); ok && (rest == "" || rest[0] == '.' || rest[0] == '-' || rest[0] == '+') {
+		if u.Series == series {
 			return u, nil
 		}
 	}
-	var known []string
-	for _, u := range Series {
-		known = append(known, u.Series)
-	}
-	return UAPI{}, fmt.Errorf("kernel %s: no oreore series for it (kernel-patches has %s)", release, strings.Join(known, ", "))
+	return UAPI{}, fmt.Errorf("kernel %s: series %s has no oreore numbers", release, series)
 }
 
 var running = sync.OnceValues(func() (UAPI, error) {

@@ -1,0 +1,266 @@
+//go:build guest
+
+// Package families holds the tests that hold for any program type once it
+// is described (harness/progtype): each family takes a descriptor and runs
+// once per type, with results named by type (TestFamilies/oreore/...). A
+// type's own behaviour stays in its own suite. The families use the types'
+// attach points, so they run in the slot lane.
+package families
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	. "oreore/harness/asm"
+	"oreore/harness/bpf"
+	"oreore/harness/progtype"
+)
+
+func TestFamilies(t *testing.T) {
+	for _, typ := range progtype.All {
+		t.Run(typ.Name, func(t *testing.T) {
+			k, err := progtype.Running(typ)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Run("uapi numbers", func(t *testing.T) { uapiNumbers(t, k) })
+			t.Run("context layout", func(t *testing.T) { contextLayout(t, k) })
+			t.Run("load contract", func(t *testing.T) { loadContract(t, k) })
+			t.Run("context access", func(t *testing.T) { contextAccess(t, k) })
+			t.Run("context values", func(t *testing.T) { contextValues(t, k) })
+			t.Run("test_run arguments", func(t *testing.T) { testRunArguments(t, k) })
+			if k.Attach.Slots == 1 {
+				t.Run("single slot", func(t *testing.T) { singleSlot(t, k) })
+			}
+		})
+	}
+}
+
+// The numbers the series' patches give the type are the ones the running
+// kernel was built with, as its BTF records the uapi enums.
+func uapiNumbers(t *testing.T, k *progtype.Kernel) {
+	if k.Numbers != k.BTF {
+		t.Errorf("series %s: the patches give %+v, the kernel's BTF %+v", k.Series, k.Numbers, k.BTF)
+	}
+}
+
+// The descriptor's fields are the context type's members, where BTF puts
+// them.
+func contextLayout(t *testing.T, k *progtype.Kernel) {
+	for _, m := range k.LayoutMismatches() {
+		t.Error(m)
+	}
+}
+
+// load loads insns as the type, with its expected attach type unless
+// attachType says otherwise.
+func load(t *testing.T, k *progtype.Kernel, insns Instructions, mod func(*bpf.ProgLoadAttr)) (bpf.FD, error) {
+	t.Helper()
+	a := bpf.ProgLoadAttr{Type: k.Numbers.ProgType, Insns: insns, License: "GPL", Name: k.Name, ExpectedAttachType: k.Numbers.AttachType}
+	if mod != nil {
+		mod(&a)
+	}
+	fd, err := bpf.ProgLoad(a)
+	if err == nil {
+		t.Cleanup(func() { fd.Close() })
+	}
+	return fd, err
+}
+
+func mustLoad(t *testing.T, k *progtype.Kernel, insns Instructions) bpf.FD {
+	t.Helper()
+	fd, err := load(t, k, insns, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fd
+}
+
+// The load ABI: the expected attach type is required, and the flags the
+// type has no use for are refused.
+func loadContract(t *testing.T, k *progtype.Kernel) {
+	ret0 := Instructions{Mov.Imm(R0, 0), Return()}
+	tests := []struct {
+		name  string
+		mod   func(*bpf.ProgLoadAttr)
+		errno unix.Errno
+	}{
+		{"with its attach type", nil, 0},
+		{"without an expected attach type", func(a *bpf.ProgLoadAttr) { a.ExpectedAttachType = 0 }, unix.EINVAL},
+		{"with another type's attach type", func(a *bpf.ProgLoadAttr) { a.ExpectedAttachType = unix.BPF_XDP }, unix.EINVAL},
+		{"sleepable", func(a *bpf.ProgLoadAttr) { a.Flags = unix.BPF_F_SLEEPABLE }, unix.EINVAL},
+		{"offloaded to a device", func(a *bpf.ProgLoadAttr) { a.Ifindex = 1 }, unix.EINVAL},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, k, ret0, tt.mod)
+			switch {
+			case tt.errno == 0 && err != nil:
+				t.Errorf("load: %v", err)
+			case tt.errno != 0 && !errors.Is(err, tt.errno):
+				t.Errorf("load: %v, want %s", err, unix.ErrnoName(tt.errno))
+			}
+		})
+	}
+}
+
+var sizes = []struct {
+	bytes int
+	size  Size
+}{{1, Byte}, {2, Half}, {4, Word}, {8, DWord}}
+
+// Every offset in and around the context, every size, loads and stores:
+// the verifier's verdict is the one the fields' rules give, and a refusal
+// names the access the way check_ctx_access does.
+func contextAccess(t *testing.T, k *progtype.Kernel) {
+	const around = 8
+	var accepted, refused int
+	for off := -around; off < k.Ctx.Size+around; off++ {
+		for _, sz := range sizes {
+			for _, write := range []bool{false, true} {
+				_, want := k.Ctx.Access(off, sz.bytes, write)
+				var insns Instructions
+				kind := "read"
+				if write {
+					kind = "write"
+					insns = Instructions{Mov.Imm(R2, 0), StoreMem(R1, int16(off), R2, sz.size), Mov.Imm(R0, 0), Return()}
+				} else {
+					insns = Instructions{LoadMem(R0, R1, int16(off), sz.size), Return()}
+				}
+				_, err := load(t, k, insns, nil)
+				name := fmt.Sprintf("ctx %s off=%d size=%d", kind, off, sz.bytes)
+				switch {
+				case want && err != nil:
+					t.Errorf("%s: refused, but the descriptor allows it: %v", name, err)
+				case !want && err == nil:
+					t.Errorf("%s: accepted, but the descriptor refuses it", name)
+				case !want:
+					msg := fmt.Sprintf("invalid bpf_context access off=%d size=%d", off, sz.bytes)
+					var verr *bpf.VerifierError
+					if !errors.As(err, &verr) || !errors.Is(err, unix.EACCES) || !verr.Contains(msg) {
+						t.Errorf("%s: %v; want EACCES and %q in the log", name, err, msg)
+					}
+				}
+				if want {
+					accepted++
+				} else {
+					refused++
+				}
+			}
+		}
+		// BPF_ST into the context is refused for every type, whatever
+		// the field's rule (check_mem_access's ctx store check).
+		_, err := load(t, k, Instructions{StoreImm(R1, int16(off), 1, Word), Mov.Imm(R0, 0), Return()}, nil)
+		var verr *bpf.VerifierError
+		if !errors.As(err, &verr) || !verr.Contains("BPF_ST stores into R1 ctx is not allowed") {
+			t.Errorf("ctx store imm off=%d: %v; want the BPF_ST refusal", off, err)
+		}
+	}
+	t.Logf("the descriptor allows %d accesses and refuses %d", accepted, refused)
+	if accepted == 0 {
+		t.Error("the descriptor allows no access to the context at all")
+	}
+}
+
+// ctxBytes is a context whose every byte differs, so that a load from the
+// wrong offset or of the wrong size returns something else.
+func ctxBytes(size int) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(0xa1 + 7*i)
+	}
+	return b
+}
+
+func littleEndian(b []byte) uint64 {
+	var v uint64
+	for i := len(b) - 1; i >= 0; i-- {
+		v = v<<8 | uint64(b[i])
+	}
+	return v
+}
+
+// Input fields round-trip: a program that returns a field (each readable
+// size at each offset the rules allow) gets, through test_run's ctx_in,
+// the bytes it was given there.
+func contextValues(t *testing.T, k *progtype.Kernel) {
+	if !k.TestRun.CtxIn {
+		t.Skipf("%s takes no ctx_in: its fields cannot be set from test_run", k.Name)
+	}
+	ctx := ctxBytes(k.Ctx.Size)
+	checked := 0
+	for _, f := range k.Ctx.Fields {
+		if !f.Input || !f.Read {
+			continue
+		}
+		for _, sz := range sizes {
+			if sz.bytes > 4 { // the return value is 32 bits
+				continue
+			}
+			for off := f.Off; off+sz.bytes <= f.Off+f.Size; off += sz.bytes {
+				if _, ok := k.Ctx.Access(off, sz.bytes, false); !ok {
+					continue
+				}
+				prog := mustLoad(t, k, Instructions{LoadMem(R0, R1, int16(off), sz.size), Return()})
+				res, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: ctx})
+				want := uint32(littleEndian(ctx[off : off+sz.bytes]))
+				if err != nil || res.Retval != want {
+					t.Errorf("field %q: a %d-byte load at %d returns %#x, %v; ctx_in holds %#x there", f.Name, sz.bytes, off, res.Retval, err, want)
+				}
+				checked++
+			}
+		}
+	}
+	if checked == 0 {
+		t.Error("no readable input field: nothing round-trips")
+	}
+}
+
+// Each of test_run's fields that the type has no use for is refused alone,
+// and ctx_in must be exactly the context's size.
+func testRunArguments(t *testing.T, k *progtype.Kernel) {
+	prog := mustLoad(t, k, Instructions{Mov.Imm(R0, 7), Return()})
+	ctx := ctxBytes(k.Ctx.Size)
+	buf := make([]byte, 64)
+	base := bpf.TestRun{}
+	if k.TestRun.CtxIn {
+		base.CtxIn = ctx
+	}
+	with := func(mod func(*bpf.TestRun)) bpf.TestRun { in := base; mod(&in); return in }
+	type runCase struct {
+		name    string
+		in      bpf.TestRun
+		allowed bool
+	}
+	tests := []runCase{
+		{"as described", base, true},
+		{"data_in", with(func(in *bpf.TestRun) { in.DataIn = buf }), k.TestRun.DataIn},
+		{"data_out", with(func(in *bpf.TestRun) { in.DataOut = buf }), k.TestRun.DataOut},
+		{"ctx_out", with(func(in *bpf.TestRun) { in.CtxOut = make([]byte, k.Ctx.Size) }), k.TestRun.CtxOut},
+		{"flags", with(func(in *bpf.TestRun) { in.Flags = unix.BPF_F_TEST_RUN_ON_CPU }), k.TestRun.Flags},
+		{"cpu", with(func(in *bpf.TestRun) { in.CPU = 1 }), k.TestRun.Flags},
+		{"batch_size", with(func(in *bpf.TestRun) { in.BatchSize = 1 }), k.TestRun.Batch},
+		{"repeat", with(func(in *bpf.TestRun) { in.Repeat = 3 }), k.TestRun.Repeat},
+	}
+	if k.TestRun.CtxIn {
+		tests = append(tests,
+			runCase{"no ctx_in", bpf.TestRun{}, false},
+			runCase{"ctx_in one byte short", bpf.TestRun{CtxIn: ctx[:len(ctx)-1]}, false},
+			runCase{"ctx_in one byte long", bpf.TestRun{CtxIn: append(append([]byte{}, ctx...), 0)}, false},
+		)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := bpf.ProgTestRun(prog, tt.in)
+			switch {
+			case tt.allowed && (err != nil || res.Retval != 7):
+				t.Errorf("got %d, %v; want the program's 7", res.Retval, err)
+			case !tt.allowed && !errors.Is(err, unix.EINVAL):
+				t.Errorf("got %d, %v; want EINVAL", res.Retval, err)
+			}
+		})
+	}
+}

@@ -1,0 +1,283 @@
+// Package progtype describes a BPF program type as data, the way libbpf's
+// SEC_DEF table and test_verifier's per-case prog_type do: the enumerators
+// that name its uapi numbers, its context's fields and their access rules,
+// what BPF_PROG_TEST_RUN takes, its attach point, and the capability each
+// command needs. The generic test families (harness/families) take a Type;
+// only a type's own behaviour is written by hand, in its own suite.
+//
+// The numbers are not typed here: numbers_gen.go is generated from the
+// series in kernel-patches/ (go generate, vm/cmd/uapinums), and in the guest
+// the running kernel's BTF has the final word.
+package progtype
+
+//go:generate go run ../../vm/cmd/uapinums -o numbers_gen.go ../../kernel-patches
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Type is one program type.
+type Type struct {
+	// Name is the type's short name: libbpf's section, bpftool's name
+	// ("oreore"), and the name the families' results carry.
+	Name string
+	// Enumerators of include/uapi/linux/bpf.h that the series adds.
+	ProgTypeEnum   string // enum bpf_prog_type, "BPF_PROG_TYPE_OREORE"
+	AttachTypeEnum string // enum bpf_attach_type, "BPF_OREORE_ATTACH"
+	LinkTypeEnum   string // enum bpf_link_type, "BPF_LINK_TYPE_OREORE"
+
+	// Ctx is the context a program gets in R1.
+	Ctx Context
+	// TestRun is what BPF_PROG_TEST_RUN accepts.
+	TestRun TestRunRules
+	// Attach is the attach point's shape.
+	Attach AttachPoint
+	// Caps is, per series, what each command needs.
+	Caps map[string]CapMatrix
+	// Trigger runs the attached program as the type's users do.
+	Trigger Trigger
+}
+
+// Context is the program's context: the uapi type a program sees (in
+// struct bpf_ctx_convert, the member <ProgTypeEnum>_prog) and the rules of
+// each field. The layout comes from BTF (Layout); Fields give the rules,
+// which BTF cannot.
+type Context struct {
+	// Type is the uapi type's name as BTF spells it: "__u32" for a bare
+	// scalar, "bpf_foo_md" for a struct.
+	Type string
+	// Size is the context's size in bytes: what ctx_in must hold.
+	Size int
+	// Fields, in offset order. A bare scalar is one field named "".
+	Fields []Field
+}
+
+// Field is one member of the context and what programs may do with it.
+type Field struct {
+	Name      string
+	Off, Size int
+	Read      bool
+	Write     bool // by a program (BPF_STX; BPF_ST is refused for every ctx)
+	// Narrow allows loads narrower than Size at any aligned offset within
+	// the field (convert_ctx_access rewrites them).
+	Narrow bool
+	// Input: test_run takes the field's value from ctx_in.
+	Input bool
+	// Output: test_run copies the field back through ctx_out.
+	Output bool
+}
+
+// TestRunRules says which of BPF_PROG_TEST_RUN's fields the type accepts;
+// a field it does not accept must be refused with EINVAL, alone.
+type TestRunRules struct {
+	CtxIn   bool // required, of exactly Ctx.Size bytes
+	CtxOut  bool
+	DataIn  bool
+	DataOut bool
+	Repeat  bool
+	Flags   bool // BPF_F_TEST_RUN_ON_CPU and cpu
+	Batch   bool // batch_size
+}
+
+// AttachPoint is how programs of the type are attached.
+type AttachPoint struct {
+	// Slots is how many programs the point holds at once: 1 for a
+	// single-slot point such as the flow dissector's or oreore's, where
+	// BPF_PROG_ATTACH replaces and a second link is E2BIG.
+	Slots int
+	// Link: BPF_LINK_CREATE gives a link of LinkTypeEnum.
+	Link bool
+	// Global: the point has no target; target_fd must be 0.
+	Global bool
+}
+
+// Command names one bpf() command that the capability matrix covers.
+type Command string
+
+const (
+	CmdLoad       Command = "load"
+	CmdAttach     Command = "attach"
+	CmdDetach     Command = "detach"
+	CmdLinkCreate Command = "link create"
+	CmdLinkUpdate Command = "link update"
+	CmdQuery      Command = "query"
+	CmdTestRun    Command = "test_run"
+)
+
+// CapSet is one set of capabilities the matrix tries. The guest runs each
+// command on a thread whose capabilities are exactly Caps.
+type CapSet struct {
+	Name string
+	Caps []int // CAP_* numbers
+}
+
+// CapSets are the matrix's columns.
+var CapSets = []CapSet{
+	{"none", nil},
+	{"CAP_BPF", []int{capBPF}},
+	{"CAP_BPF+CAP_NET_ADMIN", []int{capBPF, capNetAdmin}},
+	{"CAP_BPF+CAP_PERFMON", []int{capBPF, capPerfmon}},
+	{"CAP_SYS_ADMIN", []int{capSysAdmin}},
+}
+
+// Capability numbers (include/uapi/linux/capability.h), here so that the
+// package builds on any GOOS.
+const (
+	capNetAdmin = 12
+	capSysAdmin = 21
+	capPerfmon  = 38
+	capBPF      = 39
+)
+
+// Cell is what one command does with one capability set: allowed or EPERM,
+// and the kernel check that decides it, quoted from the tree.
+type Cell struct {
+	Allowed bool
+	Check   string
+}
+
+// Allowed and EPERM make a matrix read like the table in the README.
+func Allowed(check string) Cell { return Cell{true, check} }
+func EPERM(check string) Cell   { return Cell{false, check} }
+
+// CapMatrix is, per command, one cell per set in CapSets order.
+type CapMatrix map[Command][]Cell
+
+// All lists every described type, in the order the families run them.
+var All = []*Type{Oreore}
+
+// ByName returns the described type called name.
+func ByName(name string) (*Type, error) {
+	for _, t := range All {
+		if t.Name == name {
+			return t, nil
+		}
+	}
+	var names []string
+	for _, t := range All {
+		names = append(names, t.Name)
+	}
+	return nil, fmt.Errorf("no program type %q is described (progtype.All: %s)", name, strings.Join(names, ", "))
+}
+
+// Numbers are a type's uapi numbers in one series.
+type Numbers struct {
+	ProgType, AttachType, LinkType uint32
+}
+
+// Series lists the kernel series whose numbers numbers_gen.go holds.
+func Series() []string {
+	var out []string
+	for s := range seriesNumbers {
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Numbers returns the type's numbers in a series, as its patches define
+// them.
+func (t *Type) Numbers(series string) (Numbers, error) {
+	enums, ok := seriesNumbers[series]
+	if !ok {
+		return Numbers{}, fmt.Errorf("no series %s in kernel-patches (numbers_gen.go has %s)", series, strings.Join(Series(), ", "))
+	}
+	var n Numbers
+	for _, e := range []struct {
+		name string
+		dst  *uint32
+	}{{t.ProgTypeEnum, &n.ProgType}, {t.AttachTypeEnum, &n.AttachType}, {t.LinkTypeEnum, &n.LinkType}} {
+		if e.name == "" {
+			continue
+		}
+		v, ok := enums[e.name]
+		if !ok {
+			return Numbers{}, fmt.Errorf("series %s does not add %s (numbers_gen.go: run go generate ./harness/progtype)", series, e.name)
+		}
+		*e.dst = v
+	}
+	return n, nil
+}
+
+// ForRelease returns the series that a kernel release such as "6.12.117"
+// or "6.1.0-oreore" belongs to.
+func ForRelease(release string) (string, error) {
+	// The longest series first: "6.12" before "6.1".
+	series := Series()
+	sort.Slice(series, func(i, j int) bool { return len(series[i]) > len(series[j]) })
+	for _, s := range series {
+		if rest, ok := strings.CutPrefix(release, s); ok && (rest == "" || rest[0] == '.' || rest[0] == '-' || rest[0] == '+') {
+			return s, nil
+		}
+	}
+	return "", fmt.Errorf("kernel %s: no series for it (kernel-patches has %s)", release, strings.Join(Series(), ", "))
+}
+
+// Field returns the context's field called name.
+func (c Context) Field(name string) (Field, bool) {
+	for _, f := range c.Fields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
+// Access is the verifier's verdict on one context access, from the
+// fields' rules: which field it falls in, and whether it is allowed.
+func (c Context) Access(off, size int, write bool) (Field, bool) {
+	for _, f := range c.Fields {
+		if off < f.Off || off+size > f.Off+f.Size {
+			continue
+		}
+		if write {
+			return f, f.Write && off == f.Off && size == f.Size
+		}
+		if !f.Read {
+			return f, false
+		}
+		if size == f.Size && off == f.Off {
+			return f, true
+		}
+		// A narrow load: smaller, aligned to its own size.
+		return f, f.Narrow && size < f.Size && off%size == 0
+	}
+	return Field{}, false
+}
+
+// Trigger runs the attached program the way the type's users do, on one
+// input (the context's Input field), and returns its result.
+type Trigger interface {
+	Run(in uint32) (uint32, error)
+}
+
+// SysfsTrigger is a trigger through a file that takes the input as a
+// decimal number and, read back, gives the last result: what the module's
+// /sys/oreore/bpf does, and what `make new-type` scaffolds.
+type SysfsTrigger struct{ Path string }
+
+// Run writes in and reads back the result, in one open file.
+func (s SysfsTrigger) Run(in uint32) (uint32, error) {
+	f, err := os.OpenFile(s.Path, os.O_RDWR, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	if _, err := f.WriteAt([]byte(strconv.FormatUint(uint64(in), 10)+"\n"), 0); err != nil {
+		return 0, err
+	}
+	buf := make([]byte, 32)
+	n, err := f.ReadAt(buf, 0)
+	if n == 0 && err != nil {
+		return 0, err
+	}
+	v, err := strconv.ParseUint(strings.TrimSuffix(string(buf[:n]), "\n"), 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %q: %w", s.Path, buf[:n], err)
+	}
+	return uint32(v), nil
+}
