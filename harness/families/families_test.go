@@ -35,6 +35,9 @@ func TestFamilies(t *testing.T) {
 			if k.Attach.Slots == 1 {
 				t.Run("single slot", func(t *testing.T) { singleSlot(t, k) })
 			}
+			if k.Attach.Link && k.Trigger != nil {
+				t.Run("behaviour three ways", func(t *testing.T) { behaviourThreeWays(t, k) })
+			}
 		})
 	}
 }

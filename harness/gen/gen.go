@@ -54,6 +54,27 @@ func (r *Rand) Intn(n int) int { return int(r.Uint64() % uint64(n)) }
 
 func (r *Rand) chance(percent int) bool { return r.Intn(100) < percent }
 
+// CtxInputs returns n contexts of size bytes for a program: all zeros, all
+// ones, then bytes of seed's stream.
+func CtxInputs(seed uint64, n, size int) [][]byte {
+	r := NewRand(seed ^ 0x696e707574)
+	var out [][]byte
+	for i := 0; i < n; i++ {
+		b := make([]byte, size)
+		for j := range b {
+			switch i {
+			case 0:
+			case 1:
+				b[j] = 0xff
+			default:
+				b[j] = byte(r.Uint64())
+			}
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
 // Inputs returns n contexts for a program: the edges of u32 first, then
 // values of seed's stream.
 func Inputs(seed uint64, n int) []uint32 {
@@ -66,9 +87,25 @@ func Inputs(seed uint64, n int) []uint32 {
 	return in
 }
 
-// Program returns the program of seed.
-func Program(seed uint64) asm.Instructions {
-	g := &generator{r: NewRand(seed)}
+// Read is one load the prologue may make from the context: a readable
+// field's offset and an access size the type allows there.
+type Read struct {
+	Off  int16
+	Size asm.Size
+}
+
+// oreoreReads is oreore's context: one u32.
+var oreoreReads = []Read{{0, asm.Word}}
+
+// Program returns the program of seed for oreore's u32 context.
+func Program(seed uint64) asm.Instructions { return ProgramFor(seed, oreoreReads) }
+
+// ProgramFor returns the program of seed for a context with the given
+// readable places. With one place it is Program's prologue exactly; with
+// more, the prologue loads each of a random choice and folds it into the
+// input, so that a seed tests several fields of a struct context.
+func ProgramFor(seed uint64, reads []Read) asm.Instructions {
+	g := &generator{r: NewRand(seed), reads: reads}
 	g.prologue()
 	g.emit(g.block(0, 1+g.r.Intn(maxItems))...)
 	g.epilogue()
@@ -82,6 +119,7 @@ type generator struct {
 	// r10 - StackBytes + i.
 	written  [StackBytes]bool
 	branches int
+	reads    []Read
 }
 
 func (g *generator) emit(insns ...asm.Instruction) { g.out = append(g.out, insns...) }
@@ -97,7 +135,16 @@ func (g *generator) reg() asm.Register { return scalars[g.r.Intn(len(scalars))] 
 // prologue reads the context, then writes every other register in a random
 // order, r1 (the context pointer) included: from then on all are scalars.
 func (g *generator) prologue() {
-	g.emit(asm.LoadMem(input, asm.R1, 0, asm.Word))
+	g.emit(asm.LoadMem(input, asm.R1, g.reads[0].Off, g.reads[0].Size))
+	if len(g.reads) > 1 {
+		// r1 is still the context here; r7 is written again below.
+		for _, rd := range g.reads[1:] {
+			if g.r.chance(50) {
+				g.emit(asm.LoadMem(asm.R7, asm.R1, rd.Off, rd.Size))
+				g.emit(asm.Xor.Reg(input, asm.R7))
+			}
+		}
+	}
 	regs := []asm.Register{asm.R0, asm.R1, asm.R2, asm.R3, asm.R4, asm.R5, asm.R7, asm.R8, asm.R9}
 	for i := len(regs) - 1; i > 0; i-- {
 		j := g.r.Intn(i + 1)

@@ -252,3 +252,34 @@ func checkRules(p asm.Instructions) error {
 func slotOf(p asm.Instructions, i int) int {
 	return p[:i].Slots()
 }
+
+// A struct context: the prologue reads its first place exactly as
+// Program's does, folds some of the others in, and the Go interpreter runs
+// the program on any context of that size; a change to a byte the program
+// read changes some result.
+func TestProgramForReadsTheGivenPlaces(t *testing.T) {
+	reads := []Read{{0, asm.Word}, {4, asm.Word}, {8, asm.DWord}, {16, asm.Half}}
+	sawOthers := false
+	for seed := range uint64(500) {
+		p := ProgramFor(seed, reads)
+		if p[0] != asm.LoadMem(input, asm.R1, 0, asm.Word) {
+			t.Fatalf("seed %d: the prologue starts %v, want the first read", seed, p[0])
+		}
+		for _, ins := range p[1:8] {
+			if ins.Src == asm.R1 && ins.Offset != 0 {
+				sawOthers = true
+			}
+		}
+		for _, ctx := range CtxInputs(seed, 4, 24) {
+			if _, err := interp.RunCtx(p, ctx, nil); err != nil {
+				t.Fatalf("seed %d, ctx %x: %v\n%v", seed, ctx, err, p)
+			}
+		}
+	}
+	if !sawOthers {
+		t.Error("no program read past the first field")
+	}
+	if ProgramFor(7, oreoreReads).String() != Program(7).String() {
+		t.Error("ProgramFor with oreore's one read is not Program")
+	}
+}

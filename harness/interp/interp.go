@@ -31,15 +31,23 @@ type value struct {
 	off int64
 }
 
-// Run interprets insns on a u32 context and returns r0 truncated to u32,
-// as the kernel's BPF_PROG_RUN does. maps resolves the map fds of
-// LoadMapFD instructions.
+// Run interprets insns on a u32 context (oreore's) and returns r0
+// truncated to u32, as the kernel's BPF_PROG_RUN does. maps resolves the
+// map fds of LoadMapFD instructions.
 func Run(insns asm.Instructions, ctx uint32, maps map[int]*ArrayMap) (uint32, error) {
 	var ctxMem [4]byte
 	binary.LittleEndian.PutUint32(ctxMem[:], ctx)
+	return RunCtx(insns, ctxMem[:], maps)
+}
+
+// RunCtx interprets insns on a context of any type, given as the bytes a
+// program reads at each offset (what test_run's ctx_in holds). Loads
+// anywhere in it are allowed: the verifier, not the interpreter, keeps
+// programs to the type's readable fields. Stores change ctx.
+func RunCtx(insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap) (uint32, error) {
 	stack := make([]byte, stackSize)
 	var r [11]value
-	r[1] = value{mem: ctxMem[:]}
+	r[1] = value{mem: ctx}
 	r[10] = value{mem: stack, off: stackSize}
 	mapOf := map[uint64]*ArrayMap{}
 

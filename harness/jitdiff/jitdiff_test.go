@@ -3,6 +3,7 @@
 package jitdiff
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +17,7 @@ import (
 	"oreore/harness/gen"
 	"oreore/harness/interp"
 	"oreore/harness/oreore"
+	"oreore/harness/progtype"
 	"oreore/programs"
 )
 
@@ -97,8 +99,8 @@ func (p *pair) Close() {
 // machine code with the JIT off, some with it on. A kernel that JITs
 // regardless, or never, fails here instead of passing a differential of a
 // runtime against itself.
-func (p *pair) loadAs(jited bool, name string, insns asm.Instructions) error {
-	fd, err := quickLoad(name, insns)
+func (p *pair) loadAs(k *progtype.Kernel, jited bool, name string, insns asm.Instructions) error {
+	fd, err := quickLoad(k, name, insns)
 	if err != nil {
 		return err
 	}
@@ -123,12 +125,12 @@ func (p *pair) loadAs(jited bool, name string, insns asm.Instructions) error {
 }
 
 // loadPair loads insns with the JIT off, then on.
-func (j *jit) loadPair(name string, insns asm.Instructions) (*pair, error) {
+func (j *jit) loadPair(k *progtype.Kernel, name string, insns asm.Instructions) (*pair, error) {
 	p := newPair()
 	for _, on := range []bool{false, true} {
 		err := j.set(on)
 		if err == nil {
-			err = p.loadAs(on, name, insns)
+			err = p.loadAs(k, on, name, insns)
 		}
 		if err != nil {
 			p.Close()
@@ -156,19 +158,51 @@ func (r results) String() string {
 	return s
 }
 
-func run(p *pair, insns asm.Instructions, in uint32, maps map[int]*interp.ArrayMap) (results, error) {
+// run runs the pair and the Go interpreter on one context, given as the
+// bytes of ctx_in.
+func run(p *pair, insns asm.Instructions, ctx []byte, maps map[int]*interp.ArrayMap) (results, error) {
 	var r results
+	testRun := func(fd bpf.FD) (uint32, error) {
+		res, err := bpf.ProgTestRun(fd, bpf.TestRun{CtxIn: ctx})
+		return res.Retval, err
+	}
 	var err error
-	if r.interp, err = oreore.TestRun(p.interp, in); err != nil {
+	if r.interp, err = testRun(p.interp); err != nil {
 		return r, fmt.Errorf("BPF_PROG_TEST_RUN, interpreted: %w", err)
 	}
-	if r.jited, err = oreore.TestRun(p.jited, in); err != nil {
+	if r.jited, err = testRun(p.jited); err != nil {
 		return r, fmt.Errorf("BPF_PROG_TEST_RUN, JITed: %w", err)
 	}
-	if r.goInterp, err = interp.Run(insns, in, maps); err != nil {
+	if r.goInterp, err = interp.RunCtx(insns, append([]byte(nil), ctx...), maps); err != nil {
 		return r, fmt.Errorf("Go interpreter: %w", err)
 	}
 	return r, nil
+}
+
+// u32Ctx is oreore's context holding in.
+func u32Ctx(in uint32) []byte { return binary.LittleEndian.AppendUint32(nil, in) }
+
+// running describes typ on this kernel, or fails the test.
+func running(t *testing.T, typ *progtype.Type) *progtype.Kernel {
+	t.Helper()
+	k, err := progtype.Running(typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// reads are the places in the context a generated program may load from:
+// each readable field, whole, where the type's rules allow it.
+func reads(k *progtype.Kernel) []gen.Read {
+	var out []gen.Read
+	for _, f := range k.Ctx.Fields {
+		size, sized := map[int]asm.Size{1: asm.Byte, 2: asm.Half, 4: asm.Word, 8: asm.DWord}[f.Size]
+		if _, ok := k.Ctx.Access(f.Off, f.Size, false); ok && sized {
+			out = append(out, gen.Read{Off: int16(f.Off), Size: size})
+		}
+	}
+	return out
 }
 
 // xlated is the kernel's rewrite of the program, for a failure's report.
@@ -190,10 +224,11 @@ func TestFixedProgramsInterpreterAndJIT(t *testing.T) {
 	m, model := lookupMap(t)
 	defer m.Close()
 	maps := map[int]*interp.ArrayMap{int(m): model}
+	k := running(t, progtype.Oreore) // programs.Behaviour are oreore programs
 	for _, prog := range programs.Behaviour {
 		t.Run(prog.Name, func(t *testing.T) {
 			insns := prog.Build(int(m))
-			p, err := j.loadPair("fixed", insns)
+			p, err := j.loadPair(k, "fixed", insns)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -209,7 +244,7 @@ func TestFixedProgramsInterpreterAndJIT(t *testing.T) {
 			defer port.Close()
 			bad := 0
 			for _, in := range gen.Inputs(0x0e0e, fixedInputs) {
-				r, err := run(p, insns, in, maps)
+				r, err := run(p, insns, u32Ctx(in), maps)
 				if err != nil {
 					t.Fatalf("input %#x: %v", in, err)
 				}
@@ -231,8 +266,8 @@ func TestFixedProgramsInterpreterAndJIT(t *testing.T) {
 
 // Programs generated from seeds, each loaded for the kernel's interpreter
 // and its JIT and run on inputs of its seed through BPF_PROG_TEST_RUN, and
-// in the Go interpreter. A failure names the seed: gen.Program(seed) is
-// the program on any machine.
+// in the Go interpreter, for every described type. A failure names the
+// seed: gen.ProgramFor(seed, reads) is the program on any machine.
 //
 // The programs go in batches: all of a batch are loaded with the JIT off,
 // then all with it on, then run. On one CPU: under TCG two loaders at once
@@ -258,6 +293,30 @@ func TestGeneratedProgramsInterpreterAndJIT(t *testing.T) {
 			t.Fatalf("OREORE_GEN_PROGRAMS=%s: %v", v, err)
 		}
 	}
+	// Every described type: the programs read its context's fields.
+	for _, typ := range progtype.All {
+		t.Run(typ.Name, func(t *testing.T) { generated(t, j, running(t, typ), first, count) })
+	}
+}
+
+// inputs are a generated program's contexts: a u32 context gets
+// gen.Inputs' edges of u32, a struct gets bytes of the seed's stream.
+func inputs(k *progtype.Kernel, seed uint64) [][]byte {
+	if k.Ctx.Size != 4 {
+		return gen.CtxInputs(seed, generatedInputs, k.Ctx.Size)
+	}
+	var out [][]byte
+	for _, in := range gen.Inputs(seed, generatedInputs) {
+		out = append(out, u32Ctx(in))
+	}
+	return out
+}
+
+func generated(t *testing.T, j *jit, k *progtype.Kernel, first uint64, count int) {
+	rd := reads(k)
+	if len(rd) == 0 {
+		t.Fatalf("%s: no readable field for a generated program to read", k.Name)
+	}
 	start := time.Now()
 	failed := 0
 	for lo := 0; lo < count; lo += batchSize {
@@ -265,7 +324,7 @@ func TestGeneratedProgramsInterpreterAndJIT(t *testing.T) {
 		progs := make([]asm.Instructions, n)
 		pairs := make([]*pair, n)
 		for i := range n {
-			progs[i], pairs[i] = gen.Program(first+uint64(lo+i)), newPair()
+			progs[i], pairs[i] = gen.ProgramFor(first+uint64(lo+i), rd), newPair()
 		}
 		step := func(what string, f func(i int) error) {
 			for i := range n {
@@ -279,18 +338,18 @@ func TestGeneratedProgramsInterpreterAndJIT(t *testing.T) {
 			if err := j.set(on); err != nil {
 				t.Fatal(err)
 			}
-			step(fmt.Sprintf("load for the %s", map[bool]string{false: "interpreter", true: "JIT"}[on]), func(i int) error { return pairs[i].loadAs(on, "gen", progs[i]) })
+			step(fmt.Sprintf("load for the %s", map[bool]string{false: "interpreter", true: "JIT"}[on]), func(i int) error { return pairs[i].loadAs(k, on, "gen", progs[i]) })
 		}
 		reports := make([][]string, n)
 		step("run", func(i int) error {
 			seed := first + uint64(lo+i)
-			for _, in := range gen.Inputs(seed, generatedInputs) {
-				r, err := run(pairs[i], progs[i], in, nil)
+			for _, ctx := range inputs(k, seed) {
+				r, err := run(pairs[i], progs[i], ctx, nil)
 				if err != nil {
-					return fmt.Errorf("input %#x: %w", in, err)
+					return fmt.Errorf("context %x: %w", ctx, err)
 				}
 				if !r.agree() {
-					reports[i] = append(reports[i], fmt.Sprintf("input %#x: %v", in, r))
+					reports[i] = append(reports[i], fmt.Sprintf("context %x: %v", ctx, r))
 				}
 			}
 			return nil
@@ -298,8 +357,8 @@ func TestGeneratedProgramsInterpreterAndJIT(t *testing.T) {
 		for i, report := range reports {
 			if report != nil && failed < 5 {
 				seed := first + uint64(lo+i)
-				t.Errorf("seed %#x (gen.Program(%#x)):\n\t%s\nprogram:\n%v\nas the kernel rewrote it:\n%s",
-					seed, seed, strings.Join(report, "\n\t"), progs[i], xlated(pairs[i].interp))
+				t.Errorf("seed %#x (gen.ProgramFor(%#x, %v)):\n\t%s\nprogram:\n%v\nas the kernel rewrote it:\n%s",
+					seed, seed, rd, strings.Join(report, "\n\t"), progs[i], xlated(pairs[i].interp))
 				failed++
 			}
 			pairs[i].Close()
@@ -309,8 +368,8 @@ func TestGeneratedProgramsInterpreterAndJIT(t *testing.T) {
 		}
 	}
 	elapsed := time.Since(start)
-	t.Logf("%d programs from seed %#x, %d inputs each: %v (%.0f programs/s)",
-		count, first, generatedInputs, elapsed.Round(time.Millisecond), float64(count)/elapsed.Seconds())
+	t.Logf("%s: %d programs from seed %#x, %d inputs each: %v (%.0f programs/s)",
+		k.Name, count, first, generatedInputs, elapsed.Round(time.Millisecond), float64(count)/elapsed.Seconds())
 }
 
 // batchSize is how many generated programs are loaded at a time (each

@@ -5,23 +5,21 @@ package jitdiff
 import (
 	"oreore/harness/asm"
 	"oreore/harness/bpf"
-	"oreore/harness/oreore"
+	"oreore/harness/progtype"
 )
 
-// quickLoad loads an oreore program without a verifier log (bpf.ProgLoad's
-// NoLog): under TCG writing the log took a third of a generated program's
-// load. On failure it loads again through oreore.Load, whose error carries
-// the log.
-func quickLoad(name string, insns asm.Instructions) (bpf.FD, error) {
-	u, err := oreore.Kernel()
-	if err != nil {
-		return -1, err
+// quickLoad loads a program of the described type without a verifier log
+// (bpf.ProgLoad's NoLog): under TCG writing the log took a third of a
+// generated program's load. On failure it loads again with a log, whose
+// error carries the verifier's reason.
+func quickLoad(k *progtype.Kernel, name string, insns asm.Instructions) (bpf.FD, error) {
+	attr := bpf.ProgLoadAttr{
+		Type: k.Numbers.ProgType, Insns: insns, License: "GPL", Name: name, ExpectedAttachType: k.Numbers.AttachType, NoLog: true,
 	}
-	fd, err := bpf.ProgLoad(bpf.ProgLoadAttr{
-		Type: u.ProgType, Insns: insns, License: "GPL", Name: name, ExpectedAttachType: u.AttachType, NoLog: true,
-	})
+	fd, err := bpf.ProgLoad(attr)
 	if err == nil {
 		return fd, nil
 	}
-	return oreore.Load(name, insns)
+	attr.NoLog = false
+	return bpf.ProgLoad(attr)
 }

@@ -18,6 +18,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Type is one program type.
@@ -118,20 +120,11 @@ type CapSet struct {
 // CapSets are the matrix's columns.
 var CapSets = []CapSet{
 	{"none", nil},
-	{"CAP_BPF", []int{capBPF}},
-	{"CAP_BPF+CAP_NET_ADMIN", []int{capBPF, capNetAdmin}},
-	{"CAP_BPF+CAP_PERFMON", []int{capBPF, capPerfmon}},
-	{"CAP_SYS_ADMIN", []int{capSysAdmin}},
+	{"CAP_BPF", []int{unix.CAP_BPF}},
+	{"CAP_BPF+CAP_NET_ADMIN", []int{unix.CAP_BPF, unix.CAP_NET_ADMIN}},
+	{"CAP_BPF+CAP_PERFMON", []int{unix.CAP_BPF, unix.CAP_PERFMON}},
+	{"CAP_SYS_ADMIN", []int{unix.CAP_SYS_ADMIN}},
 }
-
-// Capability numbers (include/uapi/linux/capability.h), here so that the
-// package builds on any GOOS.
-const (
-	capNetAdmin = 12
-	capSysAdmin = 21
-	capPerfmon  = 38
-	capBPF      = 39
-)
 
 // Cell is what one command does with one capability set: allowed or EPERM,
 // and the kernel check that decides it, quoted from the tree.

@@ -90,3 +90,23 @@ func TestAccessFromFieldRules(t *testing.T) {
 		}
 	}
 }
+
+// Every capability matrix has a cell per set for every command it names,
+// and names every command the matrix runs.
+func TestCapMatricesAreComplete(t *testing.T) {
+	commands := []Command{CmdLoad, CmdAttach, CmdDetach, CmdLinkCreate, CmdLinkUpdate, CmdQuery, CmdTestRun}
+	for _, typ := range All {
+		for _, s := range Series() {
+			m, ok := typ.Caps[s]
+			if !ok {
+				t.Errorf("%s: no capability matrix for series %s", typ.Name, s)
+				continue
+			}
+			for _, c := range commands {
+				if len(m[c]) != len(CapSets) {
+					t.Errorf("%s, series %s: %q has %d cells for %d sets", typ.Name, s, c, len(m[c]), len(CapSets))
+				}
+			}
+		}
+	}
+}

@@ -15,6 +15,7 @@ import (
 
 	"oreore/harness/bpf"
 	"oreore/harness/oreore"
+	"oreore/harness/progtype"
 )
 
 // The capability matrix: each bpf() command the oreore type supports, run
@@ -23,148 +24,8 @@ import (
 // set), so a thread that dropped the others with capset(2) is the whole
 // experiment; the process stays root, and uid 0 without capabilities is
 // no more privileged than nobody for these checks.
-var capSets = []struct {
-	name string
-	caps []int
-}{
-	{"none", nil},
-	{"CAP_BPF", []int{unix.CAP_BPF}},
-	{"CAP_BPF+CAP_NET_ADMIN", []int{unix.CAP_BPF, unix.CAP_NET_ADMIN}},
-	{"CAP_BPF+CAP_PERFMON", []int{unix.CAP_BPF, unix.CAP_PERFMON}},
-	{"CAP_SYS_ADMIN", []int{unix.CAP_SYS_ADMIN}},
-}
-
-// capCell is what one command does with one set: allowed, or EPERM, and
-// the kernel check that decides it, quoted from the series' tree
-// (kernel/bpf/syscall.c and the series' kernel/bpf/oreore.c).
-type capCell struct {
-	allowed bool
-	check   string
-}
-
-func allowed(check string) capCell { return capCell{true, check} }
-func eperm(check string) capCell   { return capCell{false, check} }
-
-// capMatrix is, per series and command, one cell per set in capSets order:
-// none, CAP_BPF, CAP_BPF+CAP_NET_ADMIN, CAP_BPF+CAP_PERFMON, CAP_SYS_ADMIN.
-// bpf_capable() is CAP_BPF or CAP_SYS_ADMIN (include/linux/capability.h);
-// 6.12's bpf_token_capable(NULL, cap) is capable(cap) or, for any cap but
-// CAP_SYS_ADMIN itself, capable(CAP_SYS_ADMIN) (kernel/bpf/token.c), and
-// bpf_net_capable() is CAP_NET_ADMIN or CAP_SYS_ADMIN (include/linux/bpf.h).
-var capMatrix = map[string]map[string][5]capCell{
-	"6.1": {
-		"load": {
-			// __sys_bpf refuses BPF_PROG_LOAD without bpf_capable() when
-			// kernel.unprivileged_bpf_disabled is set; when it is 0,
-			// bpf_prog_load's type check does (TestCapUnprivilegedBPFDisabled).
-			eperm("__sys_bpf: !bpf_capable() && sysctl_unprivileged_bpf_disabled, else bpf_prog_load: type != SOCKET_FILTER/CGROUP_SKB && !bpf_capable()"),
-			allowed("bpf_prog_load: bpf_capable() (CAP_BPF); is_net_admin_prog_type() and is_perfmon_prog_type() leave OREORE out"),
-			allowed("bpf_prog_load: bpf_capable() (CAP_BPF)"),
-			allowed("bpf_prog_load: bpf_capable() (CAP_BPF)"),
-			allowed("bpf_prog_load: bpf_capable() (CAP_SYS_ADMIN stands for CAP_BPF)"),
-		},
-		"attach": {
-			eperm("bpf_oreore_prog_attach: !capable(CAP_NET_ADMIN) (bpf_prog_attach checks none)"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_NET_ADMIN)"),
-			allowed("bpf_oreore_prog_attach: capable(CAP_NET_ADMIN), the check the core's query makes"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_NET_ADMIN)"),
-			eperm("bpf_oreore_prog_attach: !capable(CAP_NET_ADMIN); 6.1 has no bpf_net_capable(), CAP_SYS_ADMIN does not stand for it"),
-		},
-		"detach": {
-			eperm("bpf_oreore_prog_detach: !capable(CAP_NET_ADMIN) (bpf_prog_detach checks none)"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_NET_ADMIN)"),
-			allowed("bpf_oreore_prog_detach: capable(CAP_NET_ADMIN), the check the core's query makes"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_NET_ADMIN)"),
-			eperm("bpf_oreore_prog_detach: !capable(CAP_NET_ADMIN); 6.1 has no bpf_net_capable(), CAP_SYS_ADMIN does not stand for it"),
-		},
-		"link create": {
-			eperm("bpf_oreore_link_create: !capable(CAP_NET_ADMIN) (link_create checks none)"),
-			eperm("bpf_oreore_link_create: !capable(CAP_NET_ADMIN)"),
-			allowed("bpf_oreore_link_create: capable(CAP_NET_ADMIN), the check the core's query makes"),
-			eperm("bpf_oreore_link_create: !capable(CAP_NET_ADMIN)"),
-			eperm("bpf_oreore_link_create: !capable(CAP_NET_ADMIN); 6.1 has no bpf_net_capable(), CAP_SYS_ADMIN does not stand for it"),
-		},
-		// The link's fd is the permission: link_update and
-		// bpf_oreore_link_update_prog check no capability, as for every
-		// link type, so whoever holds the link (and a program fd) may
-		// swap its program.
-		"link update": {
-			allowed("link_update, bpf_oreore_link_update_prog: no capability check"),
-			allowed("link_update: no capability check"),
-			allowed("link_update: no capability check"),
-			allowed("link_update: no capability check"),
-			allowed("link_update: no capability check"),
-		},
-		"query": {
-			eperm("bpf_prog_query: !capable(CAP_NET_ADMIN)"),
-			eperm("bpf_prog_query: !capable(CAP_NET_ADMIN)"),
-			allowed("bpf_prog_query: capable(CAP_NET_ADMIN)"),
-			eperm("bpf_prog_query: !capable(CAP_NET_ADMIN)"),
-			eperm("bpf_prog_query: !capable(CAP_NET_ADMIN); 6.1 has no bpf_net_capable(), CAP_SYS_ADMIN does not stand for it"),
-		},
-		// The program's fd is the permission: bpf_prog_test_run and
-		// bpf_prog_test_run_oreore check no capability.
-		"test_run": {
-			allowed("bpf_prog_test_run, bpf_prog_test_run_oreore: no capability check"),
-			allowed("bpf_prog_test_run: no capability check"),
-			allowed("bpf_prog_test_run: no capability check"),
-			allowed("bpf_prog_test_run: no capability check"),
-			allowed("bpf_prog_test_run: no capability check"),
-		},
-	},
-	"6.12": {
-		"load": {
-			// The sysctl check moved from __sys_bpf into bpf_prog_load.
-			eperm("bpf_prog_load: sysctl_unprivileged_bpf_disabled && !bpf_cap, else type != SOCKET_FILTER/CGROUP_SKB && !bpf_cap (bpf_token_capable(token, CAP_BPF))"),
-			allowed("bpf_prog_load: bpf_token_capable(CAP_BPF); is_net_admin_prog_type() and is_perfmon_prog_type() leave OREORE out"),
-			allowed("bpf_prog_load: bpf_token_capable(CAP_BPF)"),
-			allowed("bpf_prog_load: bpf_token_capable(CAP_BPF)"),
-			allowed("bpf_prog_load: bpf_token_capable(CAP_BPF) (CAP_SYS_ADMIN stands for CAP_BPF in bpf_ns_capable)"),
-		},
-		"attach": {
-			eperm("bpf_oreore_prog_attach: !bpf_net_capable() (bpf_prog_attach checks none)"),
-			eperm("bpf_oreore_prog_attach: !bpf_net_capable()"),
-			allowed("bpf_oreore_prog_attach: bpf_net_capable() (CAP_NET_ADMIN), the check the core's query makes"),
-			eperm("bpf_oreore_prog_attach: !bpf_net_capable()"),
-			allowed("bpf_oreore_prog_attach: bpf_net_capable() (CAP_SYS_ADMIN stands for CAP_NET_ADMIN since 6.6)"),
-		},
-		"detach": {
-			eperm("bpf_oreore_prog_detach: !bpf_net_capable() (bpf_prog_detach checks none)"),
-			eperm("bpf_oreore_prog_detach: !bpf_net_capable()"),
-			allowed("bpf_oreore_prog_detach: bpf_net_capable() (CAP_NET_ADMIN), the check the core's query makes"),
-			eperm("bpf_oreore_prog_detach: !bpf_net_capable()"),
-			allowed("bpf_oreore_prog_detach: bpf_net_capable() (CAP_SYS_ADMIN stands for CAP_NET_ADMIN since 6.6)"),
-		},
-		"link create": {
-			eperm("bpf_oreore_link_create: !bpf_net_capable() (link_create checks none)"),
-			eperm("bpf_oreore_link_create: !bpf_net_capable()"),
-			allowed("bpf_oreore_link_create: bpf_net_capable() (CAP_NET_ADMIN), the check the core's query makes"),
-			eperm("bpf_oreore_link_create: !bpf_net_capable()"),
-			allowed("bpf_oreore_link_create: bpf_net_capable() (CAP_SYS_ADMIN stands for CAP_NET_ADMIN since 6.6)"),
-		},
-		"link update": {
-			allowed("link_update, bpf_oreore_link_update_prog: no capability check"),
-			allowed("link_update: no capability check"),
-			allowed("link_update: no capability check"),
-			allowed("link_update: no capability check"),
-			allowed("link_update: no capability check"),
-		},
-		"query": {
-			eperm("bpf_prog_query: !bpf_net_capable()"),
-			eperm("bpf_prog_query: !bpf_net_capable()"),
-			allowed("bpf_prog_query: bpf_net_capable() (CAP_NET_ADMIN)"),
-			eperm("bpf_prog_query: !bpf_net_capable()"),
-			allowed("bpf_prog_query: bpf_net_capable() (CAP_SYS_ADMIN stands for CAP_NET_ADMIN since 6.6)"),
-		},
-		"test_run": {
-			allowed("bpf_prog_test_run, bpf_prog_test_run_oreore: no capability check"),
-			allowed("bpf_prog_test_run: no capability check"),
-			allowed("bpf_prog_test_run: no capability check"),
-			allowed("bpf_prog_test_run: no capability check"),
-			allowed("bpf_prog_test_run: no capability check"),
-		},
-	},
-}
+// The sets (progtype.CapSets) and, per series, the cells (the type's
+// descriptor: progtype.Oreore.Caps) are data; this file runs them.
 
 // capMask is the capability set as the kernel's 64-bit bitmap.
 func capMask(caps []int) uint64 {
@@ -351,7 +212,7 @@ var capOps = []capOp{
 func TestCapabilityMatrix(t *testing.T) {
 	requireEmptySlot(t)
 	series := uapi(t).Series
-	matrix, ok := capMatrix[series]
+	matrix, ok := progtype.Oreore.Caps[series]
 	if !ok {
 		t.Fatalf("no capability matrix for series %s", series)
 	}
@@ -362,23 +223,26 @@ func TestCapabilityMatrix(t *testing.T) {
 	t.Logf("series %s, kernel.unprivileged_bpf_disabled = %s", series, strings.TrimSpace(string(sysctl)))
 	f := &capFixture{prog: load(t, "capprog", constProg(1)), other: load(t, "capother", constProg(2)), link: -1}
 	for _, op := range capOps {
-		cells, ok := matrix[op.name]
+		cells, ok := matrix[progtype.Command(op.name)]
 		if !ok {
 			t.Fatalf("series %s: no row for %s", series, op.name)
 		}
-		for i, set := range capSets {
+		if len(cells) != len(progtype.CapSets) {
+			t.Fatalf("series %s: %s has %d cells for %d capability sets", series, op.name, len(cells), len(progtype.CapSets))
+		}
+		for i, set := range progtype.CapSets {
 			cell := cells[i]
-			t.Run(op.name+"/"+set.name, func(t *testing.T) {
+			t.Run(op.name+"/"+set.Name, func(t *testing.T) {
 				requireEmptySlot(t)
 				if op.setup != nil {
 					op.setup(t, f)
 				}
-				err := onThreadWithCaps(t, set.caps, func() error { return op.run(f) })
+				err := onThreadWithCaps(t, set.Caps, func() error { return op.run(f) })
 				switch {
-				case cell.allowed && err != nil:
-					t.Errorf("%s with %s: %v; want it allowed (%s)", op.name, set.name, err, cell.check)
-				case !cell.allowed && !errors.Is(err, unix.EPERM):
-					t.Errorf("%s with %s: %v; want EPERM (%s)", op.name, set.name, errOrOK(err), cell.check)
+				case cell.Allowed && err != nil:
+					t.Errorf("%s with %s: %v; want it allowed (%s)", op.name, set.Name, err, cell.Check)
+				case !cell.Allowed && !errors.Is(err, unix.EPERM):
+					t.Errorf("%s with %s: %v; want EPERM (%s)", op.name, set.Name, errOrOK(err), cell.Check)
 				}
 				if op.cleanup != nil {
 					op.cleanup(t, f, err == nil)
