@@ -68,10 +68,14 @@ COVER    := 0000-cover-letter.patch
 COVER_TEXT := kernel-patches/v$(KVER)/cover-letter.txt
 PATCHES  := $(sort $(filter-out %/$(COVER),$(wildcard $(PATCH_DIR)/*.patch)))
 FRAGMENTS := kernel-patches/oreore.config $(if $(filter debug cover,$(FLAVOR)),kernel-patches/$(FLAVOR).config)
-# The objects the cover flavor profiles, by file name as kbuild's GCOV_PROFILE_<name>.o takes them: the series'
-# files (kernel/bpf/oreore.o; syscall.o and test_run.o, where vm-cover counts only the series' lines) and the
-# module (its object is oreore.o too). Given on kbuild's command line, so the series needs no Makefile change.
-COVER_OBJECTS := oreore.o syscall.o test_run.o
+# What the build knows about program types (TYPES, TYPE_MODULES, COVER_OBJECTS, SERIES_SELFTESTS) comes from their
+# descriptors in harness/progtype, written out by vm/cmd/types. COVER_OBJECTS are the objects the cover flavor
+# profiles, by file name as kbuild's GCOV_PROFILE_<name>.o takes them: each type's own files and the shared
+# syscall.o and test_run.o, where vm-cover counts only the series' lines (the module's object shares the type's
+# file name). Given on kbuild's command line, so the series needs no Makefile change.
+$(BUILD)/types.mk: $(wildcard harness/progtype/*.go vm/cmd/types/*.go)
+	@mkdir -p $(@D) && go run ./vm/cmd/types > $@.tmp && mv $@.tmp $@
+include $(BUILD)/types.mk
 GCOV_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y))
 BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
 KO       := $(KMOD_OUT)/oreore.ko
@@ -393,9 +397,8 @@ vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 # 6.12's verifier suite (test_progs -t verifier, where test_verifier's cases moved) is not in the default: with our
 # config 284 of its ~1400 cases fail (program types not built in; test_loader does not skip them as test_verifier
 # does), and without a run on the base kernel those cannot be told from regressions. SELFTESTS='... verifier' runs it.
-# The series' own tests: oreore (the type's) and libbpf_str (libbpf's names against the kernel's enums). They fail on
-# the base kernel by design and are never put on a known-failures list.
-SERIES_SELFTESTS := oreore libbpf_str
+# The series' own tests (SERIES_SELFTESTS, from types.mk): each type's, and libbpf_str (libbpf's names against the
+# kernel's enums). They fail or skip on the base kernel by design and are never put on a known-failures list.
 SELFTESTS   ?= $(SERIES_SELFTESTS)
 BPF_CLANG   := clang-19
 SELFTESTS_OUT  := $(TOP)/$(BUILD)/selftests-$(FLAVORED)

@@ -156,3 +156,13 @@ func (k *Kernel) LayoutMismatches() []string {
 	}
 	return out
 }
+
+// AtLeast reports whether the kernel's series is major.minor or later:
+// the families use it where the verifier's rules changed between series.
+func (k *Kernel) AtLeast(major, minor int) bool {
+	var maj, min int
+	if _, err := fmt.Sscanf(k.Series, "%d.%d", &maj, &min); err != nil {
+		return false
+	}
+	return maj > major || maj == major && min >= minor
+}

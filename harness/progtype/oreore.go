@@ -17,6 +17,10 @@ var Oreore = &Type{
 	Attach:  AttachPoint{Slots: 1, Link: true, Global: true},
 	Caps:    oreoreCaps,
 	Trigger: SysfsTrigger{Path: "/sys/oreore/bpf"},
+
+	Module:        "oreore",
+	KernelObjects: []string{"oreore.o"},
+	Selftests:     []string{"oreore"},
 }
 
 // oreoreCaps is, per series and command, one cell per set in CapSets order:

@@ -42,6 +42,20 @@ type Type struct {
 	Caps map[string]CapMatrix
 	// Trigger runs the attached program as the type's users do.
 	Trigger Trigger
+
+	// What the build needs to know, read by vm/cmd/types: the module that
+	// triggers runs (kmod/<Module>.c), the kernel objects the series adds
+	// (profiled by make vm-cover), and the kernel selftests it adds
+	// (prog_tests/<name>.c, built and run by make vm-test).
+	Module        string
+	KernelObjects []string
+	Selftests     []string
+}
+
+// TraceFilter is what `make vm-test TRACE=1` traces for the type: the
+// series' functions, which carry its name, and all of its module's.
+func (t *Type) TraceFilter() string {
+	return fmt.Sprintf("*%s* *:mod:%s", t.Name, t.Module)
 }
 
 // Context is the program's context: the uapi type a program sees (in

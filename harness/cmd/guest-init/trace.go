@@ -13,15 +13,22 @@ import (
 	"golang.org/x/sys/unix"
 
 	"oreore/harness/guest"
+	"oreore/harness/progtype"
 )
 
 // tracefs is where mountAll mounts the tracing file system.
 const tracefs = "/sys/kernel/tracing"
 
-// traceFilter picks the functions a trace records: the series' (all named
-// bpf_oreore_*) and every function of the module, which has names of its
-// own (bpf_store, bpf_show).
-const traceFilter = "*oreore* *:mod:oreore"
+// traceFilter picks the functions a trace records, for every described
+// type: the series' (all named bpf_<type>_*) and every function of the
+// type's module, which has names of its own (bpf_store, bpf_show).
+var traceFilter = func() string {
+	var f []string
+	for _, t := range progtype.All {
+		f = append(f, t.TraceFilter())
+	}
+	return strings.Join(f, " ")
+}()
 
 // traceKeep is the most of a failing test's trace sent to the host: its
 // end, where the failure is.

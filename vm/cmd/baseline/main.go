@@ -24,6 +24,7 @@ import (
 
 	"oreore/harness/guest"
 	"oreore/harness/kselftest"
+	"oreore/harness/progtype"
 )
 
 // binaries are those the kernel lane runs; a baseline without one of them
@@ -34,7 +35,13 @@ var binaries = []string{"test_verifier", "test_progs"}
 // program type) and must pass with the series, so they are never listed.
 // Tests named with -own are too: libbpf_str checks libbpf's names against
 // the kernel's enums, which the base kernel lacks the series' values of.
-var ownTests = regexp.MustCompile(`(?i)oreore`)
+var ownTests = func() *regexp.Regexp {
+	var names []string
+	for _, t := range progtype.All {
+		names = append(names, regexp.QuoteMeta(t.Name))
+	}
+	return regexp.MustCompile(`(?i)` + strings.Join(names, "|"))
+}()
 
 // isOwn reports whether test (or the test it is a subtest of) is the
 // series' own.

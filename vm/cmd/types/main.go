@@ -1,0 +1,54 @@
+// Command types writes what the Makefile needs to know about the described
+// program types (harness/progtype), as make variables, so that the build
+// learns about types from the descriptors and not from hand-kept lines:
+//
+//	TYPES             the types' names
+//	TYPE_MODULES      their trigger modules (kmod/NAME.c)
+//	COVER_OBJECTS     the kernel objects vm-cover profiles: the types' own,
+//	                  and the shared files the series change (syscall.o,
+//	                  test_run.o), where vm-cover counts only their hunks
+//	SERIES_SELFTESTS  the kernel selftests the series add, and libbpf_str,
+//	                  which checks libbpf's names against the kernel's enums
+//
+// The Makefile includes its output (build/types.mk), which make rebuilds
+// when a descriptor changes.
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"oreore/harness/progtype"
+)
+
+// sharedObjects are the kernel's own files that every type's series
+// changes: vm-cover profiles them and counts only the series' hunks.
+var sharedObjects = []string{"syscall.o", "test_run.o"}
+
+// sharedSelftests are the kernel selftests that concern every type.
+var sharedSelftests = []string{"libbpf_str"}
+
+func write(w io.Writer, types []*progtype.Type) {
+	var names, modules, objects, selftests []string
+	for _, t := range types {
+		names = append(names, t.Name)
+		modules = append(modules, t.Module)
+		objects = append(objects, t.KernelObjects...)
+		selftests = append(selftests, t.Selftests...)
+	}
+	fmt.Fprintln(w, "# Written by vm/cmd/types from harness/progtype; do not edit.")
+	fmt.Fprintf(w, "TYPES := %s\n", strings.Join(names, " "))
+	fmt.Fprintf(w, "TYPE_MODULES := %s\n", strings.Join(modules, " "))
+	fmt.Fprintf(w, "COVER_OBJECTS := %s\n", strings.Join(append(objects, sharedObjects...), " "))
+	fmt.Fprintf(w, "SERIES_SELFTESTS := %s\n", strings.Join(append(selftests, sharedSelftests...), " "))
+}
+
+func main() {
+	if len(os.Args) != 1 {
+		fmt.Fprintln(os.Stderr, "usage: types > build/types.mk")
+		os.Exit(2)
+	}
+	write(os.Stdout, progtype.All)
+}

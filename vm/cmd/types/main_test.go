@@ -1,0 +1,25 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"oreore/harness/progtype"
+)
+
+// A second described type reaches every list the Makefile reads.
+func TestEveryTypeReachesTheLists(t *testing.T) {
+	foo := &progtype.Type{Name: "foo", Module: "foomod", KernelObjects: []string{"foo.o"}, Selftests: []string{"foo"}}
+	var b strings.Builder
+	write(&b, []*progtype.Type{progtype.Oreore, foo})
+	for _, want := range []string{
+		"TYPES := oreore foo\n",
+		"TYPE_MODULES := oreore foomod\n",
+		"COVER_OBJECTS := oreore.o foo.o syscall.o test_run.o\n",
+		"SERIES_SELFTESTS := oreore foo libbpf_str\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
