@@ -78,7 +78,8 @@ $(BUILD)/types.mk: $(wildcard harness/progtype/*.go vm/cmd/types/*.go)
 include $(BUILD)/types.mk
 GCOV_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y))
 BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
-KO       := $(KMOD_OUT)/oreore.ko
+# One trigger module per described type (TYPE_MODULES, from types.mk), all built from kmod/ in one kbuild run.
+KOS      := $(foreach m,$(TYPE_MODULES),$(KMOD_OUT)/$(m).ko)
 INITRAMFS := $(GUEST)/initramfs-$(FLAVORED).cpio
 # The debug guest scans for leaks at the end; the init fails the run if it cannot.
 GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
@@ -120,9 +121,10 @@ help:
 	@echo "  kernel              the patched kernel (skips kbuild when nothing changed)"
 	@echo "  kernel-src          Debian's source as a git tree, the series applied"
 	@echo "  patches             the tree's commits since base back into kernel-patches/vKVER, with the cover letter"
-	@echo "  checkpatch          checkpatch --strict on every patch and on kmod/oreore.c"
+	@echo "  checkpatch          checkpatch --strict on every patch and on each type's kmod/NAME.c"
 	@echo "  docs                the patched tree's Documentation/bpf (htmldocs); warnings in the series' files fail"
 	@echo "  series-build-check  build every prefix of the series (slow)"
+	@echo "  new-type NAME=foo   scaffold a program type from oreore's: series, descriptor, module (README)"
 	@echo "  selftests           the kernel's test_progs (SELFTESTS), test_verifier and bpftool, static"
 	@echo "  selftests-baseline  run them on the base kernel (no series): rewrites harness/kselftest/known/KVER-FLAVOR.txt"
 	@echo "  programs            compile programs/c with clang -target bpf"
@@ -146,7 +148,7 @@ help:
 	@echo "  GDB=1, GDB_SCRIPT=F vm-test, vm-run, vm-shell under gdb (make vm-gdb); PANIC_ON_WARN=1: a WARN panics (vmcore)"
 	@echo "  KERNEL_TESTS=0      vm-test without the kernel's own selftests: only our suites (the fast loop)"
 
-.PHONY: vm-cover cover-run docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check patches patches-roundtrip bench clean
+.PHONY: vm-cover cover-run docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check new-type patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -206,7 +208,10 @@ endif
 
 # Writes the tree's commits since `base` back as the series: edit the tree, commit, `make vm-test`, `make patches`.
 # The cover letter's subject and text come from $(COVER_TEXT) (first line: subject; the rest: body).
-patches: $(SRC_STAMP)
+# Not on $(SRC_STAMP): a tree with commits beyond the exported series would be re-applied from the series, and the
+# commits to export lost. The stamp is written afterwards: the tree holds the series it exported.
+patches:
+	@test -d $(SRC)/.git || { echo "patches: no tree at $(SRC): run make kernel-src KVER=$(KVER) first"; exit 1; }
 	@if [ -n "$$(git -C $(SRC) status --porcelain --untracked-files=no)" ]; then \
 		echo "patches: $(SRC) has uncommitted changes: commit them first"; exit 1; fi
 	@test -f $(COVER_TEXT) || { echo "patches: $(COVER_TEXT) is missing: it holds the cover letter's subject and text"; exit 1; }
@@ -218,6 +223,7 @@ patches: $(SRC_STAMP)
 	@sed -i -e "s|\*\*\* SUBJECT HERE \*\*\*|$$(head -n 1 $(COVER_TEXT))|" \
 		-e '/\*\*\* BLURB HERE \*\*\*/{r /dev/stdin' -e 'd}' $(PATCH_DIR)/$(COVER) < <(tail -n +3 $(COVER_TEXT))
 	@! grep -q '\*\*\* .* HERE \*\*\*' $(PATCH_DIR)/$(COVER) || { echo "patches: the cover letter still has a placeholder"; exit 1; }
+	@cat $$(ls $(PATCH_DIR)/*.patch | grep -v /$(COVER)) | sha256sum | cut -c1-16 > $(SRC_STAMP)
 	@echo "patches: $$(ls $(PATCH_DIR)/*.patch | grep -vc /$(COVER)) patches and $(COVER) in $(PATCH_DIR)"
 
 # The edit -> export -> rebuild round trip, on a worktree of the tree: an edit committed there must appear in the
@@ -247,8 +253,8 @@ $(KOUT)/.config: $(FRAGMENTS) $(SRC_STAMP)
 	cd $(SRC) && scripts/kconfig/merge_config.sh -m -O $(KOUT) $(KOUT)/.config $(addprefix $(TOP)/,$(FRAGMENTS)) >/dev/null
 	$(KMAKE) -s olddefconfig
 	@# olddefconfig drops options whose dependencies are missing, silently: say so.
-	@# The base tree lacks the series' own option.
-	@missing=$$(cat $(FRAGMENTS) | grep -oE '^CONFIG_[A-Z0-9_]+=.+' $(if $(BASE),| grep -v '^CONFIG_BPF_OREORE=') | while read -r opt; do \
+	@# The base tree lacks the series' own options (TYPE_CONFIGS).
+	@missing=$$(cat $(FRAGMENTS) | grep -oE '^CONFIG_[A-Z0-9_]+=.+' $(if $(BASE),| grep -vE '^($(subst $(space),|,$(TYPE_CONFIGS)))=') | while read -r opt; do \
 		grep -qxF "$$opt" $@ || echo "$$opt"; done); \
 	if [ -n "$$missing" ]; then echo "kernel config: dropped by olddefconfig (missing dependencies?):"; \
 		echo "$$missing"; rm -f $@; exit 1; fi
@@ -281,7 +287,7 @@ kernel: $(KOUT)/.config $(BIN)/progress
 kmod: kernel
 	mkdir -p $(KMOD_OUT)
 	rsync -a --checksum kmod/ $(KMOD_OUT)/
-	@if [ -f $(KO) ] && [ $(KOUT)/vmlinux -nt $(KO) ]; then rm -f $(KO); fi
+	@for ko in $(KOS); do if [ -f $$ko ] && [ $(KOUT)/vmlinux -nt $$ko ]; then rm -f $$ko; fi; done
 	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" $(GCOV_VARS) modules
 
 # --- C programs: clang -target bpf, no libbpf at run time (its headers at build time) ---------------------------
@@ -314,7 +320,7 @@ $(BIN)/%: FORCE
 # The alone lane runs after both have ended, by itself: its tests flip what is global (net.core.bpf_jit_enable).
 KERNEL_TESTS ?= $(if $(SHORT),0,1)
 KSELFTESTS := $(filter 1,$(KERNEL_TESTS))
-SLOT_LANE  := suite families oreorecmd $(if $(KSELFTESTS),kselftest-slot)
+SLOT_LANE  := suite families kore oreorecmd $(if $(KSELFTESTS),kselftest-slot)
 OTHER_LANE := bpf object xdp netns $(if $(KSELFTESTS),kselftest-kernel)
 ALONE_LANE := jitdiff
 initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
@@ -323,6 +329,7 @@ initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/test2json cmd/test2json
 	$(GUEST_TEST) -tags guest -o $(GUEST)/suite.test ./harness/suite
 	$(GUEST_TEST) -tags guest -o $(GUEST)/families.test ./harness/families
+	$(GUEST_TEST) -tags guest -o $(GUEST)/kore.test ./harness/kore
 	$(GUEST_TEST) -o $(GUEST)/bpf.test ./harness/bpf
 	$(GUEST_TEST) -tags guest -o $(GUEST)/object.test ./harness/object
 	$(GUEST_TEST) -o $(GUEST)/xdp.test ./harness/xdp
@@ -333,7 +340,7 @@ initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
 	$(if $(KSELFTESTS),$(GUEST_TEST) -tags guest -o $(GUEST)/kselftest-slot.test ./harness/kselftest/slot)
 	$(if $(KSELFTESTS),$(GUEST_TEST) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel)
 	$(BIN)/mkinitramfs -o $(INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
-		-module $(KO) -command $(GUEST)/oreore \
+		$(addprefix -module ,$(KOS)) -command $(GUEST)/oreore \
 		$(foreach t,$(SLOT_LANE),-test slot=$(GUEST)/$(t).test) $(foreach t,$(OTHER_LANE),-test other=$(GUEST)/$(t).test) \
 		$(foreach t,$(ALONE_LANE),-test alone=$(GUEST)/$(t).test) \
 		$(addprefix -program ,$(PROGRAM_OBJS)) $(if $(KSELFTESTS),$(addprefix -selftest ,$(SELFTESTS_BIN) $(SELFTESTS_TESTMOD)))
@@ -591,10 +598,12 @@ bench: $(BIN)/vmtest $(BIN)/benchtree
 HOST_TEST_ENV = OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT)
 test: $(SRC_STAMP) programs
 	$(GO) vet ./...
-	$(GO) vet -tags guest ./harness/suite/ ./harness/families/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/
+	$(GO) vet -tags guest ./harness/suite/ ./harness/families/ ./harness/kore/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
+	@# The scaffold's test (vm/cmd/newtype) applies and builds in every series' tree.
+	@for v in $(ALL_KVERS); do $(MAKE) -s kernel-src KVER=$$v || exit 1; done
 	$(HOST_TEST_ENV) $(GO) test -count=1 ./...
 	@for v in $(ALL_KVERS); do $(MAKE) -s checkpatch docs KVER=$$v || exit 1; done
 	$(MAKE) -s patches-roundtrip
@@ -602,6 +611,12 @@ test: $(SRC_STAMP) programs
 # Each patch must build on its own: every prefix of the series is built in a worktree, in one build folder
 # (so each step is incremental), with the normal flavor's config. Slow: a kernel build per patch.
 SERIES_CHECK := $(TOP)/$(BUILD)/series-check
+# make new-type NAME=foo: a new program type scaffolded from oreore's (README: "Adding your own program type").
+new-type:
+	@test -n "$(NAME)" || { echo "new-type: say which, e.g. make new-type NAME=foo"; exit 64; }
+	@for v in $(ALL_KVERS); do $(MAKE) -s kernel-src KVER=$$v || exit 1; done
+	$(GO) run ./vm/cmd/newtype -name $(NAME)
+
 series-build-check: $(KOUT)/.config
 	@rm -rf $(SERIES_CHECK)/src; git -C $(SRC) worktree prune
 	git -C $(SRC) worktree add -q --detach $(SERIES_CHECK)/src base
@@ -636,8 +651,8 @@ checkpatch: $(SRC_STAMP)
 	@cd $(SRC) && for p in $(abspath $(PATCHES)); do \
 		PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q $$p || exit 1; \
 	done
-	@cd $(SRC) && PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q -f $(TOP)/kmod/oreore.c
-	@echo "checkpatch: $(words $(PATCHES)) patches of $(PATCH_DIR) and kmod/oreore.c are clean on $(KVER)"
+	@cd $(SRC) && for m in $(TYPE_MODULES); do PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q -f $(TOP)/kmod/$$m.c || exit 1; done
+	@echo "checkpatch: $(words $(PATCHES)) patches of $(PATCH_DIR) and kmod/{$(subst $(space),$(comma),$(TYPE_MODULES))}.c are clean on $(KVER)"
 
 clean:
 	rm -rf $(BUILD)

@@ -32,11 +32,21 @@ func TestFamilies(t *testing.T) {
 			t.Run("context access", func(t *testing.T) { contextAccess(t, k) })
 			t.Run("context values", func(t *testing.T) { contextValues(t, k) })
 			t.Run("test_run arguments", func(t *testing.T) { testRunArguments(t, k) })
+			t.Run("kernel-filled and output fields", func(t *testing.T) { filledAndOutputFields(t, k) })
 			if k.Attach.Slots == 1 {
 				t.Run("single slot", func(t *testing.T) { singleSlot(t, k) })
 			}
 			if k.Attach.Link && k.Trigger != nil {
 				t.Run("behaviour three ways", func(t *testing.T) { behaviourThreeWays(t, k) })
+			}
+			if k.Attach.Link && k.Trigger != nil {
+				t.Run("capability matrix", func(t *testing.T) { capabilityMatrix(t, k) })
+			}
+			if k.Module != "" && k.Attach.Link && k.Trigger != nil {
+				t.Run("module reload", func(t *testing.T) { moduleReload(t, k) })
+			}
+			if k.Attach.Cookie {
+				t.Run("link cookie", func(t *testing.T) { linkCookie(t, k) })
 			}
 		})
 	}
@@ -181,14 +191,15 @@ func contextAccess(t *testing.T, k *progtype.Kernel) {
 	}
 }
 
-// ctxBytes is a context whose every byte differs, so that a load from the
-// wrong offset or of the wrong size returns something else.
-func ctxBytes(size int) []byte {
-	b := make([]byte, size)
+// ctxBytes is a context whose every input byte differs, so that a load
+// from the wrong offset or of the wrong size returns something else; the
+// fields the kernel fills stay zero, as ctx_in must leave them.
+func ctxBytes(k *progtype.Kernel) []byte {
+	b := make([]byte, k.Ctx.Size)
 	for i := range b {
 		b[i] = byte(0xa1 + 7*i)
 	}
-	return b
+	return k.Ctx.Inputs(b)
 }
 
 func littleEndian(b []byte) uint64 {
@@ -206,7 +217,7 @@ func contextValues(t *testing.T, k *progtype.Kernel) {
 	if !k.TestRun.CtxIn {
 		t.Skipf("%s takes no ctx_in: its fields cannot be set from test_run", k.Name)
 	}
-	ctx := ctxBytes(k.Ctx.Size)
+	ctx := ctxBytes(k)
 	checked := 0
 	for _, f := range k.Ctx.Fields {
 		if !f.Input || !f.Read {
@@ -239,7 +250,7 @@ func contextValues(t *testing.T, k *progtype.Kernel) {
 // and ctx_in must be exactly the context's size.
 func testRunArguments(t *testing.T, k *progtype.Kernel) {
 	prog := mustLoad(t, k, Instructions{Mov.Imm(R0, 7), Return()})
-	ctx := ctxBytes(k.Ctx.Size)
+	ctx := ctxBytes(k)
 	buf := make([]byte, 64)
 	base := bpf.TestRun{}
 	if k.TestRun.CtxIn {
@@ -262,6 +273,14 @@ func testRunArguments(t *testing.T, k *progtype.Kernel) {
 		{"repeat", with(func(in *bpf.TestRun) { in.Repeat = 3 }), k.TestRun.Repeat},
 	}
 	if k.TestRun.CtxIn {
+		for _, f := range k.Ctx.Fields {
+			if f.Filled == "" {
+				continue
+			}
+			in := append([]byte{}, ctx...)
+			in[f.Off] = 1
+			tests = append(tests, runCase{fmt.Sprintf("ctx_in sets %s, which the kernel fills", f.Name), bpf.TestRun{CtxIn: in}, false})
+		}
 		tests = append(tests,
 			runCase{"no ctx_in", bpf.TestRun{}, false},
 			runCase{"ctx_in one byte short", bpf.TestRun{CtxIn: ctx[:len(ctx)-1]}, false},

@@ -113,7 +113,23 @@ func singleSlot(t *testing.T, k *progtype.Kernel) {
 	}
 	a, b := addProg(t, k, 1), addProg(t, k, 2)
 
+	// A link-only point refuses BPF_PROG_ATTACH and BPF_PROG_DETACH.
+	progAttach, progDetach := unix.EEXIST, unix.EINVAL
+	if !k.Attach.ProgAttach {
+		progAttach = unix.EINVAL
+		t.Run("prog attach refused", func(t *testing.T) {
+			s := slot{t, k}
+			is(t, "attach", s.attach(a), unix.EINVAL)
+			is(t, "detach", s.detach(a), unix.EINVAL)
+			s.runs("after the refusals", -1)
+			s.holds("after the refusals", 0)
+		})
+	}
+
 	t.Run("prog attach", func(t *testing.T) {
+		if !k.Attach.ProgAttach {
+			t.Skipf("%s's attach point takes links only (prog attach refused checks that)", k.Name)
+		}
 		s := slot{t, k}
 		is(t, "attach", s.attach(a), 0)
 		s.runs("after attach", 1)
@@ -143,8 +159,8 @@ func singleSlot(t *testing.T, k *progtype.Kernel) {
 			second.Close()
 		}
 		is(t, "a second link", err, unix.E2BIG)
-		is(t, "prog attach while a link owns the slot", s.attach(b), unix.EEXIST)
-		is(t, "prog detach of the link's program", s.detach(a), unix.EINVAL)
+		is(t, "prog attach while a link owns the slot", s.attach(b), progAttach)
+		is(t, "prog detach of the link's program", s.detach(a), progDetach)
 		s.runs("after the refusals", 1)
 
 		is(t, "link update", bpf.LinkUpdate(bpf.LinkUpdateAttr{Link: link, NewProg: b}), 0)
@@ -175,6 +191,9 @@ func singleSlot(t *testing.T, k *progtype.Kernel) {
 	})
 
 	t.Run("link against prog attach", func(t *testing.T) {
+		if !k.Attach.ProgAttach {
+			t.Skipf("%s's attach point takes links only", k.Name)
+		}
 		s := slot{t, k}
 		is(t, "attach", s.attach(a), 0)
 		defer s.detach(a)

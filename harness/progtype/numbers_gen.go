@@ -6,13 +6,19 @@ package progtype
 // include/uapi/linux/bpf.h.
 var seriesNumbers = map[string]map[string]uint32{
 	"6.1": {
+		"BPF_KORE_ATTACH":      45,
+		"BPF_LINK_TYPE_KORE":   11,
 		"BPF_LINK_TYPE_OREORE": 10,
 		"BPF_OREORE_ATTACH":    44,
+		"BPF_PROG_TYPE_KORE":   33,
 		"BPF_PROG_TYPE_OREORE": 32,
 	},
 	"6.12": {
+		"BPF_KORE_ATTACH":      58,
+		"BPF_LINK_TYPE_KORE":   16,
 		"BPF_LINK_TYPE_OREORE": 15,
 		"BPF_OREORE_ATTACH":    57,
+		"BPF_PROG_TYPE_KORE":   34,
 		"BPF_PROG_TYPE_OREORE": 33,
 	},
 }

@@ -14,13 +14,14 @@ var Oreore = &Type{
 		Fields: []Field{{Name: "", Off: 0, Size: 4, Read: true, Input: true}},
 	},
 	TestRun: TestRunRules{CtxIn: true, Repeat: true},
-	Attach:  AttachPoint{Slots: 1, Link: true, Global: true},
+	Attach:  AttachPoint{Slots: 1, Link: true, Global: true, ProgAttach: true},
 	Caps:    oreoreCaps,
 	Trigger: SysfsTrigger{Path: "/sys/oreore/bpf"},
 
 	Module:        "oreore",
 	KernelObjects: []string{"oreore.o"},
 	Selftests:     []string{"oreore"},
+	Kconfig:       "CONFIG_BPF_OREORE",
 }
 
 // oreoreCaps is, per series and command, one cell per set in CapSets order:

@@ -50,6 +50,9 @@ type Type struct {
 	Module        string
 	KernelObjects []string
 	Selftests     []string
+	// Kconfig is the series' option for the type (CONFIG_BPF_OREORE),
+	// which the base kernel lacks.
+	Kconfig string
 }
 
 // TraceFilter is what `make vm-test TRACE=1` traces for the type: the
@@ -85,7 +88,13 @@ type Field struct {
 	Input bool
 	// Output: test_run copies the field back through ctx_out.
 	Output bool
+	// Filled names what the kernel fills the field with at each run
+	// (FilledCPU); ctx_in must leave such a field zero.
+	Filled string
 }
+
+// FilledCPU: the field holds the CPU the program runs on.
+const FilledCPU = "cpu"
 
 // TestRunRules says which of BPF_PROG_TEST_RUN's fields the type accepts;
 // a field it does not accept must be refused with EINVAL, alone.
@@ -109,6 +118,12 @@ type AttachPoint struct {
 	Link bool
 	// Global: the point has no target; target_fd must be 0.
 	Global bool
+	// ProgAttach: BPF_PROG_ATTACH and BPF_PROG_DETACH work too; a
+	// link-only point refuses them with EINVAL.
+	ProgAttach bool
+	// Cookie: BPF_LINK_CREATE takes a cookie that the program reads
+	// with bpf_get_attach_cookie().
+	Cookie bool
 }
 
 // Command names one bpf() command that the capability matrix covers.
@@ -155,7 +170,7 @@ func EPERM(check string) Cell   { return Cell{false, check} }
 type CapMatrix map[Command][]Cell
 
 // All lists every described type, in the order the families run them.
-var All = []*Type{Oreore}
+var All = []*Type{Oreore, Kore}
 
 // ByName returns the described type called name.
 func ByName(name string) (*Type, error) {
@@ -222,6 +237,18 @@ func ForRelease(release string) (string, error) {
 		}
 	}
 	return "", fmt.Errorf("kernel %s: no series for it (kernel-patches has %s)", release, strings.Join(Series(), ", "))
+}
+
+// Inputs keeps, of a context's bytes, those of its input fields, and
+// zeroes the rest: what ctx_in may hold.
+func (c Context) Inputs(b []byte) []byte {
+	out := make([]byte, len(b))
+	for _, f := range c.Fields {
+		if f.Input && f.Off+f.Size <= len(b) {
+			copy(out[f.Off:f.Off+f.Size], b[f.Off:])
+		}
+	}
+	return out
 }
 
 // Field returns the context's field called name.

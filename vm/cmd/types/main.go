@@ -9,6 +9,7 @@
 //	                  test_run.o), where vm-cover counts only their hunks
 //	SERIES_SELFTESTS  the kernel selftests the series add, and libbpf_str,
 //	                  which checks libbpf's names against the kernel's enums
+//	TYPE_CONFIGS      the types' Kconfig options, which the base tree lacks
 //
 // The Makefile includes its output (build/types.mk), which make rebuilds
 // when a descriptor changes.
@@ -31,18 +32,20 @@ var sharedObjects = []string{"syscall.o", "test_run.o"}
 var sharedSelftests = []string{"libbpf_str"}
 
 func write(w io.Writer, types []*progtype.Type) {
-	var names, modules, objects, selftests []string
+	var names, modules, objects, selftests, configs []string
 	for _, t := range types {
 		names = append(names, t.Name)
 		modules = append(modules, t.Module)
 		objects = append(objects, t.KernelObjects...)
 		selftests = append(selftests, t.Selftests...)
+		configs = append(configs, t.Kconfig)
 	}
 	fmt.Fprintln(w, "# Written by vm/cmd/types from harness/progtype; do not edit.")
 	fmt.Fprintf(w, "TYPES := %s\n", strings.Join(names, " "))
 	fmt.Fprintf(w, "TYPE_MODULES := %s\n", strings.Join(modules, " "))
 	fmt.Fprintf(w, "COVER_OBJECTS := %s\n", strings.Join(append(objects, sharedObjects...), " "))
 	fmt.Fprintf(w, "SERIES_SELFTESTS := %s\n", strings.Join(append(selftests, sharedSelftests...), " "))
+	fmt.Fprintf(w, "TYPE_CONFIGS := %s\n", strings.Join(configs, " "))
 }
 
 func main() {

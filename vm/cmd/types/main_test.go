@@ -9,7 +9,7 @@ import (
 
 // A second described type reaches every list the Makefile reads.
 func TestEveryTypeReachesTheLists(t *testing.T) {
-	foo := &progtype.Type{Name: "foo", Module: "foomod", KernelObjects: []string{"foo.o"}, Selftests: []string{"foo"}}
+	foo := &progtype.Type{Name: "foo", Module: "foomod", KernelObjects: []string{"foo.o"}, Selftests: []string{"foo"}, Kconfig: "CONFIG_BPF_FOO"}
 	var b strings.Builder
 	write(&b, []*progtype.Type{progtype.Oreore, foo})
 	for _, want := range []string{
@@ -17,6 +17,7 @@ func TestEveryTypeReachesTheLists(t *testing.T) {
 		"TYPE_MODULES := oreore foomod\n",
 		"COVER_OBJECTS := oreore.o foo.o syscall.o test_run.o\n",
 		"SERIES_SELFTESTS := oreore foo libbpf_str\n",
+		"TYPE_CONFIGS := CONFIG_BPF_OREORE CONFIG_BPF_FOO\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())

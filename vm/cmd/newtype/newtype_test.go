@@ -1,0 +1,97 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The scaffold of a throwaway type, in each series: it applies to the base
+// tree with git am, every patch passes checkpatch --strict, and the
+// kernel's BPF objects that the series touches compile with the type
+// built in. Its descriptor and module are renamed from oreore's.
+func TestScaffoldAppliesChecksAndBuilds(t *testing.T) {
+	out := t.TempDir()
+	c := config{name: "zzz", patches: "../../../kernel-patches", trees: "../../../build/src", out: out, repo: "../../.."}
+	if err := c.run(); err != nil {
+		t.Fatal(err)
+	}
+	desc, err := os.ReadFile(filepath.Join(out, "harness", "progtype", "zzz.go"))
+	if err != nil || !strings.Contains(string(desc), `ProgTypeEnum:   "BPF_PROG_TYPE_ZZZ"`) || strings.Contains(string(desc), "oreore") {
+		t.Errorf("the descriptor is not oreore's renamed (%v):\n%s", err, desc)
+	}
+	series, _ := filepath.Glob(filepath.Join(out, "kernel-patches", "new-types", "zzz", "v*"))
+	if len(series) == 0 {
+		t.Fatal("no series scaffolded")
+	}
+	for _, dir := range series {
+		kver := strings.TrimPrefix(filepath.Base(dir), "v")
+		t.Run(kver, func(t *testing.T) { checkSeries(t, kver, dir, filepath.Join(out, "kmod", "zzz.c")) })
+	}
+}
+
+func checkSeries(t *testing.T, kver, dir, module string) {
+	tree, err := filepath.Abs(filepath.Join("../../../build/src", "linux-source-"+kver))
+	if err != nil {
+		t.Fatal(err)
+	}
+	patches, _ := filepath.Glob(filepath.Join(dir, "*.patch"))
+	if len(patches) == 0 {
+		t.Fatalf("%s: no patches", dir)
+	}
+	for _, p := range patches {
+		if b, _ := os.ReadFile(p); strings.Contains(strings.ToLower(string(b)), "oreore") {
+			t.Errorf("%s still names oreore", filepath.Base(p))
+		}
+	}
+
+	wt := filepath.Join(t.TempDir(), "tree")
+	run(t, tree, "git", "worktree", "add", "-q", "--detach", wt, "base")
+	t.Cleanup(func() { exec.Command("git", "-C", tree, "worktree", "remove", "--force", wt).Run() })
+	run(t, wt, "git", append([]string{"-c", "user.name=t", "-c", "user.email=t@example.org", "am", "-q"}, patches...)...)
+
+	// checkpatch needs Debian's python3 with ply, first in PATH (as make checkpatch has it).
+	env := append(os.Environ(), "PATH=/usr/bin:"+os.Getenv("PATH"))
+	for _, p := range append(patches, module) {
+		args := []string{"--strict", "-q", p}
+		if p == module {
+			args = []string{"--strict", "-q", "-f", p}
+		}
+		cmd := exec.Command(filepath.Join(wt, "scripts", "checkpatch.pl"), args...)
+		cmd.Dir, cmd.Env = wt, env
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Errorf("checkpatch %s: %v\n%s", filepath.Base(p), err, out)
+		}
+	}
+
+	// The config the harness builds with, and the new type.
+	kout := filepath.Join(t.TempDir(), "out")
+	kmake := []string{"-C", wt, "O=" + kout, "CC=ccache gcc", "HOSTCC=ccache gcc", "-s"}
+	run(t, wt, "make", append(kmake, "tinyconfig")...)
+	frag := filepath.Join(t.TempDir(), "zzz.config")
+	if err := os.WriteFile(frag, []byte("CONFIG_BPF_ZZZ=y\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	oreoreConfig, _ := filepath.Abs("../../../kernel-patches/oreore.config")
+	run(t, wt, "scripts/kconfig/merge_config.sh", "-m", "-O", kout, filepath.Join(kout, ".config"), oreoreConfig, frag)
+	run(t, wt, "make", append(kmake, "olddefconfig")...)
+	if cfg, _ := os.ReadFile(filepath.Join(kout, ".config")); !strings.Contains(string(cfg), "\nCONFIG_BPF_ZZZ=y\n") {
+		t.Fatal("olddefconfig dropped CONFIG_BPF_ZZZ")
+	}
+	objs := []string{"kernel/bpf/zzz.o", "kernel/bpf/syscall.o", "kernel/bpf/btf.o", "kernel/bpf/verifier.o", "net/bpf/test_run.o"}
+	run(t, wt, "make", append(append(kmake, "-j"+strconv.Itoa(runtime.NumCPU())), objs...)...)
+}
+
+func run(t *testing.T, dir, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
