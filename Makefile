@@ -245,8 +245,13 @@ patches-roundtrip: $(SRC_STAMP)
 	@echo "patches-roundtrip: an edit survives export and rebuilds the same tree"
 
 # --- kernel: tinyconfig + the fragment; make runs only when the tree or config changed ------------------------
-$(KOUT)/.config: $(FRAGMENTS) $(SRC_STAMP)
+# The target is a stamp written last: .config is rewritten in three steps, and a run interrupted between them
+# (Ctrl-C) left a .config newer than its inputs that the next run took for a finished one (tinyconfig's, with
+# modules off).
+KCONFIG_DONE := $(KOUT)/.oreore-config-done
+$(KCONFIG_DONE): $(FRAGMENTS) $(SRC_STAMP)
 	mkdir -p $(KOUT)
+	@rm -f $@
 	@# A new config rebuilds only what its changes touch: the last build's count says nothing of the next.
 	@rm -f $(KOUT)/.oreore-units
 	$(KMAKE) -s tinyconfig >/dev/null
@@ -255,9 +260,10 @@ $(KOUT)/.config: $(FRAGMENTS) $(SRC_STAMP)
 	@# olddefconfig drops options whose dependencies are missing, silently: say so.
 	@# The base tree lacks the series' own options (TYPE_CONFIGS).
 	@missing=$$(cat $(FRAGMENTS) | grep -oE '^CONFIG_[A-Z0-9_]+=.+' $(if $(BASE),| grep -vE '^($(subst $(space),|,$(TYPE_CONFIGS)))=') | while read -r opt; do \
-		grep -qxF "$$opt" $@ || echo "$$opt"; done); \
+		grep -qxF "$$opt" $(KOUT)/.config || echo "$$opt"; done); \
 	if [ -n "$$missing" ]; then echo "kernel config: dropped by olddefconfig (missing dependencies?):"; \
-		echo "$$missing"; rm -f $@; exit 1; fi
+		echo "$$missing"; exit 1; fi
+	@touch $@
 
 # The key covers what the kernel is built from; an unchanged key skips kbuild's ~10 s no-op walk.
 # The lines kbuild prints for a cold build of each series ("  CC  init/main.o"): progress's estimate until a build
@@ -266,12 +272,15 @@ KUNITS_6.1  := 1650
 KUNITS_6.12 := 1775
 # quiet=quiet_: kbuild prints its "  CC file.o" lines, which progress counts, even under `make -s` (which would
 # make kbuild silent: the baseline and bench call it so).
-kernel: $(KOUT)/.config $(BIN)/progress
+# The key is removed before kbuild runs: a build that fails or is interrupted has changed the build folder (its
+# auto.conf, its objects), and the last good key must not vouch for it.
+kernel: $(KCONFIG_DONE) $(BIN)/progress
 	@key=$$( { echo $(KGOALS) $(GCOV_VARS); git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
 		(cd $(SRC) && git ls-files -z --others --exclude-standard | xargs -0 -r sha256sum); cat $(KOUT)/.config; } | sha256sum); \
 	if [ -f $(BZIMAGE) ] && [ "$$key" = "$$(cat $(KOUT)/.oreore-key 2>/dev/null)" ]; then \
 		echo "kernel: $(BZIMAGE) is up to date"; exit 0; fi; \
 	echo "kernel: building $(BZIMAGE) (log: $(KOUT)/build.log)"; \
+	rm -f $(KOUT)/.oreore-key; \
 	start=$$(date +%s); \
 	if ! $(KMAKE) quiet=quiet_ -j$$(nproc) $(KGOALS) 2>&1 | $(BIN)/progress -label kernel -log $(KOUT)/build.log \
 			-estimate $(KOUT)/.oreore-units -default-estimate $(or $(KUNITS_$(KVER)),0); then \
@@ -617,7 +626,7 @@ new-type:
 	@for v in $(ALL_KVERS); do $(MAKE) -s kernel-src KVER=$$v || exit 1; done
 	$(GO) run ./vm/cmd/newtype -name $(NAME)
 
-series-build-check: $(KOUT)/.config
+series-build-check: $(KCONFIG_DONE)
 	@rm -rf $(SERIES_CHECK)/src; git -C $(SRC) worktree prune
 	git -C $(SRC) worktree add -q --detach $(SERIES_CHECK)/src base
 	@mkdir -p $(SERIES_CHECK)/out
