@@ -3,6 +3,7 @@
 package slot
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,10 +12,12 @@ import (
 	"strings"
 	"testing"
 
+	"oreore/harness/asm"
 	"oreore/harness/bpf"
 	"oreore/harness/guest"
 	"oreore/harness/kselftest"
 	"oreore/harness/oreore"
+	"oreore/harness/progtype"
 	"oreore/programs"
 )
 
@@ -157,5 +160,60 @@ func TestBpftoolAttachesAndDetaches(t *testing.T) {
 	bpftool(t, "prog", "detach", "pinned", pin, "oreore_attach")
 	if id, err := oreore.Attached(); err != nil || id != 0 {
 		t.Errorf("after bpftool prog detach the slot holds %d (%v), want none", id, err)
+	}
+}
+
+// bpftool link show prints a kore link's attach type, whether it holds the
+// hook, and its cookie, in JSON and in plain output.
+func TestBpftoolShowsTheKoreLink(t *testing.T) {
+	k, err := progtype.Running(progtype.Kore)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: k.Numbers.ProgType, Insns: asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+		License: "GPL", Name: "kore0", ExpectedAttachType: k.Numbers.AttachType})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	const cookie = 0x1122334455667788
+	a := bpf.LinkCreateAttr{Prog: prog, AttachType: k.Numbers.AttachType}
+	binary.LittleEndian.PutUint64(a.Union[:8], cookie)
+	link, err := bpf.LinkCreate(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer link.Close()
+	info, err := bpf.LinkGetInfo(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type linkJSON struct {
+		ID         uint32 `json:"id"`
+		Type       string `json:"type"`
+		AttachType string `json:"attach_type"`
+		Attached   bool   `json:"attached"`
+		Cookie     uint64 `json:"cookie"`
+	}
+	var all []linkJSON
+	if err := json.Unmarshal([]byte(bpftool(t, "--json", "link", "show")), &all); err != nil {
+		t.Fatal(err)
+	}
+	want := linkJSON{info.ID, "kore", "kore_attach", true, cookie}
+	found := false
+	for _, l := range all {
+		if l.ID == info.ID {
+			found = true
+			if l != want {
+				t.Errorf("bpftool --json link show: %+v, want %+v", l, want)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("bpftool --json link show does not list link %d: %+v", info.ID, all)
+	}
+	plain := bpftool(t, "link", "show")
+	if !strings.Contains(plain, fmt.Sprintf("%d: kore  prog ", info.ID)) || !strings.Contains(plain, fmt.Sprintf("attach_type kore_attach  attached  cookie %d  ", uint64(cookie))) {
+		t.Errorf("bpftool link show:\n%s", plain)
 	}
 }
