@@ -211,7 +211,7 @@ endif
 # Not on $(SRC_STAMP): a tree with commits beyond the exported series would be re-applied from the series, and the
 # commits to export lost. The stamp is written afterwards: the tree holds the series it exported.
 patches:
-	@test -d $(SRC)/.git || { echo "patches: no tree at $(SRC): run make kernel-src KVER=$(KVER) first"; exit 1; }
+	@test -e $(SRC)/.git || { echo "patches: no tree at $(SRC): run make kernel-src KVER=$(KVER) first"; exit 1; }
 	@if [ -n "$$(git -C $(SRC) status --porcelain --untracked-files=no)" ]; then \
 		echo "patches: $(SRC) has uncommitted changes: commit them first"; exit 1; fi
 	@test -f $(COVER_TEXT) || { echo "patches: $(COVER_TEXT) is missing: it holds the cover letter's subject and text"; exit 1; }
