@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"runtime"
 	"strings"
@@ -414,6 +415,34 @@ func LinkGetInfo(l FD) (LinkInfo, error) {
 		info.Ifindex = binary.LittleEndian.Uint32(raw.union[:])
 	}
 	return info, nil
+}
+
+// Links returns the info of every link the kernel holds. A link that was
+// released after it was listed is left out, and so is one whose creation
+// has not finished: between bpf_link_prime and bpf_link_settle its id is
+// listed but BPF_LINK_GET_FD_BY_ID says EAGAIN.
+func Links() ([]LinkInfo, error) {
+	ids, err := LinkIDs()
+	if err != nil {
+		return nil, err
+	}
+	var links []LinkInfo
+	for _, id := range ids {
+		fd, err := LinkGetFDByID(id)
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EAGAIN) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		info, err := LinkGetInfo(fd)
+		fd.Close()
+		if err != nil {
+			return nil, err
+		}
+		links = append(links, info)
+	}
+	return links, nil
 }
 
 type btfInfo struct {

@@ -367,26 +367,14 @@ func TestLinkCreateClose1000Cycles(t *testing.T) {
 // lane makes links of other types meanwhile.
 func oreoreLinks(t *testing.T) []uint32 {
 	t.Helper()
-	ids, err := bpf.LinkIDs()
+	links, err := bpf.Links()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var oreoreIDs []uint32
-	for _, id := range ids {
-		fd, err := bpf.LinkGetFDByID(id)
-		if errors.Is(err, unix.ENOENT) {
-			continue // released since it was listed
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		info, err := bpf.LinkGetInfo(fd)
-		fd.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if info.Type == uapi(t).LinkType {
-			oreoreIDs = append(oreoreIDs, id)
+	for _, l := range links {
+		if l.Type == uapi(t).LinkType {
+			oreoreIDs = append(oreoreIDs, l.ID)
 		}
 	}
 	return oreoreIDs

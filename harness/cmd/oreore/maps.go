@@ -302,7 +302,7 @@ func linkTypeName(t uint32) string {
 }
 
 func (c *cmd) linkList() error {
-	ids, err := bpf.LinkIDs()
+	links, err := bpf.Links()
 	if err != nil {
 		return err
 	}
@@ -314,19 +314,7 @@ func (c *cmd) linkList() error {
 	}
 	all := []linkOut{}
 	var text strings.Builder
-	for _, id := range ids {
-		fd, err := bpf.LinkGetFDByID(id)
-		if errors.Is(err, unix.ENOENT) {
-			continue
-		}
-		if err != nil {
-			return err
-		}
-		info, err := bpf.LinkGetInfo(fd)
-		fd.Close()
-		if err != nil {
-			return err
-		}
+	for _, info := range links {
 		l := linkOut{ID: info.ID, Type: linkTypeName(info.Type), ProgID: info.ProgID, Ifindex: info.Ifindex}
 		all = append(all, l)
 		fmt.Fprintf(&text, "%d: %s  prog %d", l.ID, l.Type, l.ProgID)
