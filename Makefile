@@ -76,7 +76,10 @@ FRAGMENTS := kernel-patches/oreore.config $(if $(filter debug cover,$(FLAVOR)),k
 $(BUILD)/types.mk: $(wildcard harness/progtype/*.go vm/cmd/types/*.go)
 	@mkdir -p $(@D) && go run ./vm/cmd/types > $@.tmp && mv $@.tmp $@
 include $(BUILD)/types.mk
-GCOV_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y))
+# The cover flavor profiles COVER_OBJECTS with gcov (vm-cover); the debug flavor instruments them for KCOV, whose
+# per-thread coverage guides make fuzz.
+PROFILE_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y)) \
+	$(if $(filter debug,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),KCOV_INSTRUMENT_$(o)=y))
 BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
 # One trigger module per described type (TYPE_MODULES, from types.mk), all built from kmod/ in one kbuild run.
 KOS      := $(foreach m,$(TYPE_MODULES),$(KMOD_OUT)/$(m).ko)
@@ -88,7 +91,7 @@ GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
 # scripts_gdb: vmlinux-gdb.py and the lx- commands for `make vm-gdb`.
 KGOALS := bzImage modules modules_prepare scripts_gdb
 KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) CC="ccache gcc" HOSTCC="ccache gcc" \
-	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore KBUILD_BUILD_VERSION=1 $(GCOV_VARS)
+	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore KBUILD_BUILD_VERSION=1 $(PROFILE_VARS)
 
 GO       := go
 # Guest binaries are built without the symbol table and DWARF (-s -w): a third smaller, and the kernel unpacks
@@ -118,6 +121,7 @@ help:
 	@echo "  vm-selftest         the runner's self-tests (misbehaving guests), always"
 	@echo "  vm-test-all         vm-test on the normal and the debug kernel"
 	@echo "  vm-cover            gcov: line and branch coverage of the series' lines and the module (own kernel build)"
+	@echo "  fuzz                the types' calls fuzzed in the guest for DURATION (10m), KCOV-guided, on the debug kernel"
 	@echo "  kernel              the patched kernel (skips kbuild when nothing changed)"
 	@echo "  kernel-src          Debian's source as a git tree, the series applied"
 	@echo "  patches             the tree's commits since base back into kernel-patches/vKVER, with the cover letter"
@@ -148,7 +152,7 @@ help:
 	@echo "  GDB=1, GDB_SCRIPT=F vm-test, vm-run, vm-shell under gdb (make vm-gdb); PANIC_ON_WARN=1: a WARN panics (vmcore)"
 	@echo "  KERNEL_TESTS=0      vm-test without the kernel's own selftests: only our suites (the fast loop)"
 
-.PHONY: vm-cover cover-run docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check new-type patches patches-roundtrip bench clean
+.PHONY: fuzz fuzz-run vm-cover cover-run docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check new-type patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -275,7 +279,7 @@ KUNITS_6.12 := 1775
 # The key is removed before kbuild runs: a build that fails or is interrupted has changed the build folder (its
 # auto.conf, its objects), and the last good key must not vouch for it.
 kernel: $(KCONFIG_DONE) $(BIN)/progress
-	@key=$$( { echo $(KGOALS) $(GCOV_VARS); git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
+	@key=$$( { echo $(KGOALS) $(PROFILE_VARS); git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD; \
 		(cd $(SRC) && git ls-files -z --others --exclude-standard | xargs -0 -r sha256sum); cat $(KOUT)/.config; } | sha256sum); \
 	if [ -f $(BZIMAGE) ] && [ "$$key" = "$$(cat $(KOUT)/.oreore-key 2>/dev/null)" ]; then \
 		echo "kernel: $(BZIMAGE) is up to date"; exit 0; fi; \
@@ -297,7 +301,7 @@ kmod: kernel
 	mkdir -p $(KMOD_OUT)
 	rsync -a --checksum kmod/ $(KMOD_OUT)/
 	@for ko in $(KOS); do if [ -f $$ko ] && [ $(KOUT)/vmlinux -nt $$ko ]; then rm -f $$ko; fi; done
-	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" $(GCOV_VARS) modules
+	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" $(PROFILE_VARS) modules
 
 # --- C programs: clang -target bpf, no libbpf at run time (its headers at build time) ---------------------------
 PROGRAMS_OUT := $(TOP)/$(BUILD)/programs
@@ -329,7 +333,7 @@ $(BIN)/%: FORCE
 # The alone lane runs after both have ended, by itself: its tests flip what is global (net.core.bpf_jit_enable).
 KERNEL_TESTS ?= $(if $(SHORT),0,1)
 KSELFTESTS := $(filter 1,$(KERNEL_TESTS))
-SLOT_LANE  := suite families kore oreorecmd $(if $(KSELFTESTS),kselftest-slot)
+SLOT_LANE  := suite families kore oreorecmd fuzz $(if $(KSELFTESTS),kselftest-slot)
 OTHER_LANE := bpf object xdp netns $(if $(KSELFTESTS),kselftest-kernel)
 ALONE_LANE := jitdiff
 initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
@@ -345,6 +349,9 @@ initramfs: kmod programs $(BIN)/mkinitramfs $(if $(KSELFTESTS),selftests)
 	$(GUEST_TEST) -o $(GUEST)/netns.test ./harness/netns
 	$(GUEST_TEST) -tags guest -o $(GUEST)/oreorecmd.test ./harness/cmd/oreore
 	$(GUEST_TEST) -tags guest -o $(GUEST)/jitdiff.test ./harness/jitdiff
+	@# Built for `go test -fuzz` (the Go fuzzer's instrumentation), which make fuzz runs; make vm-test runs its
+	@# seeds and regressions once.
+	$(GO_GUEST) test -c $(GUEST_LDFLAGS) -fuzz='^FuzzSeries$$' -tags guest -o $(GUEST)/fuzz.test ./harness/fuzz
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/oreore ./harness/cmd/oreore
 	$(if $(KSELFTESTS),$(GUEST_TEST) -tags guest -o $(GUEST)/kselftest-slot.test ./harness/kselftest/slot)
 	$(if $(KSELFTESTS),$(GUEST_TEST) -tags guest -o $(GUEST)/kselftest-kernel.test ./harness/kselftest/kernel)
@@ -534,6 +541,18 @@ vm-test-all:
 	$(MAKE) vm-test FLAVOR=normal
 	$(MAKE) vm-test FLAVOR=debug
 
+# --- fuzzing: harness/fuzz's FuzzSeries under `go test -fuzz` in the guest, on the debug kernel (KASAN, and KCOV on
+# COVER_OBJECTS, whose coverage is the fuzzer's signal). vm/cmd/fuzz keeps the corpus in FUZZ_OUT/corpus, prints
+# executions per second and the series' lines reached, and turns a kernel report into a minimised regression input
+# in harness/fuzz/testdata. kmemleak is off: its periodic scan cut the executions tenfold under TCG.
+DURATION ?= 10m
+FUZZ_OUT := $(TOP)/$(BUILD)/fuzz-$(KVER)
+fuzz:
+	$(MAKE) fuzz-run FLAVOR=debug KERNEL_TESTS=0
+fuzz-run: initramfs $(BIN)/vmrun $(BIN)/fuzz
+	$(BIN)/fuzz -vmrun $(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -kmod $(KMOD_OUT) -accel $(ACCEL) \
+		-m $(MEMORY) -append "kmemleak=off" -out $(FUZZ_OUT) -src $(SRC) -duration $(DURATION)
+
 # --- coverage of the series' code: gcov in the kernel, for the objects in COVER_OBJECTS ----------------------------
 # The cover flavor's kernel and module (own build folders) run the suites; the guest sends the counters at the end
 # and cover prints per-file line and branch figures of the series' lines and the module, then every line that
@@ -607,7 +626,7 @@ bench: $(BIN)/vmtest $(BIN)/benchtree
 HOST_TEST_ENV = OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT)
 test: $(SRC_STAMP) programs
 	$(GO) vet ./...
-	$(GO) vet -tags guest ./harness/suite/ ./harness/families/ ./harness/kore/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/
+	$(GO) vet -tags guest ./harness/suite/ ./harness/families/ ./harness/kore/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/ ./harness/fuzz/
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi

@@ -30,28 +30,39 @@ const GoCoverPrefix = "gocover/"
 const Counters = "gcda"
 
 // CounterPieces cuts a coverage file into the records that carry it.
-func CounterPieces(path string, data []byte) []Guest {
+func CounterPieces(path string, data []byte) []Guest { return FilePieces(Counters, path, data) }
+
+// Collected is the Guest value of a record that carries a piece of a file
+// that a run spec asked back (RunSpec.Collect), as Counters records do.
+const Collected = "file"
+
+// FilePieces cuts a file into records of the given kind.
+func FilePieces(kind, path string, data []byte) []Guest {
 	// base64 is ASCII and TraceChunk a multiple of 4, so each piece is
 	// whole 4-character groups and decodes alone. The first record, with
 	// no text, makes an empty file arrive too.
-	head := Guest{Guest: Counters, Package: path}
+	head := Guest{Guest: kind, Package: path}
 	return append([]Guest{head}, pieces(head, base64.StdEncoding.EncodeToString(data))...)
 }
 
-// TraceChunk must keep base64 pieces whole: see CounterPieces.
+// TraceChunk must keep base64 pieces whole: see FilePieces.
 var _ [1 - TraceChunk%4]struct{}
 
 // CounterFiles joins the Counters records' pieces: each file's bytes, by
 // its path.
-func (s *Stream) CounterFiles() (map[string][]byte, error) {
+func (s *Stream) CounterFiles() (map[string][]byte, error) { return s.Files(Counters) }
+
+// Files joins the pieces of the records of one kind: each file's bytes,
+// by its path.
+func (s *Stream) Files(kind string) (map[string][]byte, error) {
 	files := map[string][]byte{}
 	for _, g := range s.Guest {
-		if g.Guest != Counters {
+		if g.Guest != kind {
 			continue
 		}
 		b, err := base64.StdEncoding.DecodeString(g.Text)
 		if err != nil {
-			return nil, fmt.Errorf("counters of %s: %w", g.Package, err)
+			return nil, fmt.Errorf("%s records of %s: %w", kind, g.Package, err)
 		}
 		files[g.Package] = append(files[g.Package], b...)
 	}

@@ -39,6 +39,10 @@ type RunSpec struct {
 	// Interactive gives the command the console as its controlling
 	// terminal, so that a shell has job control and ^C.
 	Interactive bool
+	// Collect names folders whose files the init sends to the host after
+	// the command, whatever its status (make fuzz: the corpus and the
+	// coverage).
+	Collect []string `json:",omitempty"`
 }
 
 // SelftestsDir holds the kernel's own test binaries and bpftool, built

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -62,4 +63,34 @@ func sendCounters(out *port) error {
 func goCoverArgs() []string {
 	os.MkdirAll(guest.GoCoverDir, 0o755)
 	return []string{"-test.gocoverdir=" + guest.GoCoverDir}
+}
+
+// sendCollected sends every file under the folders a run spec names.
+func sendCollected(out *port, dirs []string) error {
+	for _, dir := range dirs {
+		if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+			logf("collect: no %s", dir)
+			continue
+		}
+		n := 0
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			b, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			for _, g := range guest.FilePieces(guest.Collected, path, b) {
+				out.emit(g)
+			}
+			n++
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("collect %s: %w", dir, err)
+		}
+		logf("collect: sent %d files of %s", n, dir)
+	}
+	return nil
 }

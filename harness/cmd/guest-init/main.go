@@ -104,6 +104,9 @@ func main() {
 			return
 		}
 		exit = runCommand(out, spec)
+		if err := sendCollected(out, spec.Collect); err != nil {
+			out.emit(guest.Guest{Guest: "error", Msg: err.Error()})
+		}
 		return
 	}
 	limit, err := testTimeout()

@@ -48,7 +48,7 @@ func (l *list) Set(s string) error { *l = append(*l, s); return nil }
 
 func main() {
 	cfg := qemu.Config{}
-	var files list
+	var files, collect list
 	flag.StringVar(&cfg.Kernel, "kernel", "", "bzImage to boot")
 	flag.StringVar(&cfg.Initramfs, "initramfs", "", "initramfs built by mkinitramfs")
 	flag.StringVar(&cfg.OutDir, "out", "build/vm-run", "folder for console.log and results.jsonl")
@@ -60,6 +60,7 @@ func main() {
 	shell := flag.Bool("shell", false, "run an interactive shell (/bin/gosh) on this terminal")
 	binDir := flag.String("bin", "", "add every file of this host folder to the guest's /bin")
 	flag.Var(&files, "file", "add a host file to the guest, at GUEST or /extra/NAME (repeatable)")
+	flag.Var(&collect, "collect", "after the command, bring this guest folder's files back into -out/collected (repeatable)")
 	dump := flag.Bool("dump", true, "when the guest's kernel panics, write its memory to vmcore in -out (the guest boots with oops=panic)")
 	panicOnWarn := flag.Bool("panic-on-warn", false, "a kernel WARN panics (panic_on_warn=1), so it gets a dump too")
 	kmod := flag.String("kmod", "", "the module's build folder, for gdb and the dump's commands (default: kmod-X beside the kernel's build folder kernel-X)")
@@ -106,7 +107,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "vmrun: the guest waits for gdb on 127.0.0.1:%d (%s):\n  %s\n", port, where,
 			gdb.CommandLine(k.Args(port, dbg.Script)))
 	}
-	code, err := run(cfg, dbg, guest.RunSpec{Argv: argv, Interactive: *shell}, files, *binDir)
+	code, err := run(cfg, dbg, guest.RunSpec{Argv: argv, Interactive: *shell, Collect: collect}, files, *binDir)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "vmrun:", err)
 	}
@@ -171,6 +172,9 @@ func run(cfg qemu.Config, dbg gdb.Session, spec guest.RunSpec, files []string, b
 		if g.Guest == "error" {
 			fmt.Fprintln(os.Stderr, "vmrun: guest:", g.Msg)
 		}
+	}
+	if err := writeCollected(filepath.Join(cfg.OutDir, "collected"), stream); err != nil {
+		fmt.Fprintln(os.Stderr, "vmrun:", err)
 	}
 	done, ok := stream.Done()
 	switch {
@@ -258,4 +262,31 @@ func appendOverlay(out, base string, spec guest.RunSpec, extra map[string]string
 		}
 	}
 	return initramfs.WriteOverlay(dst, extra, map[string][]byte{guest.RunSpecPath: specJSON})
+}
+
+// writeCollected writes the files the guest sent back (-collect) under dir,
+// at their guest paths; what an earlier run left there goes first.
+func writeCollected(dir string, stream *guest.Stream) error {
+	files, err := stream.Files(guest.Collected)
+	if err != nil || len(files) == 0 {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	for p, b := range files {
+		rel := path.Clean("/" + p)[1:]
+		if rel == "" {
+			return fmt.Errorf("collected: bad path %q", p)
+		}
+		dst := filepath.Join(dir, filepath.FromSlash(rel))
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, b, 0o644); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(os.Stderr, "vmrun: %d files collected from the guest in %s\n", len(files), dir)
+	return nil
 }

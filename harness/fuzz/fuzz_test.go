@@ -1,0 +1,185 @@
+//go:build guest
+
+package fuzz
+
+import (
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/guest"
+)
+
+var (
+	inputLog = flag.String("fuzz.log", "", "write each input, before it runs, as a record to this results port (make fuzz: the host finds the input that crashed the kernel)")
+	pcLog    = flag.String("fuzz.pcs", "", "append each kernel PC an input reached first to this file (make fuzz's coverage report)")
+)
+
+// Regressions are inputs the fuzzer once crashed the kernel with, in the
+// Go fuzzer's corpus format: each is a test of its own (TestRegressions)
+// and a seed of FuzzSeries.
+//
+//go:embed testdata
+var regressions embed.FS
+
+const regressionDir = "testdata/fuzz/FuzzSeries"
+
+var (
+	execOnce sync.Once
+	executor *Executor
+	execErr  error
+)
+
+func getExecutor(tb testing.TB) *Executor {
+	tb.Helper()
+	execOnce.Do(func() { executor, execErr = NewExecutor() })
+	if execErr != nil {
+		tb.Fatal(execErr)
+	}
+	return executor
+}
+
+// FuzzSeries fuzzes every described type's calls. Under `go test -fuzz`
+// (make fuzz) the kernel's KCOV coverage of the series' objects is the
+// signal; run as a test it runs the seeds and the regressions once.
+func FuzzSeries(f *testing.F) {
+	e := getExecutor(f)
+	for _, s := range Seeds(e.Types()) {
+		f.Add(s)
+	}
+	for _, r := range readRegressions(f) {
+		f.Add(r.data)
+	}
+	logger, err := newLogger(*inputLog, *pcLog)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p := Decode(data, e.Types())
+		logger.input(data)
+		res, err := e.Run(p)
+		if err != nil {
+			t.Fatalf("%v\ninput:\n%s", err, p)
+		}
+		signal(res.Slots(p))
+		logger.pcs(res)
+	})
+}
+
+// TestRegressions runs each input the fuzzer found a kernel bug with: the
+// kernel must survive it (the runner's verdict catches a KASAN report, an
+// Oops or a WARN) and leave the slots empty.
+func TestRegressions(t *testing.T) {
+	e := getExecutor(t)
+	rs := readRegressions(t)
+	if len(rs) == 0 {
+		t.Fatalf("no inputs in %s", regressionDir)
+	}
+	for _, r := range rs {
+		t.Run(r.name, func(t *testing.T) {
+			p := Decode(r.data, e.Types())
+			if _, err := e.Run(p); err != nil {
+				t.Fatalf("%v\ninput:\n%s", err, p)
+			}
+		})
+	}
+}
+
+type regression struct {
+	name string
+	data []byte
+}
+
+func readRegressions(tb testing.TB) []regression {
+	tb.Helper()
+	entries, err := regressions.ReadDir(regressionDir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var out []regression
+	for _, e := range entries {
+		b, err := regressions.ReadFile(path.Join(regressionDir, e.Name()))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		data, err := UnmarshalCorpus(b)
+		if err != nil {
+			tb.Fatalf("%s: %v", e.Name(), err)
+		}
+		out = append(out, regression{e.Name(), data})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
+	return out
+}
+
+// logger writes what make fuzz's host side reads back.
+type logger struct {
+	port *os.File
+	pcf  *os.File
+	seen map[uint64]bool
+}
+
+func newLogger(port, pcs string) (*logger, error) {
+	l := &logger{seen: map[uint64]bool{}}
+	var err error
+	if port != "" {
+		if l.port, err = os.OpenFile(port, os.O_WRONLY|unix.O_NOCTTY, 0); err != nil {
+			return nil, err
+		}
+	}
+	if pcs != "" {
+		if err := os.MkdirAll(filepath.Dir(pcs), 0o755); err != nil {
+			return nil, err
+		}
+		if l.pcf, err = os.OpenFile(pcs, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return l, nil
+}
+
+// input sends the input before it runs, in one write: if the kernel dies
+// running it, this is the last record of its worker on the port.
+func (l *logger) input(data []byte) {
+	if l.port == nil {
+		return
+	}
+	line, _ := json.Marshal(guest.Guest{Guest: InputRecord, Msg: strconv.Itoa(os.Getpid()), Text: base64.StdEncoding.EncodeToString(data)})
+	l.port.Write(append(line, '\n'))
+}
+
+// pcs appends the PCs no earlier input of this worker reached.
+func (l *logger) pcs(res Result) {
+	if l.pcf == nil {
+		return
+	}
+	var b strings.Builder
+	for _, pcs := range res.PCs {
+		for _, pc := range pcs {
+			if !l.seen[pc] {
+				l.seen[pc] = true
+				fmt.Fprintf(&b, "%#x\n", pc)
+			}
+		}
+	}
+	if b.Len() > 0 {
+		l.pcf.WriteString(b.String())
+	}
+}
