@@ -24,6 +24,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path"
@@ -56,6 +57,11 @@ const (
 	reproName     = "repro"
 	guestReproDir = "/testdata/fuzz/" + target // the test binary runs in /
 )
+
+// panicParams end the guest at a kernel report, as an Oops does (vmrun
+// boots with oops=panic and, with -panic-on-warn, panic_on_warn=1): the
+// input the worker sent last is then the one that was running.
+const panicParams = "kasan.fault=panic sysctl.kernel.hung_task_panic=1"
 
 type config struct {
 	vmrun, kernel, initramfs, kmod, appendArgs, accel, memory string
@@ -157,7 +163,7 @@ func run(c config, w io.Writer) (int, error) {
 // vmrun boots the guest on argv and returns the command's exit status.
 func vmrun(c config, out string, timeout time.Duration, dump bool, files, collect, argv []string, w io.Writer) (int, error) {
 	args := []string{"-kernel", c.kernel, "-initramfs", c.initramfs, "-out", out, "-accel", c.accel, "-m", c.memory,
-		"-timeout", timeout.String(), "-append", c.appendArgs, "-dump=" + strconv.FormatBool(dump)}
+		"-timeout", timeout.String(), "-append", c.appendArgs + " " + panicParams, "-panic-on-warn", "-dump=" + strconv.FormatBool(dump)}
 	if c.kmod != "" {
 		args = append(args, "-kmod", c.kmod)
 	}
@@ -229,6 +235,9 @@ func keepCorpus(c config, runDir string, before int, w io.Writer) error {
 // and those the run's inputs reached.
 func coverage(c config, runDir string, w io.Writer) error {
 	raw, err := os.ReadFile(filepath.Join(runDir, "collected", strings.TrimPrefix(guestPCs, "/")))
+	if errors.Is(err, fs.ErrNotExist) {
+		return errors.New("the guest sent no PCs (a guest that panics ends before it sends them)")
+	}
 	if err != nil {
 		return err
 	}

@@ -267,11 +267,13 @@ func appendOverlay(out, base string, spec guest.RunSpec, extra map[string]string
 // writeCollected writes the files the guest sent back (-collect) under dir,
 // at their guest paths; what an earlier run left there goes first.
 func writeCollected(dir string, stream *guest.Stream) error {
-	files, err := stream.Files(guest.Collected)
-	if err != nil || len(files) == 0 {
+	// What an earlier run collected must not pass for this one's, even
+	// when this one sent nothing (its guest died first).
+	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	files, err := stream.Files(guest.Collected)
+	if err != nil || len(files) == 0 {
 		return err
 	}
 	for p, b := range files {
