@@ -507,6 +507,9 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 		-append "oreore.baseline=1 $(GUEST_APPEND)" > $(BASE_VMOUT)/report.txt || rc=$$?; \
 	tail -n 12 $(BASE_VMOUT)/report.txt; \
 	[ $$rc -le 1 ] || { echo "selftests-baseline: the base kernel's run ended with code $$rc (report: $(BASE_VMOUT)/report.txt)"; exit 1; }
+	@# The series' own tests on base: each must skip with its reason (kselftest/kernel's TestSeriesTestsSkipWithoutTheTypes).
+	@grep -o 'series test skipped on base: [^"]*' $(BASE_VMOUT)/test-events.json | sed 's/\\n$$//' || \
+		{ echo "selftests-baseline: no series test reported a skip (report: $(BASE_VMOUT)/report.txt)"; exit 1; }
 	$(BIN)/baseline -events $(BASE_VMOUT)/test-events.json -list $(KNOWN_LIST) -series $(KVER) -flavor $(FLAVOR) -own "$(SERIES_SELFTESTS)"
 	@git --no-pager diff --stat -- $(KNOWN_LIST)
 

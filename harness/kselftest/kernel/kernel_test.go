@@ -10,9 +10,14 @@ import (
 	"strings"
 	"testing"
 
+	"oreore/harness/guest"
 	"oreore/harness/kselftest"
 	"oreore/harness/progtype"
 )
+
+// SkipMarker starts the line each skipped series test logs on the base
+// kernel; make selftests-baseline prints those lines.
+const SkipMarker = "series test skipped on base: "
 
 func TestTestVerifier(t *testing.T) {
 	bin := kselftest.Binary(t, "test_verifier")
@@ -32,4 +37,36 @@ func TestTestProgs(t *testing.T) {
 	}
 	out := kselftest.Run(t, bin, "-d", strings.Join(own, ","))
 	kselftest.Report(t, "test_progs", out, kselftest.ParseTestProgs(out), kselftest.KnownHere(t))
+}
+
+// On the base kernel (make selftests-baseline) the types' own test_progs
+// tests must skip, each with its reason, not fail: BPF CI and vmtest.sh run
+// them with their own configs, on kernels that may lack the types. On the
+// series' kernel they run in the slot lane (kselftest/slot), where the
+// types' attach points are free, so this test has nothing to add there.
+func TestSeriesTestsSkipWithoutTheTypes(t *testing.T) {
+	if !guest.Baseline() {
+		t.Skip("the series' kernel has the types: kselftest/slot's TestTestProgsSeries runs these tests")
+	}
+	bin := kselftest.Binary(t, "test_progs")
+	var own []string
+	for _, typ := range progtype.All {
+		own = append(own, typ.Selftests...)
+	}
+	out := kselftest.Run(t, bin, "-t", strings.Join(own, ","))
+	seen := map[string]bool{}
+	for _, r := range kselftest.ParseTestProgs(out) {
+		top, _, _ := strings.Cut(r.Name, "/")
+		seen[top] = true
+		if r.Status != kselftest.Skip {
+			t.Errorf("%s: %s on a kernel without the types; want SKIP\n%s", r.Name, r.Status, r.Log)
+			continue
+		}
+		t.Logf("%s%s: %s", SkipMarker, r.Name, strings.ReplaceAll(r.Log, "\n", " | "))
+	}
+	for _, o := range own {
+		if !seen[o] {
+			t.Errorf("test_progs -t %s printed no result for %s:\n%s", strings.Join(own, ","), o, out)
+		}
+	}
 }
