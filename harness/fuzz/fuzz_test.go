@@ -68,12 +68,21 @@ func FuzzSeries(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
+	klog, err := OpenKernelLog()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := Decode(data, e.Types())
 		logger.input(data)
 		res, err := e.Run(p)
 		if err != nil {
 			t.Fatalf("%v\ninput:\n%s", err, p)
+		}
+		// A report that did not end the guest (lockdep's) fails the
+		// input here, so that the Go fuzzer keeps and minimises it.
+		if reports := klog.Reports(); len(reports) > 0 {
+			t.Fatalf("the kernel reported: %s\ninput:\n%s", strings.Join(reports, "\n"), p)
 		}
 		signal(res.Slots(p))
 		logger.pcs(res)

@@ -105,3 +105,18 @@ func TestProgramString(t *testing.T) {
 		}
 	}
 }
+
+// The reports that do not end the guest are told from ordinary lines.
+func TestReportStart(t *testing.T) {
+	for line, want := range map[string]bool{
+		"WARNING: possible circular locking dependency detected":               true,
+		"BUG: KASAN: slab-out-of-bounds in bpf_prog_test_run_kore+0x283/0x615": true,
+		"INFO: task fuzz.test:123 blocked for more than 30 seconds.":           true,
+		"oreore: loading out-of-tree module taints kernel.":                    false,
+		"Illegal XDP return value 199386659 on prog s186_xdp":                  false,
+	} {
+		if got := reportStart.MatchString(line); got != want {
+			t.Errorf("%q: %v, want %v", line, got, want)
+		}
+	}
+}

@@ -146,9 +146,23 @@ func run(c config, w io.Writer) (int, error) {
 	if len(splats) == 0 {
 		// The target failed in Go: a broken invariant, which the Go fuzzer
 		// has minimised and written into /testdata.
+		// The target failed in Go: an invariant, or a kernel report that
+		// did not end the guest (lockdep's). The Go fuzzer has minimised
+		// the input in the guest.
 		goFail, _ := filepath.Glob(filepath.Join(runDir, "collected", "testdata", "fuzz", target, "*"))
 		for _, f := range goFail {
-			fmt.Fprintf(w, "fuzz: FAIL: the target failed on %s (the Go fuzzer's minimised input; copy it into %s to keep it as a regression)\n", f, c.regress)
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return 1, err
+			}
+			dst := filepath.Join(c.regress, "go-failure-"+filepath.Base(f))
+			if err := os.WriteFile(dst, b, 0o644); err != nil {
+				return 1, err
+			}
+			if data, err := fuzz.UnmarshalCorpus(b); err == nil {
+				fmt.Fprintf(w, "fuzz: FAIL: the target failed on (minimised by the Go fuzzer):\n%s", fuzz.Decode(data, progtype.All))
+			}
+			fmt.Fprintf(w, "fuzz: written to %s: TestRegressions runs it in every make vm-test (the failure's message is on the console above)\n", dst)
 		}
 		return 1, fmt.Errorf("the fuzz target exited with status %d and no kernel report; console in %s", status, filepath.Join(runDir, "console.log"))
 	}
