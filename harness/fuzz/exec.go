@@ -253,7 +253,7 @@ func (e *Executor) do(st *fds, op Op) error {
 	c := op.Choice
 	switch op.Kind {
 	case OpLoad:
-		a := bpf.ProgLoadAttr{Type: k.Numbers.ProgType, Insns: e.program(k, op), License: "GPL", Name: "fuzz",
+		a := bpf.ProgLoadAttr{Type: k.Numbers.ProgType, Insns: program(k, op), License: "GPL", Name: "fuzz",
 			ExpectedAttachType: attachType(c[1]), NoLog: true}
 		if c[2]&0x80 != 0 {
 			a.Flags = uint32(c[2]) & loadFlagBits
@@ -397,7 +397,7 @@ func (e *Executor) do(st *fds, op Op) error {
 // type's input fields, a constant, a read of every readable field, one
 // context access of any offset, size and kind, the attach cookie, or a
 // write of every writable field.
-func (e *Executor) program(k *progtype.Kernel, op Op) asm.Instructions {
+func program(k *progtype.Kernel, op Op) asm.Instructions {
 	reads := inputReads(k)
 	switch v := op.Choice[0] % loadVariants; {
 	case v == 0 && len(reads) > 0:

@@ -158,9 +158,7 @@ func Decode(data []byte, types []*progtype.Type) Program {
 		case OpLinkDetach:
 			op.Link = int(r.u8()) % Slots
 		case OpLinkInfo:
-			// Choice: info_len.
 			op.Link = int(r.u8()) % Slots
-			op.Choice = [4]uint8{r.u8()}
 		case OpClose:
 			// Choice: a program's slot or a link's.
 			op.Choice = [4]uint8{r.u8()}
@@ -197,7 +195,7 @@ func (p Program) String() string {
 		case OpLinkDetach:
 			fmt.Fprintf(&b, " link%d", op.Link)
 		case OpLinkInfo:
-			fmt.Fprintf(&b, " link%d len choice %d", op.Link, op.Choice[0])
+			fmt.Fprintf(&b, " link%d", op.Link)
 		case OpClose:
 			what := "prog"
 			if op.Choice[0]%2 == 1 {
@@ -246,7 +244,7 @@ func Encode(types []*progtype.Type, ops ...Op) []byte {
 		case OpLinkDetach:
 			out = append(out, byte(op.Link))
 		case OpLinkInfo:
-			out = append(out, byte(op.Link), c[0])
+			out = append(out, byte(op.Link))
 		case OpClose:
 			out = append(out, c[0], byte(op.Prog))
 		case OpTrigger:
