@@ -131,7 +131,8 @@ func run(c config, w io.Writer) (int, error) {
 	}
 	fmt.Fprintf(w, "fuzz: the guest ran %v, exit status %d\n", time.Since(start).Round(time.Second), status)
 	console, _ := os.ReadFile(filepath.Join(runDir, "console.log"))
-	stats(string(console), w)
+	inputs, _ := countInputs(filepath.Join(runDir, "results.jsonl"))
+	stats(string(console), inputs, w)
 	if err := keepCorpus(c, runDir, len(entries), w); err != nil {
 		return 1, err
 	}
@@ -200,9 +201,31 @@ func vmrun(c config, out string, timeout time.Duration, dump bool, files, collec
 // progress is the Go fuzzer's line every 3 s.
 var progress = regexp.MustCompile(`fuzz: elapsed: (\S+), execs: (\d+) \((\d+)/sec\), new interesting: (\d+) \(total: (\d+)\)`)
 
-// stats prints the run's executions per second from the fuzzer's last
-// progress line.
-func stats(console string, w io.Writer) {
+// countInputs counts the inputs the worker ran: it sends each one before
+// running it, whether fuzzing or minimising.
+func countInputs(results string) (int, error) {
+	f, err := os.Open(results)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	stream, err := guest.Parse(f)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, g := range stream.Guest {
+		if g.Guest == fuzz.InputRecord {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// stats prints the run's executions per second: every input the worker
+// ran, and the fuzzing executions Go's last progress line counts (which
+// leave out the runs that minimise a new input).
+func stats(console string, inputs int, w io.Writer) {
 	var last []string
 	for _, line := range strings.Split(console, "\n") {
 		if m := progress.FindStringSubmatch(line); m != nil {
@@ -219,8 +242,8 @@ func stats(console string, w io.Writer) {
 	if elapsed > 0 {
 		rate = float64(execs) / elapsed.Seconds()
 	}
-	fmt.Fprintf(w, "fuzz: %d executions in %v: %.1f per second; %s new interesting inputs, %s in the corpus\n",
-		execs, elapsed, rate, last[4], last[5])
+	fmt.Fprintf(w, "fuzz: %d inputs run in %v: %.1f per second (Go counts %d fuzzing executions, %.1f per second; the rest minimised new inputs); %s new interesting inputs, %s in the corpus\n",
+		inputs, elapsed, float64(inputs)/max(elapsed.Seconds(), 1), execs, rate, last[4], last[5])
 }
 
 // keepCorpus copies the inputs the run added into the host's corpus.
