@@ -549,12 +549,14 @@ vm-test-all:
 # executions per second and the series' lines reached, and turns a kernel report into a minimised regression input
 # in harness/fuzz/testdata. kmemleak is off: its periodic scan cut the executions tenfold under TCG.
 DURATION ?= 10m
+# How long Go's fuzzer may minimise each new input (its default, 60s, took most of a run's executions here).
+MINIMIZE ?= 60s
 FUZZ_OUT := $(TOP)/$(BUILD)/fuzz-$(KVER)
 fuzz:
 	$(MAKE) fuzz-run FLAVOR=debug KERNEL_TESTS=0
 fuzz-run: initramfs $(BIN)/vmrun $(BIN)/fuzz
 	$(BIN)/fuzz -vmrun $(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -kmod $(KMOD_OUT) -accel $(ACCEL) \
-		-m $(MEMORY) -append "kmemleak=off" -out $(FUZZ_OUT) -src $(SRC) -duration $(DURATION)
+		-m $(MEMORY) -append "kmemleak=off" -out $(FUZZ_OUT) -src $(SRC) -duration $(DURATION) -minimize-time $(MINIMIZE)
 
 # --- coverage of the series' code: gcov in the kernel, for the objects in COVER_OBJECTS ----------------------------
 # The cover flavor's kernel and module (own build folders) run the suites; the guest sends the counters at the end

@@ -66,7 +66,7 @@ const panicParams = "kasan.fault=panic sysctl.kernel.hung_task_panic=1"
 type config struct {
 	vmrun, kernel, initramfs, kmod, appendArgs, accel, memory string
 	out, corpus, src, base, vmlinux, regress                  string
-	duration                                                  time.Duration
+	duration, minimize                                        time.Duration
 	boots                                                     int
 }
 
@@ -86,6 +86,7 @@ func main() {
 	flag.StringVar(&c.vmlinux, "vmlinux", "", "the kernel's vmlinux (default: beside arch/x86/boot/bzImage)")
 	flag.StringVar(&c.regress, "regress", "harness/fuzz/testdata/fuzz/"+target, "where a crash's minimised input goes")
 	flag.DurationVar(&c.duration, "duration", 10*time.Minute, "how long the fuzzer runs")
+	flag.DurationVar(&c.minimize, "minimize-time", 60*time.Second, "how long Go's fuzzer may minimise each new input (-test.fuzzminimizetime)")
 	flag.IntVar(&c.boots, "minimize-boots", 16, "at most this many boots to minimise a crashing input")
 	flag.Parse()
 	if c.kernel == "" || c.initramfs == "" || c.src == "" {
@@ -123,7 +124,7 @@ func run(c config, w io.Writer) (int, error) {
 	fmt.Fprintf(w, "fuzz: %s for %v, from a corpus of %d inputs (%s)\n", target, c.duration, len(files), c.corpus)
 	runDir := filepath.Join(c.out, "run")
 	argv := []string{guestBinary, "-test.run=^$", "-test.fuzz=^" + target + "$", "-test.fuzztime=" + c.duration.String(),
-		"-test.fuzzcachedir=" + guestCache, "-test.parallel=1", "-fuzz.log=" + guest.ResultsPort, "-fuzz.pcs=" + guestPCs}
+		"-test.fuzzcachedir=" + guestCache, "-test.fuzzminimizetime=" + c.minimize.String(), "-test.parallel=1", "-fuzz.log=" + guest.ResultsPort, "-fuzz.pcs=" + guestPCs}
 	start := time.Now()
 	status, err := vmrun(c, runDir, c.duration+10*time.Minute, true, files, []string{guestCache, guestOut, "/testdata"}, argv, w)
 	if err != nil {
