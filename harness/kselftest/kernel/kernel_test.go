@@ -53,7 +53,9 @@ func TestSeriesTestsSkipWithoutTheTypes(t *testing.T) {
 	for _, typ := range progtype.All {
 		own = append(own, typ.Selftests...)
 	}
-	out := kselftest.Run(t, bin, "-t", strings.Join(own, ","))
+	// -v: test_progs shows a passing or skipped test's output (its
+	// reason) only when verbose.
+	out := kselftest.Run(t, bin, "-v", "-t", strings.Join(own, ","))
 	seen := map[string]bool{}
 	for _, r := range kselftest.ParseTestProgs(out) {
 		top, _, _ := strings.Cut(r.Name, "/")
