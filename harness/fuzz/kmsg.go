@@ -13,7 +13,7 @@ import (
 // not end the guest: lockdep's, a WARN without panic_on_warn, an RCU stall.
 // A report that panics (KASAN with kasan.fault=panic, an Oops, a WARN under
 // panic_on_warn) ends the guest instead, and the host blames the last input.
-var reportStart = regexp.MustCompile(`^(BUG: |WARNING: |INFO: |Oops|general protection fault|UBSAN: |rcu: INFO: )`)
+var reportStart = regexp.MustCompile(`^(BUG: |kernel BUG at |WARNING: |Oops|general protection fault|UBSAN: |INFO: task .* blocked for more than|rcu: INFO: |INFO: rcu_)`)
 
 // KernelLog reads the kernel's log records that arrive after it is opened.
 type KernelLog struct{ f *os.File }
