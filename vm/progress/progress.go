@@ -67,6 +67,10 @@ type Meter struct {
 	Out io.Writer
 	Now func() time.Time // nil: time.Now
 
+	// Times, if set, gets every line with the seconds since Start ("12.345\t  LD      vmlinux.o"), and
+	// "12.999\tEND" from Done: a step's timeline, which make bench splits into phases (vm/bench).
+	Times io.Writer
+
 	mu      sync.Mutex
 	started bool
 	start   time.Time
@@ -109,6 +113,9 @@ func (m *Meter) Line(line []byte) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.startLocked()
+	if m.Times != nil {
+		fmt.Fprintf(m.Times, "%.3f\t%s\n", m.now().Sub(m.start).Seconds(), strings.TrimRight(string(line), "\r\n"))
+	}
 	if !m.Pattern.Match(line) {
 		return
 	}
@@ -137,6 +144,9 @@ func (m *Meter) Done() {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.startLocked()
+	if m.Times != nil {
+		fmt.Fprintf(m.Times, "%.3f\tEND\n", m.now().Sub(m.start).Seconds())
+	}
 	final := fmt.Sprintf("%s: %d %s in %s", m.Label, m.count, m.units(), formatDuration(m.now().Sub(m.start)))
 	if m.TTY {
 		m.write(clearLine + final + "\n")

@@ -8,6 +8,9 @@
 //
 //	kernel: 1234/2900 objects (42%), 3m10s, about 4m20s left  CC kernel/bpf/oreore.o
 //
+// With -times FILE each line also goes to FILE with the seconds since the start, which make bench splits
+// into the step's phases (vm/bench).
+//
 // Elsewhere (CI logs) such a line is printed every -every. When its input ends it prints
 // "kernel: 2900 objects in 9m12s". Every byte of the input goes to the -log file, even when writing to
 // stdout fails; the input is always read to its end.
@@ -26,6 +29,7 @@
 package main
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"io"
@@ -49,6 +53,7 @@ func main() {
 	pattern := flag.String("pattern", progress.DefaultPattern, "a line that matches counts as one unit")
 	units := flag.String("units", "objects", "what a unit is called")
 	every := flag.Duration("every", progress.DefaultEvery, "when stdout is not a terminal, the time between two progress lines")
+	timesPath := flag.String("times", "", "a file that gets each line of the input with the seconds since the start (make bench's phases)")
 	record := flag.String("record", "", "instead of copying stdin: count the -log file's units and write the count to this file")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: CMD 2>&1 | progress -label NAME -log FILE [-estimate FILE] [-default-estimate N] [flags]\n"+
@@ -124,6 +129,17 @@ func main() {
 		fmt.Fprintf(os.Stderr, "progress: %v\n", err)
 		io.Copy(io.Discard, os.Stdin)
 		os.Exit(1)
+	}
+	if *timesPath != "" {
+		times, err := os.Create(*timesPath)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "progress: %v\n", err)
+		} else {
+			defer times.Close()
+			tw := bufio.NewWriter(times)
+			defer tw.Flush()
+			m.Times = tw
+		}
 	}
 	ticker := time.NewTicker(progress.DefaultRefresh)
 	err = progress.Copy(os.Stdin, log, m, ticker.C)
