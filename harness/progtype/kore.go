@@ -30,6 +30,7 @@ var Kore = &Type{
 	KernelObjects: []string{"kore.o"},
 	Selftests:     []string{"kore"},
 	Kconfig:       "CONFIG_BPF_KORE",
+	GuestTests:    []GuestTest{{Name: "kore", Package: "./harness/kore"}},
 }
 
 // koreCaps: kore's attach point checks what oreore's does, in its own

@@ -22,6 +22,7 @@ var Oreore = &Type{
 	KernelObjects: []string{"oreore.o"},
 	Selftests:     []string{"oreore"},
 	Kconfig:       "CONFIG_BPF_OREORE",
+	GuestTests:    []GuestTest{{Name: "suite", Package: "./harness/suite"}, {Name: "oreorecmd", Package: "./harness/cmd/oreore"}},
 }
 
 // oreoreCaps is, per series and command, one cell per set in CapSets order:

@@ -53,6 +53,18 @@ type Type struct {
 	// Kconfig is the series' option for the type (CONFIG_BPF_OREORE),
 	// which the base kernel lacks.
 	Kconfig string
+	// GuestTests are the test binaries that hold the type's own behaviour
+	// (what no family checks): make vm-test builds each from its package
+	// and runs it in the slot lane, SHORT=1 included.
+	GuestTests []GuestTest
+}
+
+// GuestTest is one in-guest test binary: its name (the binary is
+// NAME.test, and the results carry NAME) and the Go package it is built
+// from.
+type GuestTest struct {
+	Name    string // "suite"
+	Package string // "./harness/suite"
 }
 
 // TraceFilter is what `make vm-test TRACE=1` traces for the type: the

@@ -10,6 +10,9 @@
 //	SERIES_SELFTESTS  the kernel selftests the series add, and libbpf_str,
 //	                  which checks libbpf's names against the kernel's enums
 //	TYPE_CONFIGS      the types' Kconfig options, which the base tree lacks
+//	TYPE_TESTS        the test binaries of the types' own behaviour, and
+//	                  for each one GUEST_PKG_<name>, the package it is
+//	                  built from
 //
 // The Makefile includes its output (build/types.mk), which make rebuilds
 // when a descriptor changes.
@@ -32,13 +35,17 @@ var sharedObjects = []string{"syscall.o", "test_run.o"}
 var sharedSelftests = []string{"libbpf_str"}
 
 func write(w io.Writer, types []*progtype.Type) {
-	var names, modules, objects, selftests, configs []string
+	var names, modules, objects, selftests, configs, tests, pkgs []string
 	for _, t := range types {
 		names = append(names, t.Name)
 		modules = append(modules, t.Module)
 		objects = append(objects, t.KernelObjects...)
 		selftests = append(selftests, t.Selftests...)
 		configs = append(configs, t.Kconfig)
+		for _, g := range t.GuestTests {
+			tests = append(tests, g.Name)
+			pkgs = append(pkgs, fmt.Sprintf("GUEST_PKG_%s := %s\n", g.Name, g.Package))
+		}
 	}
 	fmt.Fprintln(w, "# Written by vm/cmd/types from harness/progtype; do not edit.")
 	fmt.Fprintf(w, "TYPES := %s\n", strings.Join(names, " "))
@@ -46,6 +53,8 @@ func write(w io.Writer, types []*progtype.Type) {
 	fmt.Fprintf(w, "COVER_OBJECTS := %s\n", strings.Join(append(objects, sharedObjects...), " "))
 	fmt.Fprintf(w, "SERIES_SELFTESTS := %s\n", strings.Join(append(selftests, sharedSelftests...), " "))
 	fmt.Fprintf(w, "TYPE_CONFIGS := %s\n", strings.Join(configs, " "))
+	fmt.Fprintf(w, "TYPE_TESTS := %s\n", strings.Join(tests, " "))
+	fmt.Fprint(w, strings.Join(pkgs, ""))
 }
 
 func main() {

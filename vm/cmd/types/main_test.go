@@ -9,7 +9,8 @@ import (
 
 // A second described type reaches every list the Makefile reads.
 func TestEveryTypeReachesTheLists(t *testing.T) {
-	foo := &progtype.Type{Name: "foo", Module: "foomod", KernelObjects: []string{"foo.o"}, Selftests: []string{"foo"}, Kconfig: "CONFIG_BPF_FOO"}
+	foo := &progtype.Type{Name: "foo", Module: "foomod", KernelObjects: []string{"foo.o"}, Selftests: []string{"foo"}, Kconfig: "CONFIG_BPF_FOO",
+		GuestTests: []progtype.GuestTest{{Name: "foo", Package: "./harness/foo"}}}
 	var b strings.Builder
 	write(&b, []*progtype.Type{progtype.Oreore, foo})
 	for _, want := range []string{
@@ -18,6 +19,9 @@ func TestEveryTypeReachesTheLists(t *testing.T) {
 		"COVER_OBJECTS := oreore.o foo.o syscall.o test_run.o\n",
 		"SERIES_SELFTESTS := oreore foo libbpf_str\n",
 		"TYPE_CONFIGS := CONFIG_BPF_OREORE CONFIG_BPF_FOO\n",
+		"TYPE_TESTS := suite oreorecmd foo\n",
+		"GUEST_PKG_oreorecmd := ./harness/cmd/oreore\n",
+		"GUEST_PKG_foo := ./harness/foo\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
