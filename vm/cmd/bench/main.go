@@ -168,14 +168,17 @@ func (c *config) loop(label, what string, must bool, args ...string) error {
 
 func (c *config) report(label, what string, r *run) {
 	prefix := "bench: (" + label + ")"
-	summary := ""
+	counts, reused := "", false
 	for _, l := range r.lines {
 		if m := passedRE.FindStringSubmatch(l.Text); m != nil {
-			summary = ", " + strings.TrimSpace(l.Text)
+			counts = strings.TrimSpace(l.Text)
 		}
-		if strings.Contains(l.Text, "its verdict stands") {
-			summary = ", the passing verdict stands"
-		}
+		reused = reused || strings.Contains(l.Text, "its verdict stands")
+	}
+	// The reused verdict's counts are the earlier run's; a boot's are this run's.
+	summary := ", booted: " + counts
+	if reused {
+		summary = ", no boot: the passing verdict stands (" + counts + ")"
 	}
 	fmt.Printf("%s %s: %.1f s%s\n", prefix, what, r.seconds, summary)
 	steps := bench.Steps(r.lines, r.seconds)
