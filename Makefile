@@ -406,10 +406,17 @@ initramfs: kmod programs $(GUEST_BINS) $(BIN)/mkinitramfs $(if $(KSELFTESTS),sel
 # The runner's self-tests check the runner (verdict codes, vmrun, the shell), not the kernel change: vm-test runs
 # them again only when the runner's sources or the flavor's kernel config changed since they last passed, and says
 # so when it skips them. `make vm-selftest` always runs them; a fresh clone (CI) always does.
-RUNNER_SRC := vm harness/cmd/guest-init harness/guest go.mod go.sum
+# The runner's sources are the folders of the packages its commands and self-tests are built from (go list, 0.1 s),
+# the self-tests' own folder with its testdata, go.mod and go.sum: an edit elsewhere (the suites, make bench's
+# command) does not re-run them.
+RUNNER_PKGS := ./vm/cmd/vmtest ./vm/cmd/vmrun ./harness/cmd/guest-init ./vm/selftest/... \
+	$(patsubst %/,./%,$(sort $(dir $(wildcard vm/selftest/testdata/*/*.go))))
+# If go list fails, the whole of vm/ and harness/ stands for them (a self-test re-run, never a skipped one).
+runner_src = $$( { $(GO) list -deps -test -tags vmselftest -f '{{if not .Standard}}{{.Dir}}{{end}}' $(RUNNER_PKGS) \
+	|| printf "%s\n" $(TOP)/vm $(TOP)/harness; } | sed -n 's|^$(TOP)/||p' | sort -u ) vm/selftest go.mod go.sum
 SELFTEST_STAMP := $(VMOUT)/selftest.pass
-runner_key = $$( { git ls-files -s $(RUNNER_SRC); git diff HEAD -- $(RUNNER_SRC); \
-	git ls-files -z --others --exclude-standard $(RUNNER_SRC) | xargs -0 -r cat; cat $(KOUT)/.config; } | sha256sum | cut -c1-16)
+runner_key = $$( src="$(runner_src)"; { git ls-files -s $$src; git diff HEAD -- $$src; \
+	git ls-files -z --others --exclude-standard $$src | xargs -0 -r cat; cat $(KOUT)/.config; } | sha256sum | cut -c1-16)
 
 vm-selftest: initramfs shell-bin $(BIN)/vmrun
 	@mkdir -p $(VMOUT); rm -f $(SELFTEST_STAMP)
