@@ -17,13 +17,11 @@ import (
 // 4-byte input field.
 func inputField(t *testing.T, k *progtype.Kernel) progtype.Field {
 	t.Helper()
-	for _, f := range k.Ctx.Fields {
-		if f.Input && f.Read && f.Size == 4 {
-			return f
-		}
+	f, ok := k.Ctx.InputWord()
+	if !ok {
+		t.Fatalf("%s: no readable 4-byte input field for a trigger's input", k.Name)
 	}
-	t.Fatalf("%s: no readable 4-byte input field for a trigger's input", k.Name)
-	return progtype.Field{}
+	return f
 }
 
 // addProg returns the input plus n: programs told apart by what a run of

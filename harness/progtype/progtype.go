@@ -295,6 +295,17 @@ func (c Context) Access(off, size int, write bool) (Field, bool) {
 	return Field{}, false
 }
 
+// InputWord is the field a trigger's input lands in: the first readable
+// 4-byte input field.
+func (c Context) InputWord() (Field, bool) {
+	for _, f := range c.Fields {
+		if f.Input && f.Read && f.Size == 4 {
+			return f, true
+		}
+	}
+	return Field{}, false
+}
+
 // Trigger runs the attached program the way the type's users do, on one
 // input (the context's Input field), and returns its result.
 type Trigger interface {
