@@ -136,7 +136,7 @@ help:
 	@echo "  selftests           the kernel's test_progs (SELFTESTS), test_verifier and bpftool, static"
 	@echo "  selftests-baseline  run them on the base kernel (no series): rewrites harness/kselftest/known/KVER-FLAVOR.txt"
 	@echo "  programs            compile programs/c with clang -target bpf"
-	@echo "  bench               print the loop's figures (asserts nothing)"
+	@echo "  bench               each loop's time and its breakdown, step by step (LOOPS=; asserts nothing)"
 	@echo "  clean               remove build/"
 	@echo
 	@echo "Variables:"
@@ -148,7 +148,7 @@ help:
 	@echo "  ACCEL=$(ACCEL)          kvm, tcg or auto"
 	@echo "  MEMORY=...          guest memory (1G, 1536M for debug)"
 	@echo "  TESTARGS=...        arguments for the in-guest test binaries, e.g. -test.run=Attach"
-	@echo "  SHORT=1             the loop: our suites only, stress tests and generated programs scaled down (-test.short)"
+	@echo "  SHORT=1             the loop: the types' tests only, stress tests and generated programs scaled down (-test.short)"
 	@echo "  KERNEL_SRC=PATH     build your own kernel tree (a git tree with a base tag)"
 	@echo "  SELFTESTS='...'     the prog_tests that test_progs is built from ($(SELFTESTS))"
 	@echo "  BASE=1              kernel, kernel-src: the base tree (no series), in a worktree and build folder of its own"
