@@ -92,6 +92,8 @@ GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
 # instead of running the preprocessor first. A cold 6.1 kernel/+mm/ (-j2, every object a miss) took 238.9 s in
 # ccache's default mode, 207.0 s in depend mode and 185.5 s without ccache; hits still hit.
 export CCACHE_DEPEND := 1
+# kbuild's job count.
+KJOBS := $(shell nproc)
 # scripts_gdb: vmlinux-gdb.py and the lx- commands for `make vm-gdb`.
 KGOALS := bzImage modules modules_prepare scripts_gdb
 KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) CC="ccache gcc" HOSTCC="ccache gcc" \
@@ -290,7 +292,7 @@ kernel: $(KCONFIG_DONE) $(BIN)/progress
 	echo "kernel: building $(BZIMAGE) (log: $(KOUT)/build.log)"; \
 	rm -f $(KOUT)/.oreore-key; \
 	start=$$(date +%s); \
-	if ! $(KMAKE) quiet=quiet_ -j$$(nproc) $(KGOALS) 2>&1 | $(BIN)/progress -label kernel -log $(KOUT)/build.log -times $(KOUT)/build.times \
+	if ! $(KMAKE) quiet=quiet_ -j$(KJOBS) $(KGOALS) 2>&1 | $(BIN)/progress -label kernel -log $(KOUT)/build.log -times $(KOUT)/build.times \
 			-estimate $(KOUT)/.oreore-units -default-estimate $(or $(KUNITS_$(KVER)),0); then \
 		grep -E 'error|Error' $(KOUT)/build.log | head -20; tail -30 $(KOUT)/build.log; \
 		echo "kernel: build failed (full log: $(KOUT)/build.log)"; exit 1; fi; \
@@ -628,14 +630,16 @@ cover-run: initramfs $(BIN)/vmtest $(BIN)/cover
 # --- figures: the loops, each with its breakdown step by step, printed, never asserted (vm/cmd/bench) ----------
 # The edit loops change kernel/bpf/oreore.c in a worktree that mirrors the kernel tree (its HEAD and uncommitted
 # edits: vm/cmd/benchtree), built in folders of its own under $(BENCH_BUILD): the developer's tree and build
-# folders are never touched. LOOPS picks some of them (vm/cmd/bench says which there are).
+# folders are never touched. LOOPS picks some of them (vm/cmd/bench says which there are); LOOPS=config, not in the
+# default set, builds the kernel cold without each group of debugging options (about 40 minutes here).
 BENCH := $(TOP)/$(BUILD)/bench
 BENCH_TREE := $(BENCH)/tree
 BENCH_BUILD := $(BUILD)/bench-build
 LOOPS ?= full,fresh,boots,nochange,short,edit,edit-full,micro
 bench: $(BIN)/bench $(BIN)/benchtree
 	@$(BIN)/benchtree -src $(SRC) -tree $(BENCH_TREE)
-	@$(BIN)/bench -make "$(MAKE)" -out $(BENCH) -tree $(BENCH_TREE) -tree-build $(BENCH_BUILD) -loops $(LOOPS) -- \
+	@$(BIN)/bench -make "$(MAKE)" -out $(BENCH) -tree $(BENCH_TREE) -tree-build $(BENCH_BUILD) -loops $(LOOPS) \
+		-src $(SRC) -kconfig $(KOUT)/.config -kgoals "$(KGOALS)" -jobs $(KJOBS) -- \
 		KVER=$(KVER) FLAVOR=$(FLAVOR) ACCEL=$(ACCEL)
 
 # --- host-side tests ------------------------------------------------------------------------------------------

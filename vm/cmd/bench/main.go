@@ -15,6 +15,8 @@
 //	edit      kernel/bpf/oreore.c edited in a worktree (-tree, built in -tree-build) -> the SHORT verdict
 //	edit-full the same edit -> the full verdict (FRESH=1, the kernel's selftests included)
 //	micro     the in-guest benchmarks (a run through sysfs against one through test_run)
+//	config    not by default (about 40 minutes here): the kernel built cold, without ccache, as configured and
+//	          without each group of debugging options (configGroups): what each group costs a fresh machine
 //
 // The edit loops never touch the developer's tree: -tree is a worktree that benchtree keeps mirroring it, with
 // build folders of its own; it is brought up to date (a cold kernel build the first time) before the edit.
@@ -45,6 +47,11 @@ type config struct {
 	treeBuild string
 	edit      string // the file the edit loops change, in the tree
 	vars      []string
+	// The config loop's kernel: its source tree, the flavor's .config, kbuild's goals and job count (0: one per CPU).
+	src     string
+	kconfig string
+	kgoals  []string
+	jobs    int
 }
 
 func main() {
@@ -54,9 +61,14 @@ func main() {
 	flag.StringVar(&c.tree, "tree", "", "the worktree the edit loops change (kept by benchtree)")
 	flag.StringVar(&c.treeBuild, "tree-build", "", "the worktree's build folder (BUILD=)")
 	flag.StringVar(&c.edit, "edit", "kernel/bpf/oreore.c", "the file of the worktree that the edit loops change")
+	flag.StringVar(&c.src, "src", "", "the kernel tree the config loop builds")
+	flag.StringVar(&c.kconfig, "kconfig", "", "the flavor's .config, which the config loop starts from")
+	kgoals := flag.String("kgoals", "bzImage modules", "kbuild's goals, as the Makefile's kernel target has them")
+	flag.IntVar(&c.jobs, "jobs", 0, "kbuild's job count, as the Makefile's (0: one per CPU)")
 	loops := flag.String("loops", "full,fresh,boots,nochange,short,edit,edit-full,micro", "the loops to run, in this order")
 	flag.Parse()
 	c.vars = flag.Args()
+	c.kgoals = strings.Fields(*kgoals)
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		fail(err)
 	}
@@ -82,6 +94,8 @@ func main() {
 			err = c.editLoop("b'", "edit "+c.edit+" -> make vm-test FRESH=1, everything", "FRESH=1")
 		case "micro":
 			err = c.micro()
+		case "config":
+			err = c.configLoop("k")
 		default:
 			err = fmt.Errorf("-loops: no loop %q", l)
 		}
@@ -89,6 +103,17 @@ func main() {
 			fail(err)
 		}
 	}
+}
+
+// developerEnv is the environment of a developer's make: not a sub-make of make bench's (its flags, its jobserver).
+func developerEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
+			env = append(env, kv)
+		}
+	}
+	return env
 }
 
 func fail(err error) {
@@ -105,12 +130,7 @@ type run struct {
 
 func (c *config) make(log string, args ...string) (*run, error) {
 	cmd := exec.Command(c.makeCmd, append(append([]string{"--trace"}, c.vars...), args...)...)
-	// Each run as a developer's: not a sub-make of make bench's (its flags, its jobserver).
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); k != "MAKEFLAGS" && k != "MFLAGS" && k != "MAKELEVEL" && k != "MAKEOVERRIDES" {
-			cmd.Env = append(cmd.Env, kv)
-		}
-	}
+	cmd.Env = developerEnv()
 	pr, pw := io.Pipe()
 	cmd.Stdout, cmd.Stderr = pw, pw
 	f, err := os.Create(filepath.Join(c.out, log+".log"))
