@@ -631,7 +631,7 @@ cover-run: initramfs $(BIN)/vmtest $(BIN)/cover
 # The edit loops change kernel/bpf/oreore.c in a worktree that mirrors the kernel tree (its HEAD and uncommitted
 # edits: vm/cmd/benchtree), built in folders of its own under $(BENCH_BUILD): the developer's tree and build
 # folders are never touched. LOOPS picks some of them (vm/cmd/bench says which there are); LOOPS=config, not in the
-# default set, builds the kernel cold without each group of debugging options (about 40 minutes here).
+# default set, builds the kernel cold without each group of debugging options (about 45 minutes here).
 BENCH := $(TOP)/$(BUILD)/bench
 BENCH_TREE := $(BENCH)/tree
 BENCH_BUILD := $(BUILD)/bench-build

@@ -13,7 +13,7 @@ import (
 
 // The debugging options the default config carries so that a failure explains itself, in the groups a decision
 // would take or leave together; the config loop builds the kernel cold without each group. Debug info and BTF
-// cannot go (BTF is what CO-RE and the typed dumps need, gdb needs the DWARF): they are there for scale.
+// are not among them: BTF is what CO-RE and the typed dumps need, and gdb reads the DWARF.
 var configGroups = []struct {
 	name string
 	off  []string
@@ -22,7 +22,6 @@ var configGroups = []struct {
 	{"without the function tracer", []string{"FUNCTION_GRAPH_TRACER", "DYNAMIC_FTRACE", "FUNCTION_TRACER", "FTRACE"}},
 	{"without gdb scripts, kcore, pvpanic, fw_cfg, SysRq, hung-task detector", []string{"GDB_SCRIPTS", "PVPANIC_PCI",
 		"PVPANIC", "FW_CFG_SYSFS_CMDLINE", "FW_CFG_SYSFS", "PROC_KCORE", "MAGIC_SYSRQ", "DETECT_HUNG_TASK"}},
-	{"without debug info and BTF (for scale)", []string{"GDB_SCRIPTS", "DEBUG_INFO_BTF", "DEBUG_INFO_DWARF5", "DEBUG_INFO"}},
 }
 
 // configLoop builds the kernel cold, without ccache, once per group, each in a folder of its own, from the
