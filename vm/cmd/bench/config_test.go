@@ -8,19 +8,22 @@ import (
 )
 
 // A kernel tree and make that stand in for kbuild: scripts/config turns an option off in the file, olddefconfig
-// turns $SELECTED back on (as a select would), a build writes vmlinux and records its goals and its environment.
+// turns $SELECTED back on (as a select would), a build writes vmlinux and records its goals and its environment,
+// and links the tree as source, as kbuild does in an O= folder.
 const fakeConfig = `#!/bin/sh
 f=$2; shift 2
 while [ $# -gt 0 ]; do sed -i "s/^CONFIG_$2=.*/# CONFIG_$2 is not set/" "$f"; shift 2; done
 `
 
 const fakeMake = `#!/bin/sh
-for a; do case $a in O=*) out=${a#O=};; esac; done
+prev=
+for a; do case $a in O=*) out=${a#O=};; esac; [ "$prev" = -C ] && src=$a; prev=$a; done
 case " $* " in
 *" olddefconfig "*) [ -n "$SELECTED" ] && echo "CONFIG_$SELECTED=y" >> "$out/.config"; exit 0;;
 esac
 echo "$* CCACHE_DISABLE=$CCACHE_DISABLE" > "$out/../goals-$(basename "$out")"
 echo elf > "$out/vmlinux"
+mkdir -p "$out/kernel" && ln -sfn "$src" "$out/source"
 `
 
 func fakeKernel(t *testing.T) *config {
@@ -62,6 +65,9 @@ func TestConfigLoopBuildsEachGroupWithoutItsOptions(t *testing.T) {
 		if want := "-j3 bzImage modules CCACHE_DISABLE=1"; !strings.Contains(string(goals), want) {
 			t.Errorf("%s: built with %q, want %q in it", g.name, goals, want)
 		}
+		if _, err := os.Stat(filepath.Join(c.out, "config", string(rune('0'+i)), "kernel")); !os.IsNotExist(err) {
+			t.Errorf("%s: the objects' folders are kept (%v)", g.name, err)
+		}
 		cfg, err := os.ReadFile(filepath.Join(c.out, "config", string(rune('0'+i)), ".config"))
 		if err != nil {
 			t.Fatal(err)
@@ -71,6 +77,10 @@ func TestConfigLoopBuildsEachGroupWithoutItsOptions(t *testing.T) {
 				t.Errorf("%s: CONFIG_%s still on", g.name, o)
 			}
 		}
+	}
+	// The build folder's source link is removed, never followed (a tree lost that way once).
+	if _, err := os.Stat(filepath.Join(c.src, "scripts", "config")); err != nil {
+		t.Errorf("the kernel tree was emptied: %v", err)
 	}
 }
 
