@@ -193,8 +193,8 @@ func (c *config) report(label, what string, r *run) {
 		if m := passedRE.FindStringSubmatch(l.Text); m != nil {
 			counts = strings.TrimSpace(l.Text)
 		}
-		reused = reused || strings.Contains(l.Text, "its verdict stands")
 	}
+	reused = verdictReused(r.lines)
 	// The reused verdict's counts are the earlier run's; a boot's are this run's.
 	summary := ", booted: " + counts
 	if reused {
@@ -211,6 +211,17 @@ func (c *config) report(label, what string, r *run) {
 		}
 	}
 	bench.Format(os.Stdout, prefix, steps)
+}
+
+// verdictReused: vm-test said the passing verdict stands. Under --trace make also prints the recipe that says it
+// (a tab, then `echo "vm-test: ...`), in every run: only a line that starts with the words counts.
+func verdictReused(lines []bench.Line) bool {
+	for _, l := range lines {
+		if strings.HasPrefix(l.Text, "vm-test: ") && strings.Contains(l.Text, "its verdict stands") {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *config) kbuildParts(r *run) []bench.Step {

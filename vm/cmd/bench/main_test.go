@@ -1,0 +1,23 @@
+package main
+
+import (
+	"testing"
+
+	"oreore/vm/bench"
+)
+
+// The recipe make --trace prints in every run names the reused verdict too: a boot must not read as "no boot".
+func TestVerdictReusedOnlyFromWhatVMTestSaid(t *testing.T) {
+	recipe := []bench.Line{
+		{Text: `if [ -z "" ] && [ "$key" = "$(cat build/vm-6.1/verdict.key 2>/dev/null)" ]; then \`},
+		{Text: "\techo \"vm-test: kernel, initramfs, runner and QEMU are those of the run that passed at $(date): its verdict stands (FRESH=1 boots again)\"; \\"},
+		{Text: "verdict: PASS (exit 0)"},
+	}
+	if verdictReused(recipe) {
+		t.Error("a run that booted reads as reused: the recipe's echo was taken for vm-test's words")
+	}
+	said := append(recipe, bench.Line{Text: "vm-test: kernel, initramfs, runner and QEMU are those of the run that passed at 2026-12-04 04:44:28: its verdict stands (FRESH=1 boots again; its report: build/vm-6.1/report.txt)"})
+	if !verdictReused(said) {
+		t.Error("vm-test's own line did not read as reused")
+	}
+}
