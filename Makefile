@@ -92,7 +92,7 @@ GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
 # instead of running the preprocessor first. A cold 6.1 kernel/+mm/ (-j2, every object a miss) took 238.9 s in
 # ccache's default mode, 207.0 s in depend mode and 185.5 s without ccache; hits still hit.
 export CCACHE_DEPEND := 1
-# kbuild's job count.
+# kbuild's job count: one per CPU (-j3 on 2 cores was slower than -j2: README, "A fresh machine").
 KJOBS := $(shell nproc)
 # scripts_gdb: vmlinux-gdb.py and the lx- commands for `make vm-gdb`.
 KGOALS := bzImage modules modules_prepare scripts_gdb
@@ -631,7 +631,7 @@ cover-run: initramfs $(BIN)/vmtest $(BIN)/cover
 # The edit loops change kernel/bpf/oreore.c in a worktree that mirrors the kernel tree (its HEAD and uncommitted
 # edits: vm/cmd/benchtree), built in folders of its own under $(BENCH_BUILD): the developer's tree and build
 # folders are never touched. LOOPS picks some of them (vm/cmd/bench says which there are); LOOPS=config, not in the
-# default set, builds the kernel cold without each group of debugging options (about 45 minutes here).
+# default set, builds the kernel cold without each group of debugging options (about 30 minutes here).
 BENCH := $(TOP)/$(BUILD)/bench
 BENCH_TREE := $(BENCH)/tree
 BENCH_BUILD := $(BUILD)/bench-build

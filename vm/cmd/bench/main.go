@@ -15,7 +15,7 @@
 //	edit      kernel/bpf/oreore.c edited in a worktree (-tree, built in -tree-build) -> the SHORT verdict
 //	edit-full the same edit -> the full verdict (FRESH=1, the kernel's selftests included)
 //	micro     the in-guest benchmarks (a run through sysfs against one through test_run)
-//	config    not by default (about 45 minutes here): the kernel built cold, without ccache, as configured and
+//	config    not by default (about 30 minutes here): the kernel built cold, without ccache, as configured and
 //	          without each group of debugging options (configGroups): what each group costs a fresh machine
 //
 // The edit loops never touch the developer's tree: -tree is a worktree that benchtree keeps mirroring it, with
