@@ -92,7 +92,8 @@ func (c *config) configLoop(label string) error {
 			line += fmt.Sprintf("; vmlinux %.0f MB", float64(st.Size())/1e6)
 		}
 		fmt.Println(line)
-		// Keep the config and the log, not the objects (a cold tree is about a gigabyte).
+		// Keep the top-level files (the config, the log, vmlinux), not the object folders (most of a cold tree's
+		// gigabyte); the source link is not a folder, so its tree is never entered.
 		entries, _ := os.ReadDir(out)
 		for _, e := range entries {
 			if e.IsDir() {
