@@ -16,8 +16,10 @@ BUILD   ?= build
 TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),30m,15m)
 # Guest memory: KASAN's shadow, its quarantine and kmemleak's records leave 1G too little for test_verifier (OOM).
 MEMORY  ?= $(if $(filter debug,$(FLAVOR)),1536M,1G)
-# auto: KVM when it works, TCG otherwise
+# auto: the faster of KVM and TCG on this host, measured once per host boot, QEMU and kernel (vm/qemu/accel.go) and
+# kept in $(BUILD)/accel; kvm or tcg: that one. Exported, so that every boot honours it: the runner's self-tests too.
 ACCEL   ?= auto
+export OREORE_ACCEL = $(ACCEL)
 # Arguments for the in-guest test binaries, e.g. TESTARGS=-test.run=Attach
 TESTARGS ?=
 # SHORT=1: the loop. Our suites only (KERNEL_TESTS=0 unless given), run with -test.short: the stress tests, the
@@ -45,6 +47,7 @@ SHELL := /bin/bash
 .SUFFIXES:
 
 TOP      := $(CURDIR)
+export OREORE_ACCEL_CACHE = $(TOP)/$(BUILD)/accel
 TARBALL  := /usr/src/linux-source-$(KVER).tar.xz
 # KERNEL_SRC=/path/to/tree builds a developer's own git tree (with a `base` tag) instead of the extracted one.
 KERNEL_SRC ?=
@@ -147,7 +150,7 @@ help:
 	@echo "  FRESH=1             boot even when a passing verdict could be reused"
 	@echo "  TIMEOUT=$(TIMEOUT)          the guest's time limit"
 	@echo "  TEST_TIMEOUT=...    one test's time limit (2m, 10m for debug): the guest dumps its stacks, code 4"
-	@echo "  ACCEL=$(ACCEL)          kvm, tcg or auto"
+	@echo "  ACCEL=$(ACCEL)          kvm, tcg or auto (the faster here, measured once: vm/qemu/accel.go)"
 	@echo "  MEMORY=...          guest memory (1G, 1536M for debug)"
 	@echo "  TESTARGS=...        arguments for the in-guest test binaries, e.g. -test.run=Attach"
 	@echo "  SHORT=1             the loop: the types' tests only, stress tests and generated programs scaled down (-test.short)"

@@ -84,7 +84,7 @@ type Result struct {
 type Accelerator string
 
 const (
-	Auto Accelerator = "auto" // KVM when it works, TCG otherwise
+	Auto Accelerator = "auto" // the faster of the two here, measured once (accel.go)
 	KVM  Accelerator = "kvm"
 	TCG  Accelerator = "tcg"
 )
@@ -144,7 +144,11 @@ func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 		"-nodefaults", "-nographic", "-no-reboot", "-net", "none",
 	}
 	args = append(args, accel.args()...)
-	args = append(args, "-kernel", cfg.Kernel, "-initrd", cfg.Initramfs, "-append", strings.Join(kernelArgs, " "))
+	args = append(args, "-kernel", cfg.Kernel)
+	if cfg.Initramfs != "" {
+		args = append(args, "-initrd", cfg.Initramfs)
+	}
+	args = append(args, "-append", strings.Join(kernelArgs, " "))
 	if cfg.Dump != nil {
 		args = append(args, cfg.Dump.qemuArgs(cfg.qmpSocket)...)
 	}
@@ -160,10 +164,12 @@ func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 	return append(args, "-serial", "file:"+resultsPath)
 }
 
+// newChooser makes the Chooser that resolves Auto (accel.go).
+var newChooser = DefaultChooser
+
 // Run boots the guest and waits until QEMU exits or the timeout kills it.
-// With Auto, a KVM that opens but fails before the guest says anything
-// (nested virtualisation often does) is reported and the boot retried
-// under TCG.
+// Auto is resolved by measuring (accel.go); a KVM chosen so that then fails
+// before the guest says anything is reported and the boot retried under TCG.
 func Run(cfg Config) Result {
 	if cfg.TSCkHz == 0 {
 		cfg.TSCkHz = HostTSCkHz()
@@ -171,13 +177,9 @@ func Run(cfg Config) Result {
 	accel := cfg.Accel
 	var why string
 	if accel == Auto || accel == "" {
-		accel = TCG
-		ok, reason := kvmUsable()
-		if ok {
-			accel = KVM
-		} else {
-			why = "no usable /dev/kvm: " + reason
-		}
+		choice := newChooser().Choose(cfg)
+		accel = choice.Accel
+		why = choice.Reason()
 	}
 	res := boot(cfg, accel)
 	if res.Err != nil && accel == KVM && cfg.Accel != KVM && res.consoleBytes == 0 {

@@ -40,6 +40,7 @@ import (
 	"oreore/harness/progtype"
 	"oreore/vm/cover"
 	"oreore/vm/kcov"
+	"oreore/vm/qemu"
 	"oreore/vm/verdict"
 )
 
@@ -77,7 +78,7 @@ func main() {
 	flag.StringVar(&c.initramfs, "initramfs", "", "the guest's initramfs (it holds /tests/slot/fuzz.test)")
 	flag.StringVar(&c.kmod, "kmod", "", "the modules' build folder, passed to vmrun")
 	flag.StringVar(&c.appendArgs, "append", "", "extra kernel parameters")
-	flag.StringVar(&c.accel, "accel", "auto", "auto, kvm or tcg")
+	flag.StringVar(&c.accel, "accel", qemu.DefaultAccel(), "auto, kvm or tcg, passed to vmrun (default from $"+qemu.AccelEnv+")")
 	flag.StringVar(&c.memory, "m", "1536M", "guest memory")
 	flag.StringVar(&c.out, "out", "build/fuzz", "the run's folder")
 	flag.StringVar(&c.corpus, "corpus", "", "the corpus kept between runs (default OUT/corpus)")

@@ -55,7 +55,7 @@ func main() {
 	flag.StringVar(&cfg.Memory, "m", "1G", "guest memory")
 	flag.IntVar(&cfg.CPUs, "smp", 2, "guest CPUs")
 	flag.DurationVar(&cfg.Timeout, "timeout", 10*time.Minute, "kill the guest after this long (0: never; -shell's default)")
-	accel := flag.String("accel", "auto", "auto (KVM when it works, else TCG), kvm or tcg")
+	accel := flag.String("accel", qemu.DefaultAccel(), "auto (the faster of KVM and TCG here, measured once), kvm or tcg (default from $"+qemu.AccelEnv+")")
 	appendArgs := flag.String("append", "", "extra kernel parameters")
 	shell := flag.Bool("shell", false, "run an interactive shell (/bin/gosh) on this terminal")
 	binDir := flag.String("bin", "", "add every file of this host folder to the guest's /bin")
@@ -78,7 +78,12 @@ func main() {
 	if *shell && !isFlagSet("timeout") {
 		cfg.Timeout = 0
 	}
-	cfg.Accel = qemu.Accelerator(*accel)
+	a, err := qemu.ParseAccel(*accel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(64)
+	}
+	cfg.Accel = a
 	// quiet: the console shows the command's output, and kernel warnings.
 	cfg.Append = append([]string{"quiet"}, strings.Fields(*appendArgs)...)
 	if *panicOnWarn {

@@ -49,7 +49,7 @@ func main() {
 	flag.DurationVar(&cfg.Timeout, "timeout", 15*time.Minute, "kill the guest after this long")
 	testTimeout := flag.Duration("test-timeout", guest.DefaultTestTimeout, "the guest dumps its stacks and ends when one test runs longer (0: no per-test limit)")
 	grace := flag.Duration("grace", 10*time.Second, "after a kernel report, the most the guest may go on printing before QEMU is stopped (0: let the run go on)")
-	accel := flag.String("accel", "auto", "auto (KVM when it works, else TCG), kvm or tcg")
+	accel := flag.String("accel", qemu.DefaultAccel(), "auto (the faster of KVM and TCG here, measured once), kvm or tcg (default from $"+qemu.AccelEnv+")")
 	appendArgs := flag.String("append", "", "extra kernel parameters")
 	verbose := flag.Bool("v", false, "stream the console while the guest runs")
 	expect := flag.String("expect", "", "comma-separated test binaries (package names) the initramfs holds: one without an event fails the run (code 2)")
@@ -67,7 +67,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-dump-dir DIR] [-panic-on-warn] [-trace] [-cover DIR] [-gdb | -gdb-script FILE] [-- TEST ARGS]")
 		os.Exit(int(verdict.VMBroke))
 	}
-	cfg.Accel = qemu.Accelerator(*accel)
+	a, err := qemu.ParseAccel(*accel)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(int(verdict.VMBroke))
+	}
+	cfg.Accel = a
 	cfg.Append = append(strings.Fields(*appendArgs), fmt.Sprintf("%s=%g", guest.TestTimeoutParam, testTimeout.Seconds()))
 	if *panicOnWarn {
 		cfg.Append = append(cfg.Append, "panic_on_warn=1")
@@ -210,7 +215,12 @@ func run(cfg qemu.Config, dbg gdb.Session, expected []string, coverDir string, w
 		}
 		fmt.Fprintf(w, "vm: %s at %.2fs; %s %.2fs later\n", what, s.At.Seconds(), how, (res.Wall - s.At).Seconds())
 	}
-	fmt.Fprintf(w, "vm: guest ran %.1fs wall, init's first line after %.2fs; console in %s\n", res.Wall.Seconds(), res.FirstInit.Seconds(), res.ConsolePath)
+	// A boot whose init never printed has no first-line time: 0.00 s would read as the fastest boot.
+	first := "init never printed"
+	if res.FirstInit > 0 {
+		first = fmt.Sprintf("init's first line after %.2fs", res.FirstInit.Seconds())
+	}
+	fmt.Fprintf(w, "vm: guest ran %.1fs wall, %s; console in %s\n", res.Wall.Seconds(), first, res.ConsolePath)
 	printDump(w, res, v.Code, dbg.Kernel)
 	fmt.Fprintf(w, "verdict: %v (exit %d)\n", v.Code, v.Code)
 	for _, r := range v.Reasons {
