@@ -170,6 +170,7 @@ func (c *config) make(log string, args ...string) (*run, error) {
 var (
 	buildingRE = regexp.MustCompile(`^kernel: building .* \(log: (.*)/build\.log\)`)
 	guestRE    = regexp.MustCompile(`^vm: guest ran ([0-9.]+)s wall, init's first line after ([0-9.]+)s; console in (.*)/console\.log`)
+	neverRE    = regexp.MustCompile(`^vm: guest ran ([0-9.]+)s wall, init never printed; console in `)
 	passedRE   = regexp.MustCompile(`^(\d+) passed, (\d+) failed`)
 )
 
@@ -262,21 +263,30 @@ func (c *config) boots(n int) error {
 		if err != nil {
 			return err
 		}
-		for _, l := range r.lines {
-			if m := guestRE.FindStringSubmatch(l.Text); m != nil {
-				v, _ := strconv.ParseFloat(m[2], 64)
-				firsts = append(firsts, v)
-			}
+		first, err := firstInit(r.lines)
+		if err != nil {
+			return fmt.Errorf("(c) boot %d of %d: %v (see %s)", i+1, n, err, filepath.Join(c.out, "boot.log"))
 		}
-	}
-	if len(firsts) != n {
-		fmt.Printf("bench: (c) only %d of %d boots reported a first line: see %s\n", len(firsts), n, filepath.Join(c.out, "boot.log"))
-		return nil
+		firsts = append(firsts, first)
 	}
 	sort.Float64s(firsts)
 	fmt.Printf("bench: (c) QEMU start -> init's first line over %d boots: median %.2f s, min %.2f s, max %.2f s\n",
 		n, firsts[n/2], firsts[0], firsts[n-1])
 	return nil
+}
+
+// firstInit is the time to init's first line that vmtest reported. A boot whose init never printed has no
+// such time: it is an error, not a fast boot.
+func firstInit(lines []bench.Line) (float64, error) {
+	for _, l := range lines {
+		if m := guestRE.FindStringSubmatch(l.Text); m != nil {
+			return strconv.ParseFloat(m[2], 64)
+		}
+		if neverRE.MatchString(l.Text) {
+			return 0, fmt.Errorf("the guest's init never printed: %s", l.Text)
+		}
+	}
+	return 0, fmt.Errorf("vmtest reported no guest run")
 }
 
 // editLoop edits c.edit in the worktree (after bringing the worktree's build up to date) and times the loop

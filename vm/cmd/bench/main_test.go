@@ -21,3 +21,19 @@ func TestVerdictReusedOnlyFromWhatVMTestSaid(t *testing.T) {
 		t.Error("vm-test's own line did not read as reused")
 	}
 }
+
+// A boot whose init never printed is an error, not a 0.00 s boot.
+func TestBootWithoutFirstLineIsRejected(t *testing.T) {
+	printed := []bench.Line{{Text: "vm: guest ran 3.1s wall, init's first line after 1.25s; console in /b/vm-6.1/console.log"}}
+	if got, err := firstInit(printed); err != nil || got != 1.25 {
+		t.Errorf("a boot that printed: %v, %v; want 1.25 s", got, err)
+	}
+	for _, lines := range [][]bench.Line{
+		{{Text: "vm: guest ran 3.1s wall, init never printed; console in /b/vm-6.1/console.log"}},
+		{{Text: "verdict: VM BROKE (exit 2)"}},
+	} {
+		if got, err := firstInit(lines); err == nil {
+			t.Errorf("%q: read as a boot of %v s", lines[0].Text, got)
+		}
+	}
+}
