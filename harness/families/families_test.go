@@ -53,10 +53,28 @@ func TestFamilies(t *testing.T) {
 }
 
 // The numbers the series' patches give the type are the ones the running
-// kernel was built with, as its BTF records the uapi enums.
+// kernel was built with, as its BTF records the uapi enums; and every
+// released enumerator the kernel has keeps its released value (a series that
+// added its own above one would move it, and the first check cannot see that:
+// the patches and the kernel agree on the moved number).
 func uapiNumbers(t *testing.T, k *progtype.Kernel) {
 	if k.Numbers != k.BTF {
 		t.Errorf("series %s: the patches give %+v, the kernel's BTF %+v", k.Series, k.Numbers, k.BTF)
+	}
+	compared := 0
+	for name, want := range progtype.Released {
+		got, ok := k.Enums[name]
+		if !ok {
+			continue
+		}
+		compared++
+		if got != want {
+			t.Errorf("series %s: the kernel gives the released %s %d; released kernels give it %d", k.Series, name, got, want)
+		}
+	}
+	// 6.1 has 86 of them: a BTF read that found no enum must not pass.
+	if compared < 80 {
+		t.Errorf("series %s: only %d released enumerators found in the kernel's BTF", k.Series, compared)
 	}
 }
 

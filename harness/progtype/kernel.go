@@ -18,6 +18,9 @@ type Kernel struct {
 	Series  string
 	Numbers Numbers // from the series' patches (numbers_gen.go)
 	BTF     Numbers // from /sys/kernel/btf/vmlinux, by enumerator name
+	// Enums holds every enumerator of the uapi's prog, attach and link
+	// type enums as the kernel's BTF has them.
+	Enums map[string]uint32
 	// CtxSize is the size of the context type in struct bpf_ctx_convert
 	// (the member <ProgTypeEnum>_prog), and CtxMembers its members by name
 	// with their byte offsets and sizes (none for a scalar context).
@@ -60,6 +63,14 @@ func Running(typ *Type) (*Kernel, error) {
 	} {
 		if *e.dst, err = enumValue(spec, e.enum, e.name); err != nil {
 			return nil, err
+		}
+	}
+	k.Enums = map[string]uint32{}
+	for _, enum := range uapiEnums {
+		for _, t := range spec.Named(enum, btf.KindEnum) {
+			for _, e := range t.Enums {
+				k.Enums[e.Name] = uint32(e.Value)
+			}
 		}
 	}
 	if err := k.ctxLayout(spec); err != nil {

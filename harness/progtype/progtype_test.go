@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -114,5 +117,78 @@ func TestCapMatricesAreComplete(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// A series that adds its enumerator above a released one moves that one: the
+// parser refuses it from the hunk's context line.
+func TestSeriesThatMovesAReleasedEnumeratorIsRefused(t *testing.T) {
+	patch := filepath.Join(t.TempDir(), "0001.patch")
+	hunk := `--- a/include/uapi/linux/bpf.h
++++ b/include/uapi/linux/bpf.h
+@@ -1,3 +1,4 @@
+ 	BPF_PROG_TYPE_SYSCALL, /* a program that can execute syscalls */
++	BPF_PROG_TYPE_OREORE,
+ 	BPF_PROG_TYPE_NETFILTER,
+ };
+`
+	if err := os.WriteFile(patch, []byte(hunk), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err := EnumeratorsAdded([]string{patch}, KnownEnumerator)
+	if err == nil || !strings.Contains(err.Error(), "BPF_PROG_TYPE_NETFILTER the value 33; released kernels give it 32") {
+		t.Errorf("a series that moves BPF_PROG_TYPE_NETFILTER: %v", err)
+	}
+	appended := strings.Replace(hunk, "+\tBPF_PROG_TYPE_OREORE,\n \tBPF_PROG_TYPE_NETFILTER,\n", " \tBPF_PROG_TYPE_NETFILTER,\n+\tBPF_PROG_TYPE_OREORE,\n", 1)
+	os.WriteFile(patch, []byte(appended), 0o644)
+	if got, err := EnumeratorsAdded([]string{patch}, KnownEnumerator); err != nil || got["BPF_PROG_TYPE_OREORE"] != 33 {
+		t.Errorf("appended after NETFILTER: %v, %v; want BPF_PROG_TYPE_OREORE 33", got, err)
+	}
+}
+
+// Every series, applied, keeps every enumerator of its base tree's header at
+// its value there, and every released value this package holds agrees with
+// each base tree: the numbers are checked against what is released, not
+// only against a kernel built from the same patches.
+func TestReleasedAgreesWithTheBaseTrees(t *testing.T) {
+	src := os.Getenv("OREORE_KERNEL_SRC")
+	if src == "" {
+		t.Fatal("OREORE_KERNEL_SRC is not set: run `make test`, which extracts every series' tree first")
+	}
+	for _, s := range Series() {
+		tree := filepath.Join(filepath.Dir(src), "linux-source-"+s)
+		header := func(rev string) map[string]uint32 {
+			out, err := exec.Command("git", "-C", tree, "show", rev+":include/uapi/linux/bpf.h").Output()
+			if err != nil {
+				t.Fatalf("series %s: git show %s:include/uapi/linux/bpf.h in %s: %v (make kernel-src KVER=%s makes the tree)", s, rev, tree, err, s)
+			}
+			enums, err := HeaderEnumerators(out)
+			if err != nil {
+				t.Fatalf("series %s, %s: %v", s, rev, err)
+			}
+			return enums
+		}
+		base, patched := header("base"), header("HEAD")
+		agreed := 0
+		for name, v := range base {
+			if pv, ok := patched[name]; !ok || pv != v {
+				t.Errorf("series %s moves the released %s: %d in the base tree, %d (present: %v) with the series", s, name, v, pv, ok)
+			}
+			if rv, ok := Released[name]; ok {
+				if rv != v {
+					t.Errorf("released.go gives %s %d; the %s base tree %d", name, rv, s, v)
+				}
+				agreed++
+			}
+		}
+		for name, v := range seriesNumbers[s] {
+			if patched[name] != v {
+				t.Errorf("series %s: numbers_gen.go gives %s %d, the patched header %d", s, name, v, patched[name])
+			}
+		}
+		if agreed < 80 {
+			t.Errorf("series %s: only %d released enumerators compared with the base tree", s, agreed)
+		}
+		t.Logf("series %s: %d enumerators of the base tree keep their values; %d agree with released.go", s, len(base), agreed)
 	}
 }

@@ -20,7 +20,9 @@ var enumeratorName = regexp.MustCompile(`^BPF_[A-Z0-9_]+$`)
 // EnumeratorsAdded reads a series' patches and returns every enumerator
 // that they add to include/uapi/linux/bpf.h, with its value: the one on the
 // line ("X = 15,"), or the enumerator's above it plus one, which known
-// gives (from a released kernel's uapi).
+// gives (from a released kernel's uapi). A released enumerator on a context
+// line must keep the value known gives it: a series that inserts before one
+// fails here.
 func EnumeratorsAdded(patches []string, known func(name string) (uint32, bool)) (map[string]uint32, error) {
 	out := map[string]uint32{}
 	for _, p := range patches {
@@ -85,6 +87,9 @@ func enumeratorsInPatch(p string, known func(string) (uint32, bool), out map[str
 		}
 		if line[0] == '+' {
 			out[name] = v
+		} else if rv, ok := known(name); ok && rv != v {
+			// An enumerator added above a released one moves it.
+			return fmt.Errorf("%s: the series gives the released %s the value %d; released kernels give it %d (an enumerator added before it?)", p, name, v, rv)
 		}
 		prev, prevValue, prevKnown = name, v, true
 	}
@@ -133,4 +138,50 @@ func GenerateNumbers(dir string, known func(string) (uint32, bool)) ([]byte, err
 	}
 	b.WriteString("}\n")
 	return format.Source(b.Bytes())
+}
+
+// uapiEnums are the enums of include/uapi/linux/bpf.h whose enumerators
+// name program, attach and link types.
+var uapiEnums = []string{"bpf_prog_type", "bpf_attach_type", "bpf_link_type"}
+
+// HeaderEnumerators reads a whole include/uapi/linux/bpf.h and returns the
+// value of every enumerator of uapiEnums (counting from the last explicit
+// value, as C does).
+func HeaderEnumerators(header []byte) (map[string]uint32, error) {
+	out := map[string]uint32{}
+	sc := bufio.NewScanner(bytes.NewReader(header))
+	in := ""
+	var next uint32
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if in == "" {
+			for _, e := range uapiEnums {
+				if line == "enum "+e+" {" {
+					in, next = e, 0
+				}
+			}
+			continue
+		}
+		if strings.HasPrefix(line, "};") {
+			in = ""
+			continue
+		}
+		name, value := enumerator(line)
+		if !enumeratorName.MatchString(name) {
+			continue
+		}
+		if value != "" {
+			v, err := strconv.ParseUint(value, 0, 32)
+			if err != nil {
+				return nil, fmt.Errorf("enum %s: %s = %s: %v", in, name, value, err)
+			}
+			next = uint32(v)
+		}
+		out[name] = next
+		next++
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no enumerator of %s found", strings.Join(uapiEnums, ", "))
+	}
+	return out, sc.Err()
 }
