@@ -95,7 +95,7 @@ GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
 # instead of running the preprocessor first. A cold 6.1 kernel/+mm/ (-j2, every object a miss) took 238.9 s in
 # ccache's default mode, 207.0 s in depend mode and 185.5 s without ccache; hits still hit.
 export CCACHE_DEPEND := 1
-# kbuild's job count: one per CPU (-j3 on 2 cores was slower than -j2: README, "A fresh machine").
+# kbuild's job count: one per CPU (-j3 on 2 cores was slower than -j2: vm/README.md, "A fresh machine").
 KJOBS := $(shell nproc)
 # scripts_gdb: vmlinux-gdb.py and the lx- commands for `make vm-gdb`.
 KGOALS := bzImage modules modules_prepare scripts_gdb
@@ -137,7 +137,7 @@ help:
 	@echo "  checkpatch          checkpatch --strict on every patch and on each type's kmod/NAME.c"
 	@echo "  docs                the patched tree's Documentation/bpf (htmldocs); warnings in the series' files fail"
 	@echo "  series-build-check  build every prefix of the series (slow)"
-	@echo "  new-type NAME=foo   scaffold a program type from oreore's: series, descriptor, module (README)"
+	@echo "  new-type NAME=foo   scaffold a program type from oreore's: series, descriptor, module (harness/README.md)"
 	@echo "  selftests           the kernel's test_progs (SELFTESTS), test_verifier and bpftool, static"
 	@echo "  selftests-baseline  run them on the base kernel (no series): rewrites harness/kselftest/known/KVER-FLAVOR.txt"
 	@echo "  programs            compile programs/c with clang -target bpf"
@@ -601,7 +601,7 @@ vm-test-all:
 # in harness/fuzz/testdata. kmemleak is off: its periodic scan cut the executions tenfold under TCG.
 DURATION ?= 10m
 # How long Go's fuzzer may minimise each new input. Its default, 60s, left 37% of a 10-minute run's inputs to
-# fuzzing and kept 19 new ones; with 5s a 5-minute run kept 53 (README: Fuzzing the types' calls).
+# fuzzing and kept 19 new ones; with 5s a 5-minute run kept 53 (vm/README.md: Fuzzing the types' calls).
 MINIMIZE ?= 5s
 FUZZ_OUT := $(TOP)/$(BUILD)/fuzz-$(KVER)
 fuzz:
@@ -663,7 +663,7 @@ test: $(SRC_STAMP) programs
 # Each patch must build on its own: every prefix of the series is built in a worktree, in one build folder
 # (so each step is incremental), with the normal flavor's config. Slow: a kernel build per patch.
 SERIES_CHECK := $(TOP)/$(BUILD)/series-check
-# make new-type NAME=foo: a new program type scaffolded from oreore's (README: "Adding your own program type").
+# make new-type NAME=foo: a new program type scaffolded from oreore's (harness/README.md: "Adding your own program type").
 new-type:
 	@test -n "$(NAME)" || { echo "new-type: say which, e.g. make new-type NAME=foo"; exit 64; }
 	@for v in $(ALL_KVERS); do $(MAKE) -s kernel-src KVER=$$v || exit 1; done

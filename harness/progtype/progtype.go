@@ -174,7 +174,7 @@ type Cell struct {
 	Check   string
 }
 
-// Allowed and EPERM make a matrix read like the table in the README.
+// Allowed and EPERM make a matrix read like the capability table in kernel-patches/README.md.
 func Allowed(check string) Cell { return Cell{true, check} }
 func EPERM(check string) Cell   { return Cell{false, check} }
 

@@ -1,5 +1,5 @@
 // Command bench times the developer's loops on this machine and prints each one's figure and its breakdown,
-// step by step (make bench). It asserts nothing: the figures are for the README and the notes.
+// step by step (make bench). It asserts nothing: the figures are for vm/README.md and the notes.
 //
 //	bench -out build/bench -tree build/bench/tree -tree-build build/bench-build -- KVER=6.1
 //

@@ -8,7 +8,7 @@
 // series would: to stack it after the series in kernel-patches/vKVER
 // (where make vm-test builds it), apply it there with `git am -3` and
 // resolve the neighbouring lines (enum order, switch cases), as kore's was.
-// The README's "Adding your own program type" walks through it.
+// harness/README.md's "Adding your own program type" walks through it.
 package main
 
 import (
@@ -101,7 +101,7 @@ func (c config) run() error {
 		}
 		fmt.Printf("newtype: %s\n", dst)
 	}
-	fmt.Printf(`newtype: next, as the README's "Adding your own program type" says:
+	fmt.Printf(`newtype: next, as harness/README.md's "Adding your own program type" says:
   1. edit the series (context, rules, attach point) in a tree that has it, and re-export it;
   2. stack it after kernel-patches/vKVER with git am -3, and add %s to progtype.All;
   3. list kmod/%s.c's object in kmod/Kbuild, and write the type's own tests.
