@@ -114,7 +114,16 @@ const (
 )
 
 // Parse reads a little-endian BTF blob.
-func Parse(b []byte) (*Spec, error) {
+func Parse(b []byte) (*Spec, error) { return parse(b, nil) }
+
+// ParseSplit reads a module's BTF (/sys/kernel/btf/MODULE), which is split
+// BTF on top of base (vmlinux's): its type IDs go on after base's last, and
+// its string offsets after base's string section, so the returned Spec
+// holds base's types and strings followed by the module's, and its IDs are
+// the kernel's.
+func ParseSplit(b []byte, base *Spec) (*Spec, error) { return parse(b, base) }
+
+func parse(b []byte, base *Spec) (*Spec, error) {
 	le := binary.LittleEndian
 	if len(b) < headerLen {
 		return nil, fmt.Errorf("btf: %d bytes is shorter than the header", len(b))
@@ -137,10 +146,20 @@ func Parse(b []byte) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(strs) > 0 && strs[0] != 0 {
+	s := &Spec{Strings: strs, Types: []*Type{{Kind: KindUnknown}}, byName: map[string][]*Type{}, raw: b, offsets: []int{-1}}
+	if base != nil {
+		s.Strings = append(append([]byte(nil), base.Strings...), strs...)
+		s.Types = append([]*Type(nil), base.Types...)
+		s.offsets = make([]int, len(base.Types))
+		for i := range s.offsets {
+			s.offsets[i] = -1 // not in this blob
+		}
+		for name, ts := range base.byName {
+			s.byName[name] = append([]*Type(nil), ts...)
+		}
+	} else if len(strs) > 0 && strs[0] != 0 {
 		return nil, errors.New("btf: the string section does not start with an empty string")
 	}
-	s := &Spec{Strings: strs, Types: []*Type{{Kind: KindUnknown}}, byName: map[string][]*Type{}, raw: b, offsets: []int{-1}}
 	typesAt := int(hdrLen) + int(typeOff)
 	for off := 0; off < len(types); {
 		t, n, err := s.parseType(types[off:], uint32(len(s.Types)))
@@ -403,6 +422,9 @@ func (s *Spec) FixDatasecs(sectionSize func(name string) (uint32, bool), varOffs
 	for _, t := range s.Types {
 		if t.Kind != KindDatasec {
 			continue
+		}
+		if s.offsets[t.ID] < 0 {
+			continue // a split blob's base type
 		}
 		size, ok := sectionSize(t.Name)
 		if !ok {
