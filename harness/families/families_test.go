@@ -45,6 +45,9 @@ func TestFamilies(t *testing.T) {
 			if k.Module != "" && k.Attach.Link && k.Trigger != nil {
 				t.Run("module reload", func(t *testing.T) { moduleReload(t, k) })
 			}
+			if _, ok := k.Trigger.(progtype.SysfsTrigger); ok && k.Module != "" && k.Attach.Link {
+				t.Run("sysfs trigger", func(t *testing.T) { sysfsTrigger(t, k) })
+			}
 			if k.Attach.Cookie {
 				t.Run("link cookie", func(t *testing.T) { linkCookie(t, k) })
 			}

@@ -4,13 +4,10 @@ package families
 
 import (
 	"errors"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
-	"oreore/harness/guest"
 	"oreore/harness/progtype"
 )
 
@@ -19,18 +16,7 @@ import (
 // it is out, the trigger is gone (ENOENT); once it is back, a run gives the
 // linked program's answer.
 func moduleReload(t *testing.T, k *progtype.Kernel) {
-	path := filepath.Join(guest.ModulesDir, k.Module+".ko")
-	insmod := func() {
-		t.Helper()
-		f, err := os.Open(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer f.Close()
-		if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
-			t.Fatalf("insmod %s: %v", path, err)
-		}
-	}
+	insmod := func() { insmodType(t, k) }
 	s := slot{t, k}
 	link, err := s.link(addProg(t, k, 3))
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -19,6 +20,7 @@ import (
 
 	. "oreore/harness/asm"
 	"oreore/harness/bpf"
+	"oreore/harness/guest"
 	"oreore/harness/progtype"
 )
 
@@ -163,10 +165,78 @@ func TestFileModes(t *testing.T) {
 	}
 }
 
-// Before any run there is no result: ENODATA. (The module is loaded at
-// boot and no test before this lane's ran kore's trigger with a link.)
+// With no link a run is ENODEV.
 func TestNoLinkNoRun(t *testing.T) {
 	if _, err := kernel(t).Trigger.Run(1); !errors.Is(err, unix.ENODEV) {
 		t.Errorf("a run with no link: %v, want ENODEV", err)
+	}
+}
+
+// /sys/kore/out is what the last successful run left in out: ENODATA
+// before the first since the module was loaded, and kept by a write that
+// fails (EINVAL, ERANGE, ENODEV), as kmod/kore.c promises. The trigger
+// file's own rules are the families' (sysfs trigger).
+func TestOutBeforeAndAfterFailedWrites(t *testing.T) {
+	k := kernel(t)
+	// out = in + 1; return 0
+	prog := load(t, k, Instructions{
+		LoadMem(R2, R1, 0, Word), Add.Imm32(R2, 1), StoreMem(R1, 8, R2, Word), Mov.Imm32(R0, 0), Return(),
+	})
+	l := link(t, k, prog, 0)
+	defer l.Close()
+	if err := unix.DeleteModule(k.Module, 0); err != nil {
+		t.Fatalf("rmmod %s: %v", k.Module, err)
+	}
+	insmod(t, k.Module)
+	write := func(s string) error {
+		f, err := os.OpenFile("/sys/kore/bpf", os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = f.Write([]byte(s))
+		return err
+	}
+	if _, err := os.ReadFile(outPath); !errors.Is(err, unix.ENODATA) {
+		t.Errorf("out before any run: %v, want ENODATA", err)
+	}
+	if err := write("abc"); !errors.Is(err, unix.EINVAL) {
+		t.Fatalf("write(abc): %v, want EINVAL", err)
+	}
+	if _, err := os.ReadFile(outPath); !errors.Is(err, unix.ENODATA) {
+		t.Errorf("out after a refused write: %v, want ENODATA still", err)
+	}
+	if err := write("41"); err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []struct {
+		input string
+		errno unix.Errno
+	}{{"abc", unix.EINVAL}, {"4294967296", unix.ERANGE}} {
+		if err := write(bad.input); !errors.Is(err, bad.errno) {
+			t.Errorf("write(%q): %v, want %s", bad.input, err, unix.ErrnoName(bad.errno))
+		}
+		if got := readOut(t); got != 42 {
+			t.Errorf("out after write(%q): %d, want 42 kept", bad.input, got)
+		}
+	}
+	l.Close()
+	if err := write("7"); !errors.Is(err, unix.ENODEV) {
+		t.Errorf("write with no link: %v, want ENODEV", err)
+	}
+	if got := readOut(t); got != 42 {
+		t.Errorf("out after the ENODEV write: %d, want 42 kept", got)
+	}
+}
+
+func insmod(t *testing.T, module string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join(guest.ModulesDir, module+".ko"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
+		t.Fatalf("insmod %s: %v", module, err)
 	}
 }

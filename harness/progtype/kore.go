@@ -24,7 +24,7 @@ var Kore = &Type{
 	TestRun: TestRunRules{CtxIn: true, CtxOut: true, Repeat: true},
 	Attach:  AttachPoint{Slots: 1, Link: true, Global: true, Cookie: true},
 	Caps:    koreCaps(),
-	Trigger: SysfsTrigger{Path: "/sys/kore/bpf"},
+	Trigger: SysfsTrigger{Path: "/sys/kore/bpf", Runs: "/sys/kore/runs"},
 
 	Module:        "kore",
 	KernelObjects: []string{"kore.o"},

@@ -16,7 +16,7 @@ var Oreore = &Type{
 	TestRun: TestRunRules{CtxIn: true, Repeat: true},
 	Attach:  AttachPoint{Slots: 1, Link: true, Global: true, ProgAttach: true},
 	Caps:    oreoreCaps,
-	Trigger: SysfsTrigger{Path: "/sys/oreore/bpf"},
+	Trigger: SysfsTrigger{Path: "/sys/oreore/bpf", Runs: "/sys/oreore/runs"},
 
 	Module:        "oreore",
 	KernelObjects: []string{"oreore.o"},

@@ -314,8 +314,9 @@ type Trigger interface {
 
 // SysfsTrigger is a trigger through a file that takes the input as a
 // decimal number and, read back, gives the last result: what the module's
-// /sys/oreore/bpf does, and what `make new-type` scaffolds.
-type SysfsTrigger struct{ Path string }
+// /sys/oreore/bpf does, and what `make new-type` scaffolds. Runs is the
+// module's count of the runs since it was loaded.
+type SysfsTrigger struct{ Path, Runs string }
 
 // Run writes in and reads back the result, in one open file.
 func (s SysfsTrigger) Run(in uint32) (uint32, error) {
