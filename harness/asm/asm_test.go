@@ -68,6 +68,8 @@ func TestInvalidRegistersEncode(t *testing.T) {
 		{"BPF_STX_MEM(BPF_DW, 10, 14, -8)", StoreMem(RFP, -8, R14, DWord), []byte{0x7b, 0xea, 0xf8, 0xff, 0x00, 0x00, 0x00, 0x00}, "*(u64 *)(r10 - 8) = r14"},
 		{"BPF_ST_MEM(BPF_W, 15, 0, 7)", StoreImm(R15, 0, 7, Word), []byte{0x62, 0x0f, 0x00, 0x00, 0x07, 0x00, 0x00, 0x00}, "*(u32 *)(r15 + 0) = 7"},
 		{"BPF_ALU32_REG(BPF_ADD, 14, 11)", Add.Reg32(R14, R11), []byte{0x0c, 0xbe, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00}, "w14 += w11"},
+		{"BPF_RAW_INSN(BPF_JMP | BPF_CALL, 0, BPF_PSEUDO_KFUNC_CALL, 1, 70000)", CallKfunc(70000, 1),
+			[]byte{0x85, 0x20, 0x01, 0x00, 0x70, 0x11, 0x01, 0x00}, "call kfunc 70000 (btf fd_array[1])"},
 	}
 	for _, tt := range tests {
 		got, err := Instructions{tt.ins}.Marshal()

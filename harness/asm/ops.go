@@ -104,6 +104,17 @@ func CallHelper(id int32) Instruction {
 	return Instruction{OpCode: ClassJMP | OpCode(Call), Constant: int64(id)}
 }
 
+// PseudoKfuncCall is BPF_PSEUDO_KFUNC_CALL: a call's src_reg that makes
+// its imm a kernel function's BTF ID.
+const PseudoKfuncCall Register = 2
+
+// CallKfunc calls the kernel function whose BTF ID is id, in the BTF
+// object that the program's fd_array holds at index fdIndex (0: vmlinux's;
+// a module's kfuncs need theirs at an index of 1 or more).
+func CallKfunc(id int32, fdIndex int16) Instruction {
+	return Instruction{OpCode: ClassJMP | OpCode(Call), Src: PseudoKfuncCall, Offset: fdIndex, Constant: int64(id)}
+}
+
 // Return ends the program with r0 as its result.
 func Return() Instruction {
 	return Instruction{OpCode: ClassJMP | OpCode(Exit)}
@@ -169,6 +180,8 @@ func (ins Instruction) String() string {
 		switch {
 		case op == Exit && class == ClassJMP:
 			return "exit"
+		case op == Call && class == ClassJMP && ins.Src == PseudoKfuncCall:
+			return fmt.Sprintf("call kfunc %d (btf fd_array[%d])", ins.Constant, ins.Offset)
 		case op == Call && class == ClassJMP:
 			return fmt.Sprintf("call %d", ins.Constant)
 		case op == Ja && class == ClassJMP:
