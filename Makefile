@@ -84,8 +84,11 @@ include $(BUILD)/types.mk
 PROFILE_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y)) \
 	$(if $(filter debug,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),KCOV_INSTRUMENT_$(o)=y))
 BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
-# One trigger module per described type (TYPE_MODULES, from types.mk), all built from kmod/ in one kbuild run.
-KOS      := $(foreach m,$(TYPE_MODULES),$(KMOD_OUT)/$(m).ko)
+# One trigger module per described type (TYPE_MODULES, from types.mk), and the modules that register the described
+# struct_ops types where the series can (OPS_MODULES_<KVER>: a module registers struct_ops from Linux 6.9 on), all
+# built from kmod/ in one kbuild run: kmod/Kbuild takes the list from here.
+MODULES  := $(TYPE_MODULES) $(OPS_MODULES_$(KVER))
+KOS      := $(foreach m,$(MODULES),$(KMOD_OUT)/$(m).ko)
 INITRAMFS := $(GUEST)/initramfs-$(FLAVORED).cpio
 # The debug guest scans for leaks at the end; the init fails the run if it cannot.
 GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
@@ -309,14 +312,15 @@ kernel: $(KCONFIG_DONE) $(BIN)/progress
 # write twice the same: a rebuilt vmlinux relinks the modules), its exported symbols and config, and the sources;
 # an unchanged key skips kbuild's walk (1.4 s), a changed one relinks.
 kmod_key = $$( { cat kmod/*; objcopy -O binary --only-section=.BTF $(KOUT)/vmlinux /dev/stdout; \
-	cat $(KOUT)/Module.symvers $(KOUT)/.config; echo $(PROFILE_VARS); } | sha256sum)
+	cat $(KOUT)/Module.symvers $(KOUT)/.config; echo $(PROFILE_VARS) $(MODULES); } | sha256sum)
 kmod: kernel
 	@key=$(kmod_key); \
 	if ls $(KOS) >/dev/null 2>&1 && [ "$$key" = "$$(cat $(KMOD_OUT)/.oreore-key 2>/dev/null)" ]; then exit 0; fi; \
 	rm -f $(KMOD_OUT)/.oreore-key $(KOS); mkdir -p $(KMOD_OUT); \
-	echo "kmod: building $(TYPE_MODULES) in $(KMOD_OUT)"; \
+	echo "kmod: building $(MODULES) in $(KMOD_OUT)"; \
 	rsync -a --checksum kmod/ $(KMOD_OUT)/ && \
-	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" $(PROFILE_VARS) modules && echo "$$key" > $(KMOD_OUT)/.oreore-key
+	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" $(PROFILE_VARS) OREORE_MODULES="$(MODULES)" modules && \
+	echo "$$key" > $(KMOD_OUT)/.oreore-key
 
 # --- C programs: clang -target bpf, no libbpf at run time (its headers at build time) ---------------------------
 PROGRAMS_OUT := $(TOP)/$(BUILD)/programs
@@ -449,6 +453,7 @@ verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64
 	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(GUEST_TESTARGS) $(PANIC_ON_WARN) $(TRACE)"; } | sha256sum | cut -c1-16)
 
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
+	@$(if $(OPS_ABSENT_$(KVER)),echo "vm-test: no struct_ops lane for $(OPS_ABSENT_$(KVER)) on $(KVER): a module can register struct_ops from Linux 6.9 on (register_bpf_struct_ops())")
 	@if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
 		echo "vm-test: runner self-tests not re-run: they passed at $$(date -r $(SELFTEST_STAMP) '+%F %T') and the runner's sources and kernel config are unchanged (make vm-selftest runs them)"; \
 	else $(MAKE) -s vm-selftest; fi
@@ -699,13 +704,14 @@ docs: $(SRC_STAMP)
 	if [ -n "$$warned" ]; then echo "$$warned"; echo "docs: the series' documentation has warnings"; exit 1; fi; \
 	echo "docs: $$(echo $$touched | wc -w) files of the series build without warnings: $(DOCS_OUT)/Documentation/output/bpf/index.html"
 
-# Every patch, and the module, must be clean for checkpatch --strict. spdxcheck wants Debian's python3.
+# Every patch, and every module of every series, must be clean for checkpatch --strict. spdxcheck wants Debian's python3.
+ALL_MODULES := $(TYPE_MODULES) $(sort $(foreach v,$(ALL_KVERS),$(OPS_MODULES_$(v))))
 checkpatch: $(SRC_STAMP)
 	@cd $(SRC) && for p in $(abspath $(PATCHES)); do \
 		PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q $$p || exit 1; \
 	done
-	@cd $(SRC) && for m in $(TYPE_MODULES); do PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q -f $(TOP)/kmod/$$m.c || exit 1; done
-	@echo "checkpatch: $(words $(PATCHES)) patches of $(PATCH_DIR) and kmod/{$(subst $(space),$(comma),$(TYPE_MODULES))}.c are clean on $(KVER)"
+	@cd $(SRC) && for m in $(ALL_MODULES); do PATH=/usr/bin:$$PATH scripts/checkpatch.pl --strict -q -f $(TOP)/kmod/$$m.c || exit 1; done
+	@echo "checkpatch: $(words $(PATCHES)) patches of $(PATCH_DIR) and kmod/{$(subst $(space),$(comma),$(ALL_MODULES))}.c are clean on $(KVER)"
 
 clean:
 	rm -rf $(BUILD)

@@ -70,7 +70,9 @@ func MapCreate(a MapCreateAttr) (FD, error) {
 		valueTypeBTFObjFD:     a.ValueTypeBTFObjFD,
 		mapTokenFD:            a.TokenFD,
 	}
-	if a.BTF > 0 && a.BTFValueTypeID != 0 {
+	// A struct_ops map's value type is the kernel's, but its btf_fd must
+	// still name a BTF object of the program's (syscall.c's map_create).
+	if a.BTF > 0 && (a.BTFValueTypeID != 0 || a.BTFVmlinuxValueTypeID != 0) {
 		attr.btfFD, attr.btfKeyTypeID, attr.btfValueTypeID = uint32(a.BTF), a.BTFKeyTypeID, a.BTFValueTypeID
 	}
 	copy(attr.mapName[:], a.Name)
@@ -476,4 +478,33 @@ func BTFByID(id uint32) ([]byte, error) {
 		return nil, err
 	}
 	return blob, nil
+}
+
+// BTFIDs returns the ids of the BTF objects loaded in the kernel: vmlinux's,
+// each module's, and programs'.
+func BTFIDs() ([]uint32, error) { return nextIDs(unix.BPF_BTF_GET_NEXT_ID, "BPF_BTF_GET_NEXT_ID") }
+
+// KernelBTF returns a descriptor of the kernel's BTF object named name:
+// "vmlinux", or a module's (whose struct_ops types and kfuncs a struct_ops
+// map or a program names through it).
+func KernelBTF(name string) (FD, error) {
+	ids, err := BTFIDs()
+	if err != nil {
+		return 0, err
+	}
+	for _, id := range ids {
+		fd, err := fdByID(unix.BPF_BTF_GET_FD_BY_ID, "BPF_BTF_GET_FD_BY_ID", id)
+		if err != nil {
+			continue // gone since the walk
+		}
+		buf := make([]byte, 64)
+		info := btfInfo{name: uint64(uintptr(unsafe.Pointer(&buf[0]))), nameLen: uint32(len(buf))}
+		err = objGetInfo(fd, &info)
+		runtime.KeepAlive(buf)
+		if err == nil && info.kernelBTF != 0 && unix.ByteSliceToString(buf) == name {
+			return fd, nil
+		}
+		fd.Close()
+	}
+	return 0, fmt.Errorf("no kernel BTF object named %s among %d", name, len(ids))
 }

@@ -104,7 +104,7 @@ func (c config) run() error {
 	fmt.Printf(`newtype: next, as harness/README.md's "Adding your own program type" says:
   1. edit the series (context, rules, attach point) in a tree that has it, and re-export it;
   2. stack it after kernel-patches/vKVER with git am -3, and add %s to progtype.All;
-  3. list kmod/%s.c's object in kmod/Kbuild, and write the type's own tests.
+  3. write the type's own tests: kmod/%s.c is built because the descriptor names its module.
 `, r.lower, r.lower)
 	return nil
 }

@@ -13,6 +13,10 @@
 //	TYPE_TESTS        the test binaries of the types' own behaviour, and
 //	                  for each one GUEST_PKG_<name>, the package it is
 //	                  built from
+//	OPS_MODULES_<s>   the modules that register the described struct_ops
+//	                  types on series s (a module can from Linux 6.9 on)
+//	OPS_ABSENT_<s>    the struct_ops types series s cannot have, which
+//	                  vm-test names
 //
 // The Makefile includes its output (build/types.mk), which make rebuilds
 // when a descriptor changes.
@@ -34,7 +38,7 @@ var sharedObjects = []string{"syscall.o", "test_run.o"}
 // sharedSelftests are the kernel selftests that concern every type.
 var sharedSelftests = []string{"libbpf_str"}
 
-func write(w io.Writer, types []*progtype.Type) {
+func write(w io.Writer, types []*progtype.Type, ops []*progtype.StructOps, series []string) {
 	var names, modules, objects, selftests, configs, tests, pkgs []string
 	for _, t := range types {
 		names = append(names, t.Name)
@@ -55,6 +59,18 @@ func write(w io.Writer, types []*progtype.Type) {
 	fmt.Fprintf(w, "TYPE_CONFIGS := %s\n", strings.Join(configs, " "))
 	fmt.Fprintf(w, "TYPE_TESTS := %s\n", strings.Join(tests, " "))
 	fmt.Fprint(w, strings.Join(pkgs, ""))
+	for _, s := range series {
+		var modules, absent []string
+		for _, o := range ops {
+			if o.Available(s) {
+				modules = append(modules, o.Module)
+			} else {
+				absent = append(absent, o.Name)
+			}
+		}
+		fmt.Fprintf(w, "OPS_MODULES_%s := %s\n", s, strings.Join(modules, " "))
+		fmt.Fprintf(w, "OPS_ABSENT_%s := %s\n", s, strings.Join(absent, " "))
+	}
 }
 
 func main() {
@@ -62,5 +78,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: types > build/types.mk")
 		os.Exit(2)
 	}
-	write(os.Stdout, progtype.All)
+	write(os.Stdout, progtype.All, progtype.AllStructOps, progtype.Series())
 }

@@ -12,7 +12,7 @@ func TestEveryTypeReachesTheLists(t *testing.T) {
 	foo := &progtype.Type{Name: "foo", Module: "foomod", KernelObjects: []string{"foo.o"}, Selftests: []string{"foo"}, Kconfig: "CONFIG_BPF_FOO",
 		GuestTests: []progtype.GuestTest{{Name: "foo", Package: "./harness/foo"}}}
 	var b strings.Builder
-	write(&b, []*progtype.Type{progtype.Oreore, foo})
+	write(&b, []*progtype.Type{progtype.Oreore, foo}, nil, nil)
 	for _, want := range []string{
 		"TYPES := oreore foo\n",
 		"TYPE_MODULES := oreore foomod\n",
@@ -22,6 +22,21 @@ func TestEveryTypeReachesTheLists(t *testing.T) {
 		"TYPE_TESTS := suite oreorecmd foo\n",
 		"GUEST_PKG_oreorecmd := ./harness/cmd/oreore\n",
 		"GUEST_PKG_foo := ./harness/foo\n",
+	} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("missing %q in:\n%s", want, b.String())
+		}
+	}
+}
+
+// A struct_ops type's module is built and booted only on the series whose
+// module can register it; on the others vm-test names it as absent.
+func TestStructOpsModulesPerSeries(t *testing.T) {
+	var b strings.Builder
+	write(&b, nil, []*progtype.StructOps{&progtype.OreoreOps}, []string{"6.1", "6.12"})
+	for _, want := range []string{
+		"OPS_MODULES_6.1 := \n", "OPS_ABSENT_6.1 := oreore_ops\n",
+		"OPS_MODULES_6.12 := oreore_ops\n", "OPS_ABSENT_6.12 := \n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())

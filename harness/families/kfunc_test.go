@@ -1,0 +1,211 @@
+//go:build guest
+
+package families
+
+import (
+	"errors"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	. "oreore/harness/asm"
+	"oreore/harness/bpf"
+	"oreore/harness/caps"
+	"oreore/harness/progtype"
+)
+
+// TestKfuncs runs the kfunc families once per described set: from each
+// kfunc's flags, a program that uses it as the flags require (it loads and
+// runs) and the programs that break the contract (the verifier refuses
+// each, with its own message).
+func TestKfuncs(t *testing.T) {
+	series := runningSeries(t)
+	for _, s := range progtype.AllKfuncSets {
+		t.Run(s.Module, func(t *testing.T) {
+			if !s.Available(series) {
+				t.Skipf("%s's kfuncs are registered from a module on %v; this is %s", s.Module, s.Series, series)
+			}
+			k, err := progtype.RunningKfuncs(s, series)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.ModuleBTF.Close()
+			if acq, ok := s.With(progtype.KFAcquire); ok {
+				rel, ok := s.With(progtype.KFRelease)
+				if !ok {
+					t.Fatalf("%s acquires, and no kfunc of the set releases", acq.Name)
+				}
+				t.Run("acquire and release", func(t *testing.T) { acquireRelease(t, k, acq, rel) })
+			}
+			if f, ok := s.With(progtype.KFSleepable); ok {
+				t.Run("sleepable", func(t *testing.T) { sleepableKfunc(t, k, f) })
+			}
+			if f, ok := s.With(progtype.KFDestructive); ok {
+				t.Run("destructive", func(t *testing.T) { destructiveKfunc(t, k, f) })
+			}
+			t.Run("other program types", func(t *testing.T) { kfuncElsewhere(t, k) })
+		})
+	}
+}
+
+func runningSeries(t *testing.T) string {
+	t.Helper()
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		t.Fatal(err)
+	}
+	series, err := progtype.ForRelease(unix.ByteSliceToString(uts.Release[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return series
+}
+
+// call is a call of the set's kfunc name: its BTF object is fd_array[1].
+func (k kfuncs) call(name string) Instruction {
+	id, ok := k.IDs[name]
+	if !ok {
+		k.t.Fatalf("no kfunc %s in the set", name)
+	}
+	return CallKfunc(id, 1)
+}
+
+type kfuncs struct {
+	t *testing.T
+	*progtype.KernelKfuncs
+}
+
+// syscallProg loads insns as a BPF_PROG_TYPE_SYSCALL program (always
+// sleepable), which calls kfuncs and runs through BPF_PROG_TEST_RUN.
+func syscallProg(t *testing.T, k *progtype.KernelKfuncs, insns Instructions) (bpf.FD, error) {
+	fd, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SYSCALL, Flags: unix.BPF_F_SLEEPABLE, Insns: insns,
+		License: "GPL", Name: "kfunc", FDArray: []int32{-1, int32(k.ModuleBTF)}})
+	if err == nil {
+		t.Cleanup(func() { fd.Close() })
+	}
+	return fd, err
+}
+
+func wantRefused(t *testing.T, what string, err error, msg string) {
+	t.Helper()
+	var ve *bpf.VerifierError
+	if !errors.As(err, &ve) || !ve.Contains(msg) {
+		t.Errorf("%s: %v; want the verifier's %q", what, err, msg)
+	}
+}
+
+// KF_ACQUIRE, KF_RET_NULL, KF_RELEASE, KF_TRUSTED_ARGS: a program that
+// checks for NULL, hands the object to the set's trusted-argument kfunc and
+// releases it loads, and runs (an object for a valid id, NULL for an
+// invalid one); one that never releases, or releases without the NULL
+// check, is refused.
+func acquireRelease(t *testing.T, k *progtype.KernelKfuncs, acq, rel progtype.Kfunc) {
+	kf := kfuncs{t, k}
+	use := Instructions{}
+	if set, ok := k.With(progtype.KFTrustedArgs); ok && set.Args == 2 {
+		use = Instructions{Mov.Reg(R1, R6), Mov.Imm(R2, 77), kf.call(set.Name)}
+	}
+	prog := func(id uint32) Instructions {
+		// return 1 when acquired (and released), 0 when NULL
+		body := append(Instructions{Mov.Reg(R6, R0)}, use...)
+		body = append(body, Mov.Reg(R1, R6), kf.call(rel.Name), Mov.Imm(R0, 1), Return())
+		p := Instructions{Mov.Imm(R1, int32(id)), kf.call(acq.Name), JEq.Imm(R0, 0, int16(len(body)))}
+		return append(append(p, body...), Mov.Imm(R0, 0), Return())
+	}
+	for _, tc := range []struct {
+		id   uint32
+		want uint32
+	}{{k.ValidID, 1}, {k.InvalidID, 0}} {
+		fd, err := syscallProg(t, k, prog(tc.id))
+		if err != nil {
+			t.Fatalf("acquire %d, check, use, release: %v", tc.id, err)
+		}
+		res, err := bpf.ProgTestRun(fd, bpf.TestRun{})
+		if err != nil || res.Retval != tc.want {
+			t.Errorf("acquire %d: the program returns %d, %v; want %d (1: an object, 0: NULL)", tc.id, res.Retval, err, tc.want)
+		}
+	}
+	_, err := syscallProg(t, k, Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(acq.Name), Mov.Imm(R0, 0), Return()})
+	wantRefused(t, "acquired, never released", err, "Unreleased reference")
+	_, err = syscallProg(t, k, Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(acq.Name), Mov.Reg(R1, R0), kf.call(rel.Name),
+		Mov.Imm(R0, 0), Return()})
+	if acq.Flags&progtype.KFRetNull != 0 {
+		wantRefused(t, "released without the NULL check", err, "Possibly NULL pointer passed to trusted arg0")
+	} else if err != nil {
+		t.Errorf("released without a NULL check: %v; without KF_RET_NULL the result needs none", err)
+	}
+}
+
+// KF_SLEEPABLE: a sleepable program may call it; a program of a
+// struct_ops op that may not sleep is refused.
+func sleepableKfunc(t *testing.T, k *progtype.KernelKfuncs, f progtype.Kfunc) {
+	kf := kfuncs{t, k}
+	insns := Instructions{Mov.Imm(R1, 1), kf.call(f.Name), Mov.Imm(R0, 0), Return()}
+	if _, err := syscallProg(t, k, insns); err != nil {
+		t.Errorf("a sleepable program calling %s: %v", f.Name, err)
+	}
+	if k.StructOps == nil {
+		return
+	}
+	ops, err := progtype.RunningStructOps(k.StructOps, runningSeries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.ModuleBTF.Close()
+	for _, op := range ops.Ops {
+		if op.Sleepable {
+			continue
+		}
+		_, err := opProg(t, ops, op.Name, insns, func(a *bpf.ProgLoadAttr) { a.FDArray = []int32{-1, int32(k.ModuleBTF)} })
+		wantRefused(t, op.Name+", which may not sleep, calling "+f.Name, err, "program must be sleepable to call sleepable kfunc "+f.Name)
+	}
+}
+
+// KF_DESTRUCTIVE: loading a caller takes CAP_SYS_BOOT besides what the
+// program type needs.
+func destructiveKfunc(t *testing.T, k *progtype.KernelKfuncs, f progtype.Kfunc) {
+	kf := kfuncs{t, k}
+	insns := Instructions{kf.call(f.Name), Mov.Imm(R0, 0), Return()}
+	for _, tc := range []struct {
+		name string
+		caps []int
+		ok   bool
+	}{
+		{"CAP_BPF", []int{unix.CAP_BPF}, false},
+		{"CAP_BPF+CAP_SYS_BOOT", []int{unix.CAP_BPF, unix.CAP_SYS_BOOT}, true},
+	} {
+		var fd bpf.FD
+		err, setup := caps.OnThread(tc.caps, func() error {
+			var err error
+			fd, err = syscallProg(t, k, insns)
+			return err
+		})
+		if setup != nil {
+			t.Fatal(setup)
+		}
+		switch {
+		case tc.ok && err != nil:
+			t.Errorf("%s: %v; want it loaded", tc.name, err)
+		case !tc.ok:
+			if err == nil {
+				fd.Close()
+			}
+			wantRefused(t, tc.name, err, "destructive kfunc calls require CAP_SYS_BOOT capability")
+		}
+	}
+}
+
+// A program type the set is not registered for may not call it.
+func kfuncElsewhere(t *testing.T, k *progtype.KernelKfuncs) {
+	kf := kfuncs{t, k}
+	first := k.Kfuncs[0]
+	for _, pt := range k.ProgTypes {
+		if pt == unix.BPF_PROG_TYPE_SOCKET_FILTER {
+			t.Fatalf("the set is registered for socket filters: pick another program type here")
+		}
+	}
+	insns := Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(first.Name), Mov.Imm(R0, 0), Return()}
+	_, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SOCKET_FILTER, Insns: insns, License: "GPL", Name: "kfunc",
+		FDArray: []int32{-1, int32(k.ModuleBTF)}})
+	wantRefused(t, "a socket filter calling "+first.Name, err, "calling kernel function "+first.Name+" is not allowed")
+}

@@ -1,0 +1,407 @@
+//go:build guest
+
+package families
+
+import (
+	"encoding/binary"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	. "oreore/harness/asm"
+	"oreore/harness/bpf"
+	"oreore/harness/btf"
+	"oreore/harness/guest"
+	"oreore/harness/progtype"
+)
+
+// bpfFVTypeBTFObjFD is BPF_F_VTYPE_BTF_OBJ_FD (Linux 6.9): the map's value
+// type is in the BTF object value_type_btf_obj_fd names, a module's.
+const bpfFVTypeBTFObjFD = 1 << 15
+
+// TestStructOps runs the struct_ops families once per described struct_ops
+// type, on the series whose module can register it.
+func TestStructOps(t *testing.T) {
+	series := runningSeries(t)
+	for _, o := range progtype.AllStructOps {
+		t.Run(o.Name, func(t *testing.T) {
+			if !o.Available(series) {
+				// make vm-test says so too, and the module is not built.
+				t.Skipf("a %s module cannot register struct_ops (register_bpf_struct_ops() is Linux 6.9's); %s is tested on %v", series, o.Name, o.Series)
+			}
+			k, err := progtype.RunningStructOps(o, series)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer k.ModuleBTF.Close()
+			t.Run("btf", func(t *testing.T) { structOpsBTF(t, k) })
+			t.Run("register through a map", func(t *testing.T) { registerThroughMap(t, k) })
+			t.Run("register through a link", func(t *testing.T) { registerThroughLink(t, k) })
+			if o.Single {
+				t.Run("one instance", func(t *testing.T) { oneInstance(t, k) })
+			}
+			t.Run("required op missing", func(t *testing.T) { requiredOpMissing(t, k) })
+			t.Run("sleepable programs", func(t *testing.T) { sleepablePrograms(t, k) })
+			t.Run("op argument access", func(t *testing.T) { opArgumentAccess(t, k) })
+			t.Run("module held while registered", func(t *testing.T) { moduleHeld(t, k) })
+		})
+	}
+}
+
+// The module's BTF has the struct with the described ops in order, each
+// op's argument struct with the described fields, and the kernel's value
+// type: vmlinux's common header, then the struct.
+func structOpsBTF(t *testing.T, k *progtype.KernelStructOps) {
+	value, err := k.Spec.Type(k.ValueID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(value.Members) != 2 || value.Members[0].Name != "common" {
+		t.Fatalf("bpf_struct_ops_%s: members %+v, want common then data", k.Name, value.Members)
+	}
+	common, err := k.Spec.Type(value.Members[0].Type)
+	if err != nil || common.Name != "bpf_struct_ops_common_value" {
+		t.Errorf("bpf_struct_ops_%s.common is %+v (%v), want vmlinux's struct bpf_struct_ops_common_value", k.Name, common, err)
+	}
+	for _, op := range k.Ops {
+		for _, f := range op.ArgFields {
+			got, ok := k.ArgMembers[op.Name][f.Name]
+			if !ok || got != [2]int{f.Off, f.Size} {
+				t.Errorf("%s's argument %s.%s: BTF has offset and size %v (present: %v), the descriptor %d and %d", op.Name, op.Arg, f.Name, got, ok, f.Off, f.Size)
+			}
+		}
+	}
+	t.Logf("struct %s [%d], value type [%d] of %d bytes, data at %d, ops at %v", k.Name, k.StructID, k.ValueID, k.ValueSize, k.DataOff, k.OpOff)
+}
+
+// opProg loads a program for the named op; mod adjusts the attributes.
+func opProg(t *testing.T, k *progtype.KernelStructOps, op string, insns Instructions, mod func(*bpf.ProgLoadAttr)) (bpf.FD, error) {
+	t.Helper()
+	_, idx, err := k.Op(op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_STRUCT_OPS, Insns: insns, License: "GPL", Name: op,
+		ExpectedAttachType: uint32(idx), AttachBTFID: k.StructID, AttachFD: uint32(k.ModuleBTF)}
+	if mod != nil {
+		mod(&a)
+	}
+	fd, err := bpf.ProgLoad(a)
+	if err == nil {
+		t.Cleanup(func() { fd.Close() })
+	}
+	return fd, err
+}
+
+// runProg is a program for the op the trigger runs: it returns the input
+// field plus n and writes that to the output field, if the op has one.
+func runProg(t *testing.T, k *progtype.KernelStructOps, n int32) bpf.FD {
+	t.Helper()
+	op, _, err := k.Op(k.Runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insns := Instructions{LoadMem(R2, R1, 0, DWord)} // the argument: a pointer
+	for _, f := range op.ArgFields {
+		if f.Input {
+			insns = append(insns, LoadMem(R0, R2, int16(f.Off), Word), Add.Imm32(R0, n))
+		}
+	}
+	for _, f := range op.ArgFields {
+		if f.Output && f.Write {
+			insns = append(insns, StoreMem(R2, int16(f.Off), R0, Word))
+		}
+	}
+	fd, err := opProg(t, k, k.Runs, append(insns, Return()), nil)
+	if err != nil {
+		t.Fatalf("loading %s: %v", k.Runs, err)
+	}
+	return fd
+}
+
+// nopProg is a program for a void op.
+func nopProg(t *testing.T, k *progtype.KernelStructOps, op string) bpf.FD {
+	t.Helper()
+	fd, err := opProg(t, k, op, Instructions{Mov.Imm(R0, 0), Return()}, nil)
+	if err != nil {
+		t.Fatalf("loading %s: %v", op, err)
+	}
+	return fd
+}
+
+// userBTF is the BTF object a struct_ops map must name (btf_fd) though its
+// value type is the kernel's: one int, as a libbpf object would carry.
+func userBTF(t *testing.T) bpf.FD {
+	t.Helper()
+	le := binary.LittleEndian
+	strs := []byte("\x00int\x00")
+	var types []byte
+	for _, v := range []uint32{1, uint32(btf.KindInt) << 24, 4, 32} {
+		types = le.AppendUint32(types, v)
+	}
+	blob := le.AppendUint16(nil, 0xeb9f)
+	blob = append(blob, 1, 0)
+	for _, v := range []uint32{24, 0, uint32(len(types)), uint32(len(types)), uint32(len(strs))} {
+		blob = le.AppendUint32(blob, v)
+	}
+	fd, err := bpf.BTFLoad(append(append(blob, types...), strs...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { fd.Close() })
+	return fd
+}
+
+// opsMap creates a struct_ops map of the type (flags: BPF_F_LINK or 0).
+func opsMap(t *testing.T, k *progtype.KernelStructOps, flags uint32) bpf.FD {
+	t.Helper()
+	m, err := bpf.MapCreate(bpf.MapCreateAttr{Type: unix.BPF_MAP_TYPE_STRUCT_OPS, KeySize: 4, ValueSize: k.ValueSize, MaxEntries: 1,
+		Flags: flags | bpfFVTypeBTFObjFD, Name: k.Name, BTF: userBTF(t), BTFVmlinuxValueTypeID: k.ValueID,
+		ValueTypeBTFObjFD: uint32(k.ModuleBTF)})
+	if err != nil {
+		t.Fatalf("struct_ops map of %s: %v", k.Name, err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+var key0 = []byte{0, 0, 0, 0}
+
+// runs checks what the trigger gives: in+n, or ENODEV (n < 0) when no
+// instance is registered.
+func opsRuns(t *testing.T, k *progtype.KernelStructOps, what string, n int32) {
+	t.Helper()
+	const in = 1000
+	got, err := k.Trigger.Run(in)
+	switch {
+	case n < 0 && !errors.Is(err, unix.ENODEV):
+		t.Errorf("%s: a run gives %d, %v; want ENODEV (nothing registered)", what, got, err)
+	case n >= 0 && (err != nil || got != uint32(in+n)):
+		t.Errorf("%s: a run gives %d, %v; want %d", what, got, err, in+n)
+	}
+}
+
+// A map without BPF_F_LINK registers at its update and unregisters at its
+// delete; what the trigger runs is what was registered, and nothing after.
+func registerThroughMap(t *testing.T, k *progtype.KernelStructOps) {
+	opsRuns(t, k, "before any registration", -1)
+	m := opsMap(t, k, 0)
+	if err := bpf.MapUpdateElem(m, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 7)}), 0); err != nil {
+		t.Fatalf("registering through the map: %v", err)
+	}
+	opsRuns(t, k, "registered", 7)
+	if err := bpf.MapDeleteElem(m, key0); err != nil {
+		t.Fatalf("unregistering: %v", err)
+	}
+	opsRuns(t, k, "after the delete", -1)
+}
+
+// A map with BPF_F_LINK registers only when a link is made of it; the link
+// swaps maps (BPF_F_REPLACE with the wrong old map is EPERM), detaches, and
+// unregisters when closed.
+func registerThroughLink(t *testing.T, k *progtype.KernelStructOps) {
+	first, second := opsMap(t, k, unix.BPF_F_LINK), opsMap(t, k, unix.BPF_F_LINK)
+	for m, n := range map[bpf.FD]int32{first: 1, second: 2} {
+		if err := bpf.MapUpdateElem(m, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, n)}), 0); err != nil {
+			t.Fatalf("filling a BPF_F_LINK map: %v", err)
+		}
+	}
+	opsRuns(t, k, "a BPF_F_LINK map filled, no link", -1)
+	link, err := bpf.LinkCreate(bpf.LinkCreateAttr{Prog: first, AttachType: unix.BPF_STRUCT_OPS})
+	if err != nil {
+		t.Fatalf("link create: %v", err)
+	}
+	defer link.Close()
+	opsRuns(t, k, "linked", 1)
+	if err := bpf.LinkUpdate(bpf.LinkUpdateAttr{Link: link, NewProg: second, OldProg: second, Flags: unix.BPF_F_REPLACE}); !errors.Is(err, unix.EPERM) {
+		t.Errorf("update with BPF_F_REPLACE and the wrong old map: %v, want EPERM", err)
+	}
+	opsRuns(t, k, "after the refused update", 1)
+	if err := bpf.LinkUpdate(bpf.LinkUpdateAttr{Link: link, NewProg: second}); err != nil {
+		t.Fatalf("update: %v", err)
+	}
+	opsRuns(t, k, "updated", 2)
+	if err := bpf.LinkUpdate(bpf.LinkUpdateAttr{Link: link, NewProg: first, OldProg: second, Flags: unix.BPF_F_REPLACE}); err != nil {
+		t.Fatalf("update with BPF_F_REPLACE and the right old map: %v", err)
+	}
+	opsRuns(t, k, "replaced", 1)
+	if err := bpf.LinkDetach(link); err != nil {
+		t.Fatalf("detach: %v", err)
+	}
+	opsRuns(t, k, "detached", -1)
+	if err := bpf.LinkUpdate(bpf.LinkUpdateAttr{Link: link, NewProg: second}); !errors.Is(err, unix.ENOLINK) {
+		t.Errorf("update of a detached link: %v, want ENOLINK", err)
+	}
+	// A map without BPF_F_LINK cannot be linked, and a linked one is not
+	// registered by its update alone (above): the two ways stay apart.
+	plain := opsMap(t, k, 0)
+	if err := bpf.MapUpdateElem(plain, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 3)}), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer bpf.MapDeleteElem(plain, key0)
+	if l, err := bpf.LinkCreate(bpf.LinkCreateAttr{Prog: plain, AttachType: unix.BPF_STRUCT_OPS}); !errors.Is(err, unix.EINVAL) {
+		l.Close()
+		t.Errorf("link create of a map without BPF_F_LINK: %v, want EINVAL", err)
+	}
+}
+
+// One instance at a time: a second registration is refused (the module's
+// reg), and takes once the first is gone.
+func oneInstance(t *testing.T, k *progtype.KernelStructOps) {
+	a, b := opsMap(t, k, 0), opsMap(t, k, 0)
+	if err := bpf.MapUpdateElem(a, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 1)}), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := bpf.MapUpdateElem(b, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 2)}), 0); !errors.Is(err, unix.EEXIST) {
+		t.Errorf("a second instance: %v, want EEXIST", err)
+		bpf.MapDeleteElem(b, key0)
+	}
+	opsRuns(t, k, "after the refused second", 1)
+	linked := opsMap(t, k, unix.BPF_F_LINK)
+	if err := bpf.MapUpdateElem(linked, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 3)}), 0); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := bpf.LinkCreate(bpf.LinkCreateAttr{Prog: linked, AttachType: unix.BPF_STRUCT_OPS}); !errors.Is(err, unix.EEXIST) {
+		l.Close()
+		t.Errorf("a second instance through a link: %v, want EEXIST", err)
+	}
+	if err := bpf.MapDeleteElem(a, key0); err != nil {
+		t.Fatal(err)
+	}
+	// A refused update leaves the map unused: a fresh map takes the slot.
+	c := opsMap(t, k, 0)
+	if err := bpf.MapUpdateElem(c, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 4)}), 0); err != nil {
+		t.Fatalf("once the first is gone: %v", err)
+	}
+	opsRuns(t, k, "the second registered", 4)
+	bpf.MapDeleteElem(c, key0)
+}
+
+// An instance without a program for a required op is refused by the
+// module's validate, and nothing is registered.
+func requiredOpMissing(t *testing.T, k *progtype.KernelStructOps) {
+	progs := map[string]bpf.FD{}
+	for _, op := range k.Ops {
+		if !op.Required && !op.Returns {
+			progs[op.Name] = nopProg(t, k, op.Name)
+		}
+	}
+	m := opsMap(t, k, 0)
+	err := bpf.MapUpdateElem(m, key0, k.Value(progs), 0)
+	if err == nil {
+		bpf.MapDeleteElem(m, key0)
+	}
+	if k.Refused.Errno == 0 || !errors.Is(err, k.Refused.Errno) {
+		t.Errorf("%s: %v, want %s", k.Refused.What, err, unix.ErrnoName(k.Refused.Errno))
+	}
+	opsRuns(t, k, "after the refusal", -1)
+}
+
+// A sleepable program may implement only the ops the descriptor says: the
+// module's check_member refuses the others at load, with the verifier's
+// line naming the member.
+func sleepablePrograms(t *testing.T, k *progtype.KernelStructOps) {
+	sleepable := func(a *bpf.ProgLoadAttr) { a.Flags |= unix.BPF_F_SLEEPABLE }
+	for _, op := range k.Ops {
+		_, err := opProg(t, k, op.Name, Instructions{Mov.Imm(R0, 0), Return()}, sleepable)
+		switch {
+		case op.Sleepable && err != nil:
+			t.Errorf("%s: a sleepable program refused: %v", op.Name, err)
+		case !op.Sleepable && err == nil:
+			t.Errorf("%s: a sleepable program loaded; the op may not sleep", op.Name)
+		case !op.Sleepable:
+			var ve *bpf.VerifierError
+			want := "attach to unsupported member " + op.Name + " of struct " + k.Name
+			if !errors.As(err, &ve) || !ve.Contains(want) {
+				t.Errorf("%s: %v; want the verifier's %q", op.Name, err, want)
+			}
+		}
+	}
+}
+
+// Each field of an op's argument: a read loads, a write loads only where
+// the descriptor allows one, and a read past the struct is refused with
+// the verifier's line.
+func opArgumentAccess(t *testing.T, k *progtype.KernelStructOps) {
+	for _, op := range k.Ops {
+		if op.Arg == "" {
+			continue
+		}
+		end := 0
+		for _, f := range op.ArgFields {
+			end = max(end, f.Off+f.Size)
+			read := Instructions{LoadMem(R2, R1, 0, DWord), LoadMem(R0, R2, int16(f.Off), Word), Return()}
+			if _, err := opProg(t, k, op.Name, read, nil); (err == nil) != f.Read {
+				t.Errorf("%s: read of %s: %v, want allowed %v", op.Name, f.Name, err, f.Read)
+			}
+			write := Instructions{LoadMem(R2, R1, 0, DWord), Mov.Imm(R3, 5), StoreMem(R2, int16(f.Off), R3, Word), Mov.Imm(R0, 0), Return()}
+			_, err := opProg(t, k, op.Name, write, nil)
+			if (err == nil) != f.Write {
+				t.Errorf("%s: write of %s: %v, want allowed %v", op.Name, f.Name, err, f.Write)
+			}
+			if !f.Write && !errors.Is(err, unix.EACCES) {
+				t.Errorf("%s: write of %s: %v, want EACCES", op.Name, f.Name, err)
+			}
+		}
+		past := Instructions{LoadMem(R2, R1, 0, DWord), LoadMem(R0, R2, int16(end), Word), Return()}
+		_, err := opProg(t, k, op.Name, past, nil)
+		var ve *bpf.VerifierError
+		if want := "access beyond struct " + op.Arg; !errors.As(err, &ve) || !ve.Contains(want) {
+			t.Errorf("%s: read at %d, past the argument: %v; want the verifier's %q", op.Name, end, err, want)
+		}
+	}
+}
+
+// A registered instance holds the module: rmmod is refused while a map
+// registers one, and works once the map is gone; the reloaded module
+// registers again. (The map is freed from a workqueue after its last fd
+// closes, so the module is released a moment later.)
+func moduleHeld(t *testing.T, k *progtype.KernelStructOps) {
+	m := opsMap(t, k, 0)
+	if err := bpf.MapUpdateElem(m, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 5)}), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.DeleteModule(k.Module, unix.O_NONBLOCK); !errors.Is(err, unix.EAGAIN) {
+		t.Fatalf("rmmod %s while an instance is registered: %v, want EAGAIN (in use)", k.Module, err)
+	}
+	opsRuns(t, k, "after the refused rmmod", 5)
+	if err := bpf.MapDeleteElem(m, key0); err != nil {
+		t.Fatal(err)
+	}
+	m.Close()
+	// Every program of the families' earlier subtests was closed with them.
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if err = unix.DeleteModule(k.Module, unix.O_NONBLOCK); err == nil {
+			break
+		}
+	}
+	if err != nil {
+		refs, _ := os.ReadFile(filepath.Join("/sys/module", k.Module, "refcnt"))
+		t.Fatalf("rmmod %s once nothing is registered: %v (refcnt %s)", k.Module, err, strings.TrimSpace(string(refs)))
+	}
+	f, err := os.Open(filepath.Join(guest.ModulesDir, k.Module+".ko"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
+		t.Fatalf("insmod %s: %v", k.Module, err)
+	}
+	reloaded, err := progtype.RunningStructOps(k.StructOps, k.Series)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer reloaded.ModuleBTF.Close()
+	m2 := opsMap(t, reloaded, 0)
+	if err := bpf.MapUpdateElem(m2, key0, reloaded.Value(map[string]bpf.FD{k.Runs: runProg(t, reloaded, 6)}), 0); err != nil {
+		t.Fatalf("registering with the reloaded module: %v", err)
+	}
+	opsRuns(t, reloaded, "the reloaded module", 6)
+	bpf.MapDeleteElem(m2, key0)
+}
