@@ -508,3 +508,47 @@ func KernelBTF(name string) (FD, error) {
 	}
 	return 0, fmt.Errorf("no kernel BTF object named %s among %d", name, len(ids))
 }
+
+// StructOpsMapAttr is what a BPF_MAP_TYPE_STRUCT_OPS map of a kernel's or
+// a module's struct_ops type needs.
+type StructOpsMapAttr struct {
+	Name string
+	// ValueTypeID is bpf_struct_ops_<type>'s BTF ID, ValueSize its size.
+	ValueTypeID, ValueSize uint32
+	// ModuleBTF is the module's BTF object when a module registers the
+	// type (BPF_F_VTYPE_BTF_OBJ_FD, 6.9 on); -1 or 0 for vmlinux's.
+	ModuleBTF FD
+	Flags     uint32 // BPF_F_LINK, or 0
+}
+
+// bpfFVTypeBTFObjFD is BPF_F_VTYPE_BTF_OBJ_FD, which x/sys/unix lacks.
+const bpfFVTypeBTFObjFD = 1 << 15
+
+// StructOpsMapCreate creates a struct_ops map. Its value type is the
+// kernel's, but map_create wants a BTF object of the program's too
+// (btf_fd): one int, as a libbpf object would carry, is loaded for it.
+func StructOpsMapCreate(a StructOpsMapAttr) (FD, error) {
+	le := binary.LittleEndian
+	strs := []byte("\x00int\x00")
+	var types []byte
+	for _, v := range []uint32{1, 1 << 24, 4, 32} { // [1] INT "int", 4 bytes, 32 bits
+		types = le.AppendUint32(types, v)
+	}
+	blob := le.AppendUint16(nil, 0xeb9f)
+	blob = append(blob, 1, 0)
+	for _, v := range []uint32{24, 0, uint32(len(types)), uint32(len(types)), uint32(len(strs))} {
+		blob = le.AppendUint32(blob, v)
+	}
+	user, err := BTFLoad(append(append(blob, types...), strs...))
+	if err != nil {
+		return -1, err
+	}
+	defer user.Close()
+	m := MapCreateAttr{Type: unix.BPF_MAP_TYPE_STRUCT_OPS, KeySize: 4, ValueSize: a.ValueSize, MaxEntries: 1, Flags: a.Flags,
+		Name: a.Name, BTF: user, BTFVmlinuxValueTypeID: a.ValueTypeID}
+	if a.ModuleBTF > 0 {
+		m.Flags |= bpfFVTypeBTFObjFD
+		m.ValueTypeBTFObjFD = uint32(a.ModuleBTF)
+	}
+	return MapCreate(m)
+}

@@ -61,13 +61,13 @@ func runningSeries(t *testing.T) string {
 	return series
 }
 
-// call is a call of the set's kfunc name: its BTF object is fd_array[1].
+// call is a call of the set's kfunc name.
 func (k kfuncs) call(name string) Instruction {
-	id, ok := k.IDs[name]
-	if !ok {
-		k.t.Fatalf("no kfunc %s in the set", name)
+	ins, err := k.Call(name)
+	if err != nil {
+		k.t.Fatal(err)
 	}
-	return CallKfunc(id, 1)
+	return ins
 }
 
 type kfuncs struct {
@@ -75,11 +75,9 @@ type kfuncs struct {
 	*progtype.KernelKfuncs
 }
 
-// syscallProg loads insns as a BPF_PROG_TYPE_SYSCALL program (always
-// sleepable), which calls kfuncs and runs through BPF_PROG_TEST_RUN.
+// syscallProg loads insns as a BPF_PROG_TYPE_SYSCALL program.
 func syscallProg(t *testing.T, k *progtype.KernelKfuncs, insns Instructions) (bpf.FD, error) {
-	fd, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SYSCALL, Flags: unix.BPF_F_SLEEPABLE, Insns: insns,
-		License: "GPL", Name: "kfunc", FDArray: []int32{-1, int32(k.ModuleBTF)}})
+	fd, err := k.LoadSyscall(insns)
 	if err == nil {
 		t.Cleanup(func() { fd.Close() })
 	}
@@ -156,7 +154,7 @@ func sleepableKfunc(t *testing.T, k *progtype.KernelKfuncs, f progtype.Kfunc) {
 		if op.Sleepable {
 			continue
 		}
-		_, err := opProg(t, ops, op.Name, insns, func(a *bpf.ProgLoadAttr) { a.FDArray = []int32{-1, int32(k.ModuleBTF)} })
+		_, err := opProg(t, ops, op.Name, insns, func(a *bpf.ProgLoadAttr) { a.FDArray = k.FDArray() })
 		wantRefused(t, op.Name+", which may not sleep, calling "+f.Name, err, "program must be sleepable to call sleepable kfunc "+f.Name)
 	}
 }
@@ -206,6 +204,6 @@ func kfuncElsewhere(t *testing.T, k *progtype.KernelKfuncs) {
 	}
 	insns := Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(first.Name), Mov.Imm(R0, 0), Return()}
 	_, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SOCKET_FILTER, Insns: insns, License: "GPL", Name: "kfunc",
-		FDArray: []int32{-1, int32(k.ModuleBTF)}})
+		FDArray: k.FDArray()})
 	wantRefused(t, "a socket filter calling "+first.Name, err, "calling kernel function "+first.Name+" is not allowed")
 }

@@ -3,7 +3,6 @@
 package families
 
 import (
-	"encoding/binary"
 	"errors"
 	"os"
 	"path/filepath"
@@ -15,14 +14,9 @@ import (
 
 	. "oreore/harness/asm"
 	"oreore/harness/bpf"
-	"oreore/harness/btf"
 	"oreore/harness/guest"
 	"oreore/harness/progtype"
 )
-
-// bpfFVTypeBTFObjFD is BPF_F_VTYPE_BTF_OBJ_FD (Linux 6.9): the map's value
-// type is in the BTF object value_type_btf_obj_fd names, a module's.
-const bpfFVTypeBTFObjFD = 1 << 15
 
 // TestStructOps runs the struct_ops families once per described struct_ops
 // type, on the series whose module can register it.
@@ -82,16 +76,7 @@ func structOpsBTF(t *testing.T, k *progtype.KernelStructOps) {
 // opProg loads a program for the named op; mod adjusts the attributes.
 func opProg(t *testing.T, k *progtype.KernelStructOps, op string, insns Instructions, mod func(*bpf.ProgLoadAttr)) (bpf.FD, error) {
 	t.Helper()
-	_, idx, err := k.Op(op)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a := bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_STRUCT_OPS, Insns: insns, License: "GPL", Name: op,
-		ExpectedAttachType: uint32(idx), AttachBTFID: k.StructID, AttachFD: uint32(k.ModuleBTF)}
-	if mod != nil {
-		mod(&a)
-	}
-	fd, err := bpf.ProgLoad(a)
+	fd, err := k.LoadOp(op, insns, mod)
 	if err == nil {
 		t.Cleanup(func() { fd.Close() })
 	}
@@ -134,35 +119,10 @@ func nopProg(t *testing.T, k *progtype.KernelStructOps, op string) bpf.FD {
 	return fd
 }
 
-// userBTF is the BTF object a struct_ops map must name (btf_fd) though its
-// value type is the kernel's: one int, as a libbpf object would carry.
-func userBTF(t *testing.T) bpf.FD {
-	t.Helper()
-	le := binary.LittleEndian
-	strs := []byte("\x00int\x00")
-	var types []byte
-	for _, v := range []uint32{1, uint32(btf.KindInt) << 24, 4, 32} {
-		types = le.AppendUint32(types, v)
-	}
-	blob := le.AppendUint16(nil, 0xeb9f)
-	blob = append(blob, 1, 0)
-	for _, v := range []uint32{24, 0, uint32(len(types)), uint32(len(types)), uint32(len(strs))} {
-		blob = le.AppendUint32(blob, v)
-	}
-	fd, err := bpf.BTFLoad(append(append(blob, types...), strs...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { fd.Close() })
-	return fd
-}
-
 // opsMap creates a struct_ops map of the type (flags: BPF_F_LINK or 0).
 func opsMap(t *testing.T, k *progtype.KernelStructOps, flags uint32) bpf.FD {
 	t.Helper()
-	m, err := bpf.MapCreate(bpf.MapCreateAttr{Type: unix.BPF_MAP_TYPE_STRUCT_OPS, KeySize: 4, ValueSize: k.ValueSize, MaxEntries: 1,
-		Flags: flags | bpfFVTypeBTFObjFD, Name: k.Name, BTF: userBTF(t), BTFVmlinuxValueTypeID: k.ValueID,
-		ValueTypeBTFObjFD: uint32(k.ModuleBTF)})
+	m, err := k.NewMap(flags)
 	if err != nil {
 		t.Fatalf("struct_ops map of %s: %v", k.Name, err)
 	}

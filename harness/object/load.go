@@ -22,6 +22,9 @@ type Collection struct {
 	Maps     map[string]bpf.FD
 	Programs map[string]bpf.FD
 	BTF      bpf.FD // the object's BTF, or -1
+	// StructOps are the struct_ops variables' maps, not yet registered
+	// (StructOpsInstance.Register), by variable name.
+	StructOps map[string]*StructOpsInstance
 }
 
 // Close releases every map and program, reporting every failure. It marks
@@ -41,6 +44,14 @@ func (c *Collection) Close() error {
 	}
 	closeAll("program", c.Programs)
 	closeAll("map", c.Maps)
+	for name, so := range c.StructOps {
+		if so.Map < 0 {
+			continue
+		}
+		if err := so.Map.Close(); err != nil {
+			errs = multierror.Append(errs, fmt.Errorf("struct_ops map %s: %w", name, err))
+		}
+	}
 	if c.BTF > 0 {
 		if err := c.BTF.Close(); err != nil {
 			errs = multierror.Append(errs, fmt.Errorf("BTF: %w", err))
@@ -100,6 +111,9 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 	// Every program's type first: an unknown section creates nothing.
 	types := make([]ProgType, len(o.Programs))
 	for i, p := range o.Programs {
+		if isStructOpsKind(p.Kind) {
+			continue // typed by the .struct_ops variable that names it
+		}
 		t, err := opts.progType(p)
 		if err != nil {
 			return nil, fmt.Errorf("program %s: %w", p.Name, err)
@@ -116,7 +130,16 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 			return nil, fmt.Errorf("%s: %w", KernelBTF, err)
 		}
 	}
-	c := &Collection{Maps: map[string]bpf.FD{}, Programs: map[string]bpf.FD{}, BTF: -1}
+	// Each struct_ops variable's type, in vmlinux's BTF or a module's.
+	var structOps *structOpsLoad
+	if len(o.StructOps) > 0 {
+		var err error
+		if structOps, err = o.resolveStructOps(); err != nil {
+			return nil, err
+		}
+		defer structOps.close()
+	}
+	c := &Collection{Maps: map[string]bpf.FD{}, Programs: map[string]bpf.FD{}, BTF: -1, StructOps: map[string]*StructOpsInstance{}}
 	// The object's BTF lets the verifier name functions and quote source
 	// lines in its log.
 	if o.btfBlob != nil {
@@ -153,12 +176,30 @@ func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
 		if c.BTF > 0 && len(p.FuncInfo) > 0 {
 			attr.BTF, attr.FuncInfo, attr.LineInfo = c.BTF, p.funcInfoRecords(), p.lineInfoRecords()
 		}
+		if isStructOpsKind(p.Kind) {
+			if structOps == nil {
+				c.Close()
+				return nil, fmt.Errorf("program %s (section %s): the object has no .struct_ops variable", p.Name, p.Section)
+			}
+			if err := structOps.progAttr(o, p, &attr); err != nil {
+				c.Close()
+				return nil, err
+			}
+		}
 		fd, err := bpf.ProgLoad(attr)
 		if err != nil {
 			c.Close()
 			return nil, fmt.Errorf("program %s (section %s): %w", p.Name, p.Section, err)
 		}
 		c.Programs[p.Name] = fd
+	}
+	for _, so := range o.StructOps {
+		inst, err := structOps.instance(so, c.Programs)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		c.StructOps[so.Name] = inst
 	}
 	return c, nil
 }

@@ -70,8 +70,10 @@ type Object struct {
 	License  string
 	Programs []*Program
 	Maps     []*Map
-	BTF      *btf.Spec // nil when the object has no .BTF
-	Ext      *btf.Ext  // nil when it has no .BTF.ext
+	// StructOps are the variables of .struct_ops and .struct_ops.link.
+	StructOps []*StructOps
+	BTF       *btf.Spec // nil when the object has no .BTF
+	Ext       *btf.Ext  // nil when it has no .BTF.ext
 	// btfBlob is .BTF as BPF_BTF_LOAD takes it (DATASECs filled in).
 	btfBlob []byte
 }
@@ -218,7 +220,10 @@ func (r *reader) read() error {
 	if err := r.readMaps(); err != nil {
 		return err
 	}
-	return r.readPrograms()
+	if err := r.readPrograms(); err != nil {
+		return err
+	}
+	return r.readStructOps()
 }
 
 func (r *reader) readLicense() error {

@@ -320,3 +320,34 @@ func TestVerifierLogQuotesSource(t *testing.T) {
 		t.Errorf("the error does not name the program and section: %v", err)
 	}
 }
+
+// A .struct_ops.link variable is read as libbpf reads it: its struct's
+// name, its bytes, and which member each relocated function fills; its
+// programs are typed by it, not by a section table.
+func TestStructOpsVariable(t *testing.T) {
+	o := open(t, "oreore_ops.bpf.o")
+	if len(o.StructOps) != 1 {
+		t.Fatalf("%d struct_ops variables, want 1", len(o.StructOps))
+	}
+	so := o.StructOps[0]
+	if so.Name != "from_elf" || so.Type != "oreore_ops" || !so.Link {
+		t.Errorf("variable %s of struct %s, link %v; want from_elf of oreore_ops from .struct_ops.link", so.Name, so.Type, so.Link)
+	}
+	if so.Progs["run"] != "ops_run" || so.Progs["note"] != "ops_note" || len(so.Progs) != 2 {
+		t.Errorf("members set to programs: %v; want run: ops_run, note: ops_note", so.Progs)
+	}
+	if m := so.members["name"]; m != [2]uint32{16, 16} || !strings.HasPrefix(string(so.Data[16:]), "from_elf\x00") {
+		t.Errorf("name member at %v, data % x; want offset 16, 16 bytes, \"from_elf\"", m, so.Data)
+	}
+	for _, p := range o.Programs {
+		if !isStructOpsKind(p.Kind) {
+			t.Errorf("program %s in section %s: kind %s", p.Name, p.Section, p.Kind)
+		}
+	}
+	// The host's kernel has no module that registers oreore_ops: the load
+	// says which type it looked for, and where.
+	_, err := o.Load()
+	if err == nil || !strings.Contains(err.Error(), "struct_ops type oreore_ops: neither vmlinux nor a loaded module defines it") {
+		t.Errorf("loading on a kernel without the type: %v", err)
+	}
+}

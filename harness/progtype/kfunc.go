@@ -3,6 +3,9 @@ package progtype
 import (
 	"fmt"
 
+	"golang.org/x/sys/unix"
+
+	"oreore/harness/asm"
 	"oreore/harness/bpf"
 	"oreore/harness/btf"
 )
@@ -112,4 +115,25 @@ func RunningKfuncs(s *KfuncSet, series string) (*KernelKfuncs, error) {
 		return nil, err
 	}
 	return k, nil
+}
+
+// Call is a call of the set's kfunc name, whose BTF object a program
+// loaded with LoadSyscall or FDArray finds at fd_array[1].
+func (k *KernelKfuncs) Call(name string) (asm.Instruction, error) {
+	id, ok := k.IDs[name]
+	if !ok {
+		return asm.Instruction{}, fmt.Errorf("no kfunc %s in %s's set", name, k.Module)
+	}
+	return asm.CallKfunc(id, 1), nil
+}
+
+// FDArray is the fd_array of a program that calls the set's kfuncs.
+func (k *KernelKfuncs) FDArray() []int32 { return []int32{-1, int32(k.ModuleBTF)} }
+
+// LoadSyscall loads insns as a BPF_PROG_TYPE_SYSCALL program (always
+// sleepable), which may call the set when it is registered for syscall
+// programs, and runs through BPF_PROG_TEST_RUN.
+func (k *KernelKfuncs) LoadSyscall(insns asm.Instructions) (bpf.FD, error) {
+	return bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SYSCALL, Flags: unix.BPF_F_SLEEPABLE, Insns: insns,
+		License: "GPL", Name: "kfunc", FDArray: k.FDArray()})
 }

@@ -18,10 +18,11 @@ var OreoreOps = StructOps{
 		}},
 		{Name: "note", Sleepable: true},
 	},
-	Single:  true,
-	Trigger: SysfsTrigger{Path: "/sys/oreore_ops/run"},
-	Runs:    "run",
-	Refused: Refusal{What: "an instance without run", Errno: unix.EINVAL},
+	Single:     true,
+	Trigger:    SysfsTrigger{Path: "/sys/oreore_ops/run"},
+	Runs:       "run",
+	Refused:    Refusal{What: "an instance without run", Errno: unix.EINVAL},
+	GuestTests: []GuestTest{{Name: "oreoreops", Package: "./harness/oreoreops"}},
 }
 
 // OreoreKfuncs are the kfuncs kmod/oreore_ops.c registers for its

@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"oreore/harness/asm"
 	"oreore/harness/bpf"
 	"oreore/harness/btf"
 )
@@ -41,6 +42,9 @@ type StructOps struct {
 	// Refused is what the module's .validate refuses: an instance it
 	// must not take, and the errno.
 	Refused Refusal
+	// GuestTests hold the module's own behaviour, as a Type's do; they
+	// skip on the series that cannot register the type.
+	GuestTests []GuestTest
 }
 
 // Op is one function pointer of the struct.
@@ -206,4 +210,41 @@ func one(spec *btf.Spec, name string) (*btf.Type, error) {
 		return nil, fmt.Errorf("struct %s: %d in the module's BTF, want 1", name, len(ts))
 	}
 	return ts[0], nil
+}
+
+// LoadOp loads insns as a program for the named op (expected_attach_type
+// is its member index); mod, when set, adjusts the attributes.
+func (k *KernelStructOps) LoadOp(op string, insns asm.Instructions, mod func(*bpf.ProgLoadAttr)) (bpf.FD, error) {
+	_, idx, err := k.Op(op)
+	if err != nil {
+		return -1, err
+	}
+	a := bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_STRUCT_OPS, Insns: insns, License: "GPL", Name: op,
+		ExpectedAttachType: uint32(idx), AttachBTFID: k.StructID, AttachFD: uint32(k.ModuleBTF)}
+	if mod != nil {
+		mod(&a)
+	}
+	return bpf.ProgLoad(a)
+}
+
+// NewMap creates a struct_ops map of the type; flags is BPF_F_LINK or 0.
+func (k *KernelStructOps) NewMap(flags uint32) (bpf.FD, error) {
+	return bpf.StructOpsMapCreate(bpf.StructOpsMapAttr{Name: k.Name, ValueTypeID: k.ValueID, ValueSize: k.ValueSize,
+		ModuleBTF: k.ModuleBTF, Flags: flags})
+}
+
+// Member returns the byte offset and size of a member of the struct
+// (an op, or a field such as a name).
+func (k *KernelStructOps) Member(name string) (off, size uint32, err error) {
+	st, err := k.Spec.Type(k.StructID)
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, m := range st.Members {
+		if m.Name == name {
+			size, err := k.Spec.Size(m.Type)
+			return m.BitOffset / 8, size, err
+		}
+	}
+	return 0, 0, fmt.Errorf("struct %s has no member %s", k.Name, name)
 }
