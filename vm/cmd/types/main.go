@@ -10,7 +10,8 @@
 //	SERIES_SELFTESTS  the kernel selftests the series add, and libbpf_str,
 //	                  which checks libbpf's names against the kernel's enums
 //	TYPE_CONFIGS      the types' Kconfig options, which the base tree lacks
-//	TYPE_TESTS        the test binaries of the types' own behaviour, and
+//	TYPE_TESTS        the test binaries of the types' own behaviour (and of
+//	                  the struct_ops types' modules), and
 //	                  for each one GUEST_PKG_<name>, the package it is
 //	                  built from
 //	OPS_MODULES_<s>   the modules that register the described struct_ops
@@ -47,6 +48,12 @@ func write(w io.Writer, types []*progtype.Type, ops []*progtype.StructOps, serie
 		selftests = append(selftests, t.Selftests...)
 		configs = append(configs, t.Kconfig)
 		for _, g := range t.GuestTests {
+			tests = append(tests, g.Name)
+			pkgs = append(pkgs, fmt.Sprintf("GUEST_PKG_%s := %s\n", g.Name, g.Package))
+		}
+	}
+	for _, o := range ops {
+		for _, g := range o.GuestTests {
 			tests = append(tests, g.Name)
 			pkgs = append(pkgs, fmt.Sprintf("GUEST_PKG_%s := %s\n", g.Name, g.Package))
 		}

@@ -37,6 +37,7 @@ func TestStructOpsModulesPerSeries(t *testing.T) {
 	for _, want := range []string{
 		"OPS_MODULES_6.1 := \n", "OPS_ABSENT_6.1 := oreore_ops\n",
 		"OPS_MODULES_6.12 := oreore_ops\n", "OPS_ABSENT_6.12 := \n",
+		"TYPE_TESTS := oreoreops\n", "GUEST_PKG_oreoreops := ./harness/oreoreops\n",
 	} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("missing %q in:\n%s", want, b.String())
