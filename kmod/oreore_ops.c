@@ -4,7 +4,7 @@
  * (Linux 6.9 and later; written against Debian's 6.12).
  *
  * struct oreore_ops has one required op, run(), which gets a struct
- * oreore_ops_args whose in and cpu it may read and whose out is the only
+ * oreore_ops_args whose in, cpu and obj it may read and whose out is the only
  * field it may write; one optional op, note(), called with what run()
  * returned; and a name. One instance at a time may be registered: through
  * BPF_MAP_UPDATE_ELEM on a struct_ops map without BPF_F_LINK, or through
@@ -68,10 +68,17 @@
 #define OREORE_OPS_NR_OBJS	4
 #define OREORE_OPS_MAX_SLEEP_US	1000
 
+struct oreore_obj;
+
 struct oreore_ops_args {
 	u32 in;		/* read-only to the program */
 	u32 cpu;	/* read-only to the program */
 	u32 out;	/* the only field the program may write */
+	/*
+	 * Read-only: object 0. A pointer loaded from an argument is not
+	 * trusted, so a KF_TRUSTED_ARGS kfunc refuses it.
+	 */
+	struct oreore_obj *obj;
 };
 
 struct oreore_ops {
@@ -416,7 +423,7 @@ static struct bpf_struct_ops oreore_bpf_ops = {
 
 static int oreore_ops_call(u32 in, u32 *ret, u32 *out)
 {
-	struct oreore_ops_args args = { .in = in };
+	struct oreore_ops_args args = { .in = in, .obj = &oreore_objs[0] };
 	struct oreore_ops *ops;
 	int err = 0;
 	int idx;

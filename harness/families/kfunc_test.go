@@ -43,6 +43,9 @@ func TestKfuncs(t *testing.T) {
 			if f, ok := s.With(progtype.KFDestructive); ok {
 				t.Run("destructive", func(t *testing.T) { destructiveKfunc(t, k, f) })
 			}
+			if f, ok := s.With(progtype.KFTrustedArgs); ok && s.Untrusted != nil {
+				t.Run("trusted arguments", func(t *testing.T) { trustedArgs(t, k, f) })
+			}
 			t.Run("other program types", func(t *testing.T) { kfuncElsewhere(t, k) })
 		})
 	}
@@ -123,6 +126,9 @@ func acquireRelease(t *testing.T, k *progtype.KernelKfuncs, acq, rel progtype.Kf
 			t.Errorf("acquire %d: the program returns %d, %v; want %d (1: an object, 0: NULL)", tc.id, res.Retval, err, tc.want)
 		}
 	}
+	if k.StructOps != nil {
+		acquireThroughTheTrigger(t, k, prog)
+	}
 	_, err := syscallProg(t, k, Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(acq.Name), Mov.Imm(R0, 0), Return()})
 	wantRefused(t, "acquired, never released", err, "Unreleased reference")
 	_, err = syscallProg(t, k, Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(acq.Name), Mov.Reg(R1, R0), kf.call(rel.Name),
@@ -132,6 +138,12 @@ func acquireRelease(t *testing.T, k *progtype.KernelKfuncs, acq, rel progtype.Kf
 	} else if err != nil {
 		t.Errorf("released without a NULL check: %v; without KF_RET_NULL the result needs none", err)
 	}
+	// Released twice: the first release turns every copy of the pointer
+	// into a scalar, which the second may not take.
+	body := Instructions{Mov.Reg(R6, R0), Mov.Reg(R1, R6), kf.call(rel.Name), Mov.Reg(R1, R6), kf.call(rel.Name)}
+	twice := append(Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(acq.Name), JEq.Imm(R0, 0, int16(len(body)))}, body...)
+	_, err = syscallProg(t, k, append(twice, Mov.Imm(R0, 0), Return()))
+	wantRefused(t, "released twice", err, "R1 type=scalar expected=")
 }
 
 // KF_SLEEPABLE: a sleepable program may call it; a program of a
@@ -206,4 +218,72 @@ func kfuncElsewhere(t *testing.T, k *progtype.KernelKfuncs) {
 	_, err := bpf.ProgLoad(bpf.ProgLoadAttr{Type: unix.BPF_PROG_TYPE_SOCKET_FILTER, Insns: insns, License: "GPL", Name: "kfunc",
 		FDArray: k.FDArray()})
 	wantRefused(t, "a socket filter calling "+first.Name, err, "calling kernel function "+first.Name+" is not allowed")
+}
+
+// KF_TRUSTED_ARGS: a pointer the verifier does not trust (one loaded from
+// an op's argument) is refused where the kfunc wants a trusted one.
+func trustedArgs(t *testing.T, k *progtype.KernelKfuncs, f progtype.Kfunc) {
+	kf := kfuncs{t, k}
+	ops, err := progtype.RunningStructOps(k.StructOps, runningSeries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.ModuleBTF.Close()
+	op, _, err := ops.Op(k.Untrusted.Op)
+	if err != nil {
+		t.Fatal(err)
+	}
+	off := -1
+	for _, fld := range op.ArgFields {
+		if fld.Name == k.Untrusted.Field {
+			off = fld.Off
+		}
+	}
+	if off < 0 {
+		t.Fatalf("%s's argument has no field %s", op.Name, k.Untrusted.Field)
+	}
+	insns := Instructions{LoadMem(R2, R1, 0, DWord), LoadMem(R1, R2, int16(off), DWord), Mov.Imm(R2, 5), kf.call(f.Name),
+		Mov.Imm(R0, 0), Return()}
+	_, err = opProg(t, ops, op.Name, insns, func(a *bpf.ProgLoadAttr) { a.FDArray = k.FDArray() })
+	wantRefused(t, f.Name+" given "+op.Arg+"."+k.Untrusted.Field, err, "R1 must be referenced or trusted")
+}
+
+// The same use in the op the struct_ops type's trigger runs, on the id the
+// trigger is given (its input field): registered, the trigger returns 1 for
+// a valid id and 0 for an invalid one.
+func acquireThroughTheTrigger(t *testing.T, k *progtype.KernelKfuncs, prog func(id uint32) Instructions) {
+	ops, err := progtype.RunningStructOps(k.StructOps, runningSeries(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ops.ModuleBTF.Close()
+	op, _, err := ops.Op(ops.Runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := -1
+	for _, f := range op.ArgFields {
+		if f.Input {
+			in = f.Off
+		}
+	}
+	if in < 0 {
+		t.Fatalf("%s's argument has no input field", op.Name)
+	}
+	// prog's first instruction sets the id: the input field instead.
+	insns := append(Instructions{LoadMem(R2, R1, 0, DWord), LoadMem(R1, R2, int16(in), Word)}, prog(0)[1:]...)
+	fd, err := opProg(t, ops, op.Name, insns, func(a *bpf.ProgLoadAttr) { a.FDArray = k.FDArray() })
+	if err != nil {
+		t.Fatalf("%s using the kfuncs: %v", op.Name, err)
+	}
+	m := opsMap(t, ops, 0)
+	if err := bpf.MapUpdateElem(m, key0, ops.Value(map[string]bpf.FD{op.Name: fd}), 0); err != nil {
+		t.Fatal(err)
+	}
+	defer bpf.MapDeleteElem(m, key0)
+	for id, want := range map[uint32]uint32{k.ValidID: 1, k.InvalidID: 0} {
+		if got, err := ops.Trigger.Run(id); err != nil || got != want {
+			t.Errorf("the trigger on id %d: %d, %v; want %d (1: acquired and released, 0: NULL)", id, got, err, want)
+		}
+	}
 }

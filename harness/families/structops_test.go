@@ -295,11 +295,15 @@ func opArgumentAccess(t *testing.T, k *progtype.KernelStructOps) {
 		end := 0
 		for _, f := range op.ArgFields {
 			end = max(end, f.Off+f.Size)
-			read := Instructions{LoadMem(R2, R1, 0, DWord), LoadMem(R0, R2, int16(f.Off), Word), Return()}
+			size := Word
+			if f.Size == 8 {
+				size = DWord // a pointer is read whole, or not at all
+			}
+			read := Instructions{LoadMem(R2, R1, 0, DWord), LoadMem(R3, R2, int16(f.Off), size), Mov.Imm(R0, 0), Return()}
 			if _, err := opProg(t, k, op.Name, read, nil); (err == nil) != f.Read {
 				t.Errorf("%s: read of %s: %v, want allowed %v", op.Name, f.Name, err, f.Read)
 			}
-			write := Instructions{LoadMem(R2, R1, 0, DWord), Mov.Imm(R3, 5), StoreMem(R2, int16(f.Off), R3, Word), Mov.Imm(R0, 0), Return()}
+			write := Instructions{LoadMem(R2, R1, 0, DWord), Mov.Imm(R3, 5), StoreMem(R2, int16(f.Off), R3, size), Mov.Imm(R0, 0), Return()}
 			_, err := opProg(t, k, op.Name, write, nil)
 			if (err == nil) != f.Write {
 				t.Errorf("%s: write of %s: %v, want allowed %v", op.Name, f.Name, err, f.Write)

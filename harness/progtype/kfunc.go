@@ -42,6 +42,16 @@ type KfuncSet struct {
 	// ValidID is an argument the acquiring kfunc returns an object for,
 	// InvalidID one it returns NULL for.
 	ValidID, InvalidID uint32
+	// Untrusted, when set, is where a program finds a pointer to the
+	// set's object that the verifier does not trust: a pointer field of a
+	// struct_ops op's argument (a pointer loaded from a trusted one is
+	// untrusted), which a KF_TRUSTED_ARGS kfunc must refuse.
+	Untrusted *ArgPointer
+}
+
+// ArgPointer is a pointer field of a struct_ops op's argument.
+type ArgPointer struct {
+	Op, Field string
 }
 
 // Kfunc is one kernel function of a set.

@@ -15,6 +15,7 @@ var OreoreOps = StructOps{
 			{Name: "in", Off: 0, Size: 4, Read: true, Input: true},
 			{Name: "cpu", Off: 4, Size: 4, Read: true, Filled: FilledCPU},
 			{Name: "out", Off: 8, Size: 4, Read: true, Write: true, Output: true},
+			{Name: "obj", Off: 16, Size: 8, Read: true},
 		}},
 		{Name: "note", Sleepable: true},
 	},
@@ -43,4 +44,5 @@ var OreoreKfuncs = KfuncSet{
 	},
 	ValidID:   1,
 	InvalidID: 100,
+	Untrusted: &ArgPointer{Op: "run", Field: "obj"},
 }
