@@ -311,14 +311,16 @@ kernel: $(KCONFIG_DONE) $(BIN)/progress
 # vmlinux's: a stale one makes insmod fail with EINVAL. So the key covers vmlinux's BTF (which pahole -j does not
 # write twice the same: a rebuilt vmlinux relinks the modules), its exported symbols and config, and the sources;
 # an unchanged key skips kbuild's walk (1.4 s), a changed one relinks.
-kmod_key = $$( { cat kmod/*; objcopy -O binary --only-section=.BTF $(KOUT)/vmlinux /dev/stdout; \
+# KMOD_SRC: the modules' sources (make bench's module loop edits a copy, never kmod/ itself).
+KMOD_SRC ?= kmod
+kmod_key = $$( { cat $(KMOD_SRC)/*; objcopy -O binary --only-section=.BTF $(KOUT)/vmlinux /dev/stdout; \
 	cat $(KOUT)/Module.symvers $(KOUT)/.config; echo $(PROFILE_VARS) $(MODULES); } | sha256sum)
 kmod: kernel
 	@key=$(kmod_key); \
 	if ls $(KOS) >/dev/null 2>&1 && [ "$$key" = "$$(cat $(KMOD_OUT)/.oreore-key 2>/dev/null)" ]; then exit 0; fi; \
 	rm -f $(KMOD_OUT)/.oreore-key $(KOS); mkdir -p $(KMOD_OUT); \
 	echo "kmod: building $(MODULES) in $(KMOD_OUT)"; \
-	rsync -a --checksum kmod/ $(KMOD_OUT)/ && \
+	rsync -a --checksum $(KMOD_SRC)/ $(KMOD_OUT)/ && \
 	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" $(PROFILE_VARS) OREORE_MODULES="$(MODULES)" modules && \
 	echo "$$key" > $(KMOD_OUT)/.oreore-key
 
@@ -643,11 +645,16 @@ cover-run: initramfs $(BIN)/vmtest $(BIN)/cover
 BENCH := $(TOP)/$(BUILD)/bench
 BENCH_TREE := $(BENCH)/tree
 BENCH_BUILD := $(BUILD)/bench-build
-LOOPS ?= full,fresh,boots,nochange,short,edit,edit-full,micro
+LOOPS ?= full,fresh,boots,nochange,short,edit,edit-full,module,micro
+# The module loop edits the series' first struct_ops module where it is built (6.12), else the first type's, and
+# times a second run of only its tests.
+BENCH_MODULE := $(or $(firstword $(OPS_MODULES_$(KVER))),$(firstword $(TYPE_MODULES)))
+BENCH_MODULE_TESTS := $(if $(OPS_MODULES_$(KVER)),TestStructOps|TestKfuncs|TestOreoreOps)
 bench: $(BIN)/bench $(BIN)/benchtree
 	@$(BIN)/benchtree -src $(SRC) -tree $(BENCH_TREE)
 	@$(BIN)/bench -make "$(MAKE)" -out $(BENCH) -tree $(BENCH_TREE) -tree-build $(BENCH_BUILD) -loops $(LOOPS) \
-		-src $(SRC) -kconfig $(KOUT)/.config -kgoals "$(KGOALS)" -jobs $(KJOBS) -- \
+		-src $(SRC) -kconfig $(KOUT)/.config -kgoals "$(KGOALS)" -jobs $(KJOBS) \
+		-kmod kmod -module-edit $(BENCH_MODULE).c -module-tests '$(BENCH_MODULE_TESTS)' -- \
 		KVER=$(KVER) FLAVOR=$(FLAVOR) ACCEL=$(ACCEL)
 
 # --- host-side tests ------------------------------------------------------------------------------------------

@@ -123,7 +123,7 @@ func reload(t *testing.T) {
 // loaded; then what run returned and what it left in args->out; name is
 // the registered instance's, ENODEV with none; the results stay after it is
 // gone.
-func TestFiles(t *testing.T) {
+func TestOreoreOpsFiles(t *testing.T) {
 	series(t)
 	reload(t)
 	k := running(t)
@@ -171,7 +171,7 @@ func TestFiles(t *testing.T) {
 
 // args->cpu is the CPU run runs on: pinned to each CPU in turn, the writer
 // reads its own.
-func TestCPUField(t *testing.T) {
+func TestOreoreOpsCPUField(t *testing.T) {
 	if runtime.NumCPU() < 2 {
 		t.Fatalf("the CPU field needs a guest with two CPUs or more to be told from 0; this one has %d", runtime.NumCPU())
 	}
@@ -204,7 +204,7 @@ func TestCPUField(t *testing.T) {
 // objs shows each object's id, the references programs hold and the value
 // bpf_oreore_obj_set() stored: a program that acquires, sets and releases
 // leaves the value and no reference.
-func TestObjsFile(t *testing.T) {
+func TestOreoreOpsObjs(t *testing.T) {
 	s := series(t)
 	k, err := progtype.RunningKfuncs(&progtype.OreoreKfuncs, s)
 	if err != nil {
@@ -243,7 +243,7 @@ func TestObjsFile(t *testing.T) {
 // programs/c/oreore_ops.bpf.c, an instance in C as libbpf would load it
 // (.struct_ops.link), loads through harness/object, which finds the type in
 // the module's BTF; its link registers it, and its close unregisters.
-func TestInstanceFromAnObjectFile(t *testing.T) {
+func TestOreoreOpsFromAnObjectFile(t *testing.T) {
 	series(t)
 	c, err := object.LoadFile(filepath.Join(guest.ProgramsDir, "oreore_ops.bpf.o"))
 	if err != nil {

@@ -14,6 +14,8 @@
 //	short     make vm-test SHORT=1 FRESH=1: the short loop
 //	edit      kernel/bpf/oreore.c edited in a worktree (-tree, built in -tree-build) -> the SHORT verdict
 //	edit-full the same edit -> the full verdict (FRESH=1, the kernel's selftests included)
+//	module    a module of kmod/ edited (a copy: KMOD_SRC) -> the SHORT verdict, no kernel rebuilt: all of our
+//	          short suites, then only the tests -module-tests names (the struct_ops and kfunc families)
 //	micro     the in-guest benchmarks (a run through sysfs against one through test_run)
 //	config    not by default (about 30 minutes here): the kernel built cold, without ccache, as configured and
 //	          without each group of debugging options (configGroups): what each group costs a fresh machine
@@ -46,7 +48,9 @@ type config struct {
 	tree      string
 	treeBuild string
 	edit      string // the file the edit loops change, in the tree
-	vars      []string
+	// The module loop: kmod/, the file of it to edit, and the -test.run of the tests that concern it.
+	kmod, moduleEdit, moduleTests string
+	vars                          []string
 	// The config loop's kernel: its source tree, the flavor's .config, kbuild's goals and job count (0: one per CPU).
 	src     string
 	kconfig string
@@ -61,11 +65,14 @@ func main() {
 	flag.StringVar(&c.tree, "tree", "", "the worktree the edit loops change (kept by benchtree)")
 	flag.StringVar(&c.treeBuild, "tree-build", "", "the worktree's build folder (BUILD=)")
 	flag.StringVar(&c.edit, "edit", "kernel/bpf/oreore.c", "the file of the worktree that the edit loops change")
+	flag.StringVar(&c.kmod, "kmod", "kmod", "the modules' sources, which the module loop copies")
+	flag.StringVar(&c.moduleEdit, "module-edit", "oreore.c", "the file of -kmod that the module loop changes")
+	flag.StringVar(&c.moduleTests, "module-tests", "", "-test.run of the tests that concern the edited module (the loop's second figure; none: one figure)")
 	flag.StringVar(&c.src, "src", "", "the kernel tree the config loop builds")
 	flag.StringVar(&c.kconfig, "kconfig", "", "the flavor's .config, which the config loop starts from")
 	kgoals := flag.String("kgoals", "bzImage modules", "kbuild's goals, as the Makefile's kernel target has them")
 	flag.IntVar(&c.jobs, "jobs", 0, "kbuild's job count, as the Makefile's (0: one per CPU)")
-	loops := flag.String("loops", "full,fresh,boots,nochange,short,edit,edit-full,micro", "the loops to run, in this order")
+	loops := flag.String("loops", "full,fresh,boots,nochange,short,edit,edit-full,module,micro", "the loops to run, in this order")
 	flag.Parse()
 	c.vars = flag.Args()
 	c.kgoals = strings.Fields(*kgoals)
@@ -92,6 +99,8 @@ func main() {
 			err = c.editLoop("b", "edit "+c.edit+" -> make vm-test SHORT=1", "SHORT=1")
 		case "edit-full":
 			err = c.editLoop("b'", "edit "+c.edit+" -> make vm-test FRESH=1, everything", "FRESH=1")
+		case "module":
+			err = c.moduleLoop()
 		case "micro":
 			err = c.micro()
 		case "config":
@@ -314,6 +323,50 @@ func (c *config) editLoop(label, what string, args ...string) error {
 	}
 	defer os.WriteFile(file, orig, 0o644)
 	return c.loop(label, what, true, append(append([]string{"vm-test"}, tree...), args...)...)
+}
+
+// moduleLoop edits a module in a copy of kmod/ (the Makefile's KMOD_SRC) and times the loop to the SHORT verdict:
+// the module is rebuilt and the initramfs rewritten, no kernel. A MODULE_INFO line with the time makes the .ko
+// differ (a comment would not: the build is reproducible, and vm-test would reuse the passing verdict).
+func (c *config) moduleLoop() error {
+	copyDir := filepath.Join(c.out, "kmod-src")
+	os.RemoveAll(copyDir)
+	if out, err := exec.Command("cp", "-a", c.kmod, copyDir).CombinedOutput(); err != nil {
+		return fmt.Errorf("(m) copying %s: %v: %s", c.kmod, err, out)
+	}
+	src := "KMOD_SRC=" + copyDir
+	fmt.Printf("bench: (m) bringing the build up to date with the copy of %s\n", c.kmod)
+	warm, err := c.make("module-warm", "vm-test", "SHORT=1", src)
+	if err != nil {
+		return err
+	}
+	if warm.code != 0 {
+		return fmt.Errorf("(m) the build before the edit exited %d: see %s", warm.code, filepath.Join(c.out, "module-warm.log"))
+	}
+	file := filepath.Join(copyDir, c.moduleEdit)
+	edit := func() error {
+		f, err := os.OpenFile(file, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		_, err = fmt.Fprintf(f, "MODULE_INFO(bench_edit, \"%d\");\n", time.Now().UnixNano())
+		return err
+	}
+	if err := edit(); err != nil {
+		return err
+	}
+	if err := c.loop("m", "edit "+c.moduleEdit+" -> make vm-test SHORT=1, no kernel rebuilt", true, "vm-test", "SHORT=1", src); err != nil {
+		return err
+	}
+	if c.moduleTests == "" {
+		return nil
+	}
+	if err := edit(); err != nil {
+		return err
+	}
+	return c.loop("m'", "edit "+c.moduleEdit+" -> make vm-test SHORT=1, only "+c.moduleTests, true, "vm-test", "SHORT=1", src,
+		"TESTARGS=-test.run="+c.moduleTests)
 }
 
 // micro runs the in-guest benchmarks (no test) and prints their lines, and how a run through sysfs compares
