@@ -14,6 +14,7 @@ import (
 
 	. "oreore/harness/asm"
 	"oreore/harness/bpf"
+	"oreore/harness/caps"
 	"oreore/harness/guest"
 	"oreore/harness/progtype"
 )
@@ -42,6 +43,7 @@ func TestStructOps(t *testing.T) {
 			t.Run("required op missing", func(t *testing.T) { requiredOpMissing(t, k) })
 			t.Run("sleepable programs", func(t *testing.T) { sleepablePrograms(t, k) })
 			t.Run("op argument access", func(t *testing.T) { opArgumentAccess(t, k) })
+			t.Run("capability matrix", func(t *testing.T) { structOpsCaps(t, k) })
 			t.Run("module held while registered", func(t *testing.T) { moduleHeld(t, k) })
 		})
 	}
@@ -368,4 +370,95 @@ func moduleHeld(t *testing.T, k *progtype.KernelStructOps) {
 	}
 	opsRuns(t, reloaded, "the reloaded module", 6)
 	bpf.MapDeleteElem(m2, key0)
+}
+
+// Each command a struct_ops type's user makes, on a thread with exactly
+// each capability set: allowed or EPERM as the descriptor's cell says,
+// which names the kernel's check. An allowed registration runs.
+func structOpsCaps(t *testing.T, k *progtype.KernelStructOps) {
+	matrix, ok := k.Caps[k.Series]
+	if !ok {
+		t.Fatalf("%s: no capability matrix for series %s", k.Name, k.Series)
+	}
+	op, _, err := k.Op(k.Runs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	insns := Instructions{Mov.Imm(R0, 0), Return()}
+	if op.Returns {
+		insns = Instructions{Mov.Imm(R0, 9), Return()}
+	}
+	for _, cmd := range []progtype.Command{progtype.CmdLoad, progtype.CmdMapCreate, progtype.CmdMapUpdate, progtype.CmdLinkCreate} {
+		cells, ok := matrix[cmd]
+		if !ok || len(cells) != len(progtype.CapSets) {
+			t.Fatalf("series %s: no full row for %s", k.Series, cmd)
+		}
+		for i, set := range progtype.CapSets {
+			cell := cells[i]
+			t.Run(string(cmd)+"/"+set.Name, func(t *testing.T) {
+				opsRuns(t, k, "before", -1)
+				var do func() error
+				var after func(ok bool)
+				switch cmd {
+				case progtype.CmdLoad:
+					do = func() error {
+						fd, err := k.LoadOp(k.Runs, insns, nil)
+						if err == nil {
+							fd.Close()
+						}
+						return err
+					}
+				case progtype.CmdMapCreate:
+					do = func() error {
+						m, err := k.NewMap(0)
+						if err == nil {
+							m.Close()
+						}
+						return err
+					}
+				case progtype.CmdMapUpdate:
+					m := opsMap(t, k, 0)
+					value := k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 3)})
+					do = func() error { return bpf.MapUpdateElem(m, key0, value, 0) }
+					after = func(ok bool) {
+						if ok {
+							opsRuns(t, k, "registered by "+set.Name, 3)
+							bpf.MapDeleteElem(m, key0)
+						}
+					}
+				case progtype.CmdLinkCreate:
+					m := opsMap(t, k, unix.BPF_F_LINK)
+					if err := bpf.MapUpdateElem(m, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 4)}), 0); err != nil {
+						t.Fatal(err)
+					}
+					var link bpf.FD = -1
+					do = func() error {
+						var err error
+						link, err = bpf.LinkCreate(bpf.LinkCreateAttr{Prog: m, AttachType: unix.BPF_STRUCT_OPS})
+						return err
+					}
+					after = func(ok bool) {
+						if ok {
+							opsRuns(t, k, "linked by "+set.Name, 4)
+							link.Close()
+						}
+					}
+				}
+				err, setupErr := caps.OnThread(set.Caps, do)
+				if setupErr != nil {
+					t.Fatal(setupErr)
+				}
+				switch {
+				case cell.Allowed && err != nil:
+					t.Errorf("%s with %s: %v; want it allowed (%s)", cmd, set.Name, err, cell.Check)
+				case !cell.Allowed && !errors.Is(err, unix.EPERM):
+					t.Errorf("%s with %s: %v; want EPERM (%s)", cmd, set.Name, errOrOK(err), cell.Check)
+				}
+				if after != nil {
+					after(err == nil)
+				}
+				opsRuns(t, k, "after", -1)
+			})
+		}
+	}
 }

@@ -149,6 +149,10 @@ const (
 	CmdLinkUpdate Command = "link update"
 	CmdQuery      Command = "query"
 	CmdTestRun    Command = "test_run"
+	// A struct_ops type's: its map's create and the update that registers
+	// it (or fills a BPF_F_LINK one).
+	CmdMapCreate Command = "map create"
+	CmdMapUpdate Command = "map update"
 )
 
 // CapSet is one set of capabilities the matrix tries. The guest runs each

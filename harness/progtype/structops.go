@@ -45,6 +45,9 @@ type StructOps struct {
 	// GuestTests hold the module's own behaviour, as a Type's do; they
 	// skip on the series that cannot register the type.
 	GuestTests []GuestTest
+	// Caps is, per series, what loading an op's program, creating the
+	// map, the update that registers it and the link take.
+	Caps map[string]CapMatrix
 }
 
 // Op is one function pointer of the struct.
