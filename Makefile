@@ -140,7 +140,8 @@ help:
 	@echo "  checkpatch          checkpatch --strict on every patch and on each type's kmod/NAME.c"
 	@echo "  docs                the patched tree's Documentation/bpf (htmldocs); warnings in the series' files fail"
 	@echo "  series-build-check  build every prefix of the series (slow)"
-	@echo "  new-type NAME=foo   scaffold a program type from oreore's: series, descriptor, module (harness/README.md)"
+	@echo "  new-type NAME=foo   scaffold a program type from oreore's: series, descriptor, module (harness/README.md);"
+	@echo "                      KIND=struct_ops: a module's struct_ops type and kfuncs from oreore_ops's"
 	@echo "  selftests           the kernel's test_progs (SELFTESTS), test_verifier and bpftool, static"
 	@echo "  selftests-baseline  run them on the base kernel (no series): rewrites harness/kselftest/known/KVER-FLAVOR.txt"
 	@echo "  programs            compile programs/c with clang -target bpf"
@@ -676,10 +677,12 @@ test: $(SRC_STAMP) programs
 # (so each step is incremental), with the normal flavor's config. Slow: a kernel build per patch.
 SERIES_CHECK := $(TOP)/$(BUILD)/series-check
 # make new-type NAME=foo: a new program type scaffolded from oreore's (harness/README.md: "Adding your own program type").
+# KIND=struct_ops: a module's struct_ops type and kfunc set scaffolded from oreore_ops's (module, descriptor, tests).
+KIND ?= program
 new-type:
-	@test -n "$(NAME)" || { echo "new-type: say which, e.g. make new-type NAME=foo"; exit 64; }
-	@for v in $(ALL_KVERS); do $(MAKE) -s kernel-src KVER=$$v || exit 1; done
-	$(GO) run ./vm/cmd/newtype -name $(NAME)
+	@test -n "$(NAME)" || { echo "new-type: say which, e.g. make new-type NAME=foo [KIND=struct_ops]"; exit 64; }
+	@$(if $(filter program,$(KIND)),for v in $(ALL_KVERS); do $(MAKE) -s kernel-src KVER=$$v || exit 1; done)
+	$(GO) run ./vm/cmd/newtype -kind $(KIND) -name $(NAME)
 
 series-build-check: $(KCONFIG_DONE)
 	@rm -rf $(SERIES_CHECK)/src; git -C $(SRC) worktree prune

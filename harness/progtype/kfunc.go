@@ -81,8 +81,9 @@ func (s *KfuncSet) With(f KfuncFlags) (Kfunc, bool) {
 	return Kfunc{}, false
 }
 
-// AllKfuncSets are the described kfunc sets.
-var AllKfuncSets = []*KfuncSet{&OreoreKfuncs}
+// AllKfuncSets are the described kfunc sets: each descriptor file adds its
+// own (init).
+var AllKfuncSets []*KfuncSet
 
 // KernelKfuncs is a described set as the running kernel has it: each
 // kfunc's BTF ID in the module's BTF, and that BTF object, which a

@@ -24,43 +24,7 @@ var OreoreOps = StructOps{
 	Runs:       "run",
 	Refused:    Refusal{What: "an instance without run", Errno: unix.EINVAL},
 	GuestTests: []GuestTest{{Name: "oreoreops", Package: "./harness/oreoreops"}},
-	Caps:       map[string]CapMatrix{"6.12": structOpsCaps612},
-}
-
-// structOpsCaps612 is what the core asks of any struct_ops type on 6.12
-// (the module asks nothing more), in CapSets order: none, CAP_BPF,
-// CAP_BPF+CAP_NET_ADMIN, CAP_BPF+CAP_PERFMON, CAP_SYS_ADMIN. The guest boots
-// with kernel.unprivileged_bpf_disabled set, which 6.12 checks in
-// bpf_prog_load and map_create only.
-var structOpsCaps612 = CapMatrix{
-	CmdLoad: {
-		EPERM("bpf_prog_load: sysctl_unprivileged_bpf_disabled && !bpf_cap"),
-		EPERM("bpf_prog_load: is_perfmon_prog_type(STRUCT_OPS) && !bpf_token_capable(CAP_PERFMON)"),
-		EPERM("bpf_prog_load: is_perfmon_prog_type(STRUCT_OPS) && !bpf_token_capable(CAP_PERFMON)"),
-		Allowed("bpf_prog_load: bpf_cap and bpf_token_capable(CAP_PERFMON)"),
-		Allowed("bpf_prog_load: CAP_SYS_ADMIN stands for CAP_BPF and CAP_PERFMON"),
-	},
-	CmdMapCreate: {
-		EPERM("map_create: sysctl_unprivileged_bpf_disabled && !bpf_token_capable(CAP_BPF) (bpf_btf_load: !CAP_BPF too)"),
-		Allowed("map_create: BPF_MAP_TYPE_STRUCT_OPS needs bpf_token_capable(CAP_BPF), as bpf_btf_load does"),
-		Allowed("map_create: bpf_token_capable(CAP_BPF)"),
-		Allowed("map_create: bpf_token_capable(CAP_BPF)"),
-		Allowed("map_create: CAP_SYS_ADMIN stands for CAP_BPF"),
-	},
-	CmdMapUpdate: {
-		Allowed("map_update_elem and bpf_struct_ops_map_update_elem check none: the map's fd is the permission"),
-		Allowed("map_update_elem: the map's fd"),
-		Allowed("map_update_elem: the map's fd"),
-		Allowed("map_update_elem: the map's fd"),
-		Allowed("map_update_elem: the map's fd"),
-	},
-	CmdLinkCreate: {
-		Allowed("link_create sends BPF_STRUCT_OPS to bpf_struct_ops_link_create, which checks none: the map's fd"),
-		Allowed("bpf_struct_ops_link_create: the map's fd"),
-		Allowed("bpf_struct_ops_link_create: the map's fd"),
-		Allowed("bpf_struct_ops_link_create: the map's fd"),
-		Allowed("bpf_struct_ops_link_create: the map's fd"),
-	},
+	Caps:       CoreStructOpsCaps,
 }
 
 // OreoreKfuncs are the kfuncs kmod/oreore_ops.c registers for its
@@ -82,4 +46,11 @@ var OreoreKfuncs = KfuncSet{
 	ValidID:   1,
 	InvalidID: 100,
 	Untrusted: &ArgPointer{Op: "run", Field: "obj"},
+}
+
+// The families and the build find the described types here: a descriptor
+// file registers its own, so that a scaffolded one needs no other edit.
+func init() {
+	AllStructOps = append(AllStructOps, &OreoreOps)
+	AllKfuncSets = append(AllKfuncSets, &OreoreKfuncs)
 }

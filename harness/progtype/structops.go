@@ -92,8 +92,9 @@ func (o *StructOps) Op(name string) (Op, int, error) {
 	return Op{}, 0, fmt.Errorf("%s has no op %s", o.Name, name)
 }
 
-// AllStructOps are the described struct_ops types.
-var AllStructOps = []*StructOps{&OreoreOps}
+// AllStructOps are the described struct_ops types: each descriptor file
+// adds its own (init), in the order of the files' names.
+var AllStructOps []*StructOps
 
 // KernelStructOps is a described struct_ops type as the running kernel
 // has it: the module's BTF (its object's fd and the types, split on top of
@@ -251,3 +252,39 @@ func (k *KernelStructOps) Member(name string) (off, size uint32, err error) {
 	}
 	return 0, 0, fmt.Errorf("struct %s has no member %s", k.Name, name)
 }
+
+// CoreStructOpsCaps is what the core asks of any struct_ops type, per series
+// (on 6.12; the module asks nothing more), in CapSets order: none, CAP_BPF,
+// CAP_BPF+CAP_NET_ADMIN, CAP_BPF+CAP_PERFMON, CAP_SYS_ADMIN. The guest boots
+// with kernel.unprivileged_bpf_disabled set, which 6.12 checks in
+// bpf_prog_load and map_create only.
+var CoreStructOpsCaps = map[string]CapMatrix{"6.12": {
+	CmdLoad: {
+		EPERM("bpf_prog_load: sysctl_unprivileged_bpf_disabled && !bpf_cap"),
+		EPERM("bpf_prog_load: is_perfmon_prog_type(STRUCT_OPS) && !bpf_token_capable(CAP_PERFMON)"),
+		EPERM("bpf_prog_load: is_perfmon_prog_type(STRUCT_OPS) && !bpf_token_capable(CAP_PERFMON)"),
+		Allowed("bpf_prog_load: bpf_cap and bpf_token_capable(CAP_PERFMON)"),
+		Allowed("bpf_prog_load: CAP_SYS_ADMIN stands for CAP_BPF and CAP_PERFMON"),
+	},
+	CmdMapCreate: {
+		EPERM("map_create: sysctl_unprivileged_bpf_disabled && !bpf_token_capable(CAP_BPF) (bpf_btf_load: !CAP_BPF too)"),
+		Allowed("map_create: BPF_MAP_TYPE_STRUCT_OPS needs bpf_token_capable(CAP_BPF), as bpf_btf_load does"),
+		Allowed("map_create: bpf_token_capable(CAP_BPF)"),
+		Allowed("map_create: bpf_token_capable(CAP_BPF)"),
+		Allowed("map_create: CAP_SYS_ADMIN stands for CAP_BPF"),
+	},
+	CmdMapUpdate: {
+		Allowed("map_update_elem and bpf_struct_ops_map_update_elem check none: the map's fd is the permission"),
+		Allowed("map_update_elem: the map's fd"),
+		Allowed("map_update_elem: the map's fd"),
+		Allowed("map_update_elem: the map's fd"),
+		Allowed("map_update_elem: the map's fd"),
+	},
+	CmdLinkCreate: {
+		Allowed("link_create sends BPF_STRUCT_OPS to bpf_struct_ops_link_create, which checks none: the map's fd"),
+		Allowed("bpf_struct_ops_link_create: the map's fd"),
+		Allowed("bpf_struct_ops_link_create: the map's fd"),
+		Allowed("bpf_struct_ops_link_create: the map's fd"),
+		Allowed("bpf_struct_ops_link_create: the map's fd"),
+	},
+}}

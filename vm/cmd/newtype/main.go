@@ -32,8 +32,23 @@ func main() {
 	flag.StringVar(&c.trees, "trees", "build/src", "the folder of the extracted kernel trees, each with a base tag (make kernel-src)")
 	flag.StringVar(&c.out, "out", ".", "where to write: OUT/kernel-patches/new-types/NAME/vKVER, OUT/harness/progtype/NAME.go, OUT/kmod/NAME.c")
 	flag.StringVar(&c.repo, "repo", ".", "this repository: the source of oreore's descriptor and module")
+	kind := flag.String("kind", "program", "program (a program type: series, descriptor, module) or struct_ops (a module's struct_ops type and kfuncs: module, descriptor, tests)")
 	flag.Parse()
-	if err := c.run(); err != nil {
+	run := c.run
+	switch *kind {
+	case "program":
+	case "struct_ops":
+		run = func() error {
+			if err := c.checkName(); err != nil {
+				return err
+			}
+			return c.structOps()
+		}
+	default:
+		fmt.Fprintf(os.Stderr, "newtype: -kind %q: want program or struct_ops\n", *kind)
+		os.Exit(2)
+	}
+	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "newtype:", err)
 		os.Exit(1)
 	}
@@ -45,12 +60,19 @@ type config struct {
 
 var validName = regexp.MustCompile(`^[a-z][a-z0-9_]{1,15}$`)
 
-func (c config) run() error {
+func (c config) checkName() error {
 	if !validName.MatchString(c.name) {
 		return fmt.Errorf("-name %q: want 2 to 16 of a-z, 0-9 and _, starting with a letter", c.name)
 	}
 	if c.name == "oreore" || strings.Contains(c.name, "oreore") {
 		return fmt.Errorf("-name %q: the new type needs a name of its own", c.name)
+	}
+	return nil
+}
+
+func (c config) run() error {
+	if err := c.checkName(); err != nil {
+		return err
 	}
 	r := newRenamer(c.name)
 	series, _ := filepath.Glob(filepath.Join(c.patches, "v*"))

@@ -25,6 +25,21 @@ func TestScaffoldAppliesChecksAndBuilds(t *testing.T) {
 	if err := c.run(); err != nil {
 		t.Fatal(err)
 	}
+	// The struct_ops kind beside it: its module compiles in the newest
+	// series' tree (a module registers struct_ops from 6.9 on).
+	if err := c.structOps(); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"kmod/zzz_ops.c", "harness/progtype/zzz_ops.go", "harness/zzzops/zzzops_test.go"} {
+		b, err := os.ReadFile(filepath.Join(out, f))
+		if err != nil || strings.Contains(strings.ToLower(string(b)), "oreore") {
+			t.Errorf("%s: %v, or it still names oreore", f, err)
+		}
+	}
+	if desc, _ := os.ReadFile(filepath.Join(out, "harness/progtype/zzz_ops.go")); !strings.Contains(string(desc), `Module: "zzz_ops"`) ||
+		!strings.Contains(string(desc), "AllStructOps = append(AllStructOps, &ZzzOps)") {
+		t.Errorf("the struct_ops descriptor is not oreore_ops's renamed, registering itself:\n%s", desc)
+	}
 	desc, err := os.ReadFile(filepath.Join(out, "harness", "progtype", "zzz.go"))
 	if err != nil || !strings.Contains(string(desc), `ProgTypeEnum:   "BPF_PROG_TYPE_ZZZ"`) || strings.Contains(string(desc), "oreore") {
 		t.Errorf("the descriptor is not oreore's renamed (%v):\n%s", err, desc)
@@ -37,7 +52,7 @@ func TestScaffoldAppliesChecksAndBuilds(t *testing.T) {
 	for i, dir := range series {
 		kver := strings.TrimPrefix(filepath.Base(dir), "v")
 		build := i == len(series)-1
-		t.Run(kver, func(t *testing.T) { checkSeries(t, kver, dir, filepath.Join(out, "kmod", "zzz.c"), build) })
+		t.Run(kver, func(t *testing.T) { checkSeries(t, kver, dir, filepath.Join(out, "kmod"), build) })
 	}
 }
 
@@ -48,7 +63,8 @@ func kernelOrder(dir string) int {
 	return major*1000 + minor
 }
 
-func checkSeries(t *testing.T, kver, dir, module string, build bool) {
+func checkSeries(t *testing.T, kver, dir, kmod string, build bool) {
+	module, opsModule := filepath.Join(kmod, "zzz.c"), filepath.Join(kmod, "zzz_ops.c")
 	tree, err := filepath.Abs(filepath.Join("../../../build/src", "linux-source-"+kver))
 	if err != nil {
 		t.Fatal(err)
@@ -86,9 +102,9 @@ func checkSeries(t *testing.T, kver, dir, module string, build bool) {
 
 	// checkpatch needs Debian's python3 with ply, first in PATH (as make checkpatch has it).
 	env := append(os.Environ(), "PATH=/usr/bin:"+os.Getenv("PATH"))
-	for _, p := range append(patches, module) {
+	for _, p := range append(patches, module, opsModule) {
 		args := []string{"--strict", "-q", p}
-		if p == module {
+		if p == module || p == opsModule {
 			args = []string{"--strict", "-q", "-f", p}
 		}
 		cmd := exec.Command(filepath.Join(wt, "scripts", "checkpatch.pl"), args...)
@@ -117,6 +133,15 @@ func checkSeries(t *testing.T, kver, dir, module string, build bool) {
 	}
 	objs := []string{"kernel/bpf/zzz.o", "kernel/bpf/syscall.o", "kernel/bpf/btf.o", "kernel/bpf/verifier.o", "net/bpf/test_run.o"}
 	run(t, wt, "make", append(append(kmake, "-j"+strconv.Itoa(runtime.NumCPU())), objs...)...)
+	// The struct_ops module, against the same prepared tree.
+	mod := t.TempDir()
+	src, err := os.ReadFile(opsModule)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(mod, "zzz_ops.c"), src, 0o644)
+	os.WriteFile(filepath.Join(mod, "Kbuild"), []byte("obj-m := zzz_ops.o\n"), 0o644)
+	run(t, wt, "make", append(kmake, "M="+mod, "zzz_ops.o")...)
 }
 
 func run(t *testing.T, dir, name string, args ...string) {
