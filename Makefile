@@ -76,7 +76,11 @@ FRAGMENTS := kernel-patches/oreore.config $(if $(filter debug cover,$(FLAVOR)),k
 # profiles, by file name as kbuild's GCOV_PROFILE_<name>.o takes them: each type's own files and the shared
 # syscall.o and test_run.o, where vm-cover counts only the series' lines (the module's object shares the type's
 # file name). Given on kbuild's command line, so the series needs no Makefile change.
-$(BUILD)/types.mk: $(wildcard harness/progtype/*.go vm/cmd/types/*.go)
+# types.list holds the descriptors' file names, rewritten only when one is added or removed: a removed descriptor
+# (a scaffold thrown away) must rewrite types.mk too, though no remaining file is newer.
+TYPES_INPUTS := $(wildcard harness/progtype/*.go vm/cmd/types/*.go)
+$(shell mkdir -p $(BUILD) && s="$(TYPES_INPUTS)" && { [ "$$s" = "$$(cat $(BUILD)/types.list 2>/dev/null)" ] || echo "$$s" > $(BUILD)/types.list; })
+$(BUILD)/types.mk: $(TYPES_INPUTS) $(BUILD)/types.list
 	@mkdir -p $(@D) && go run ./vm/cmd/types > $@.tmp && mv $@.tmp $@
 include $(BUILD)/types.mk
 # The cover flavor profiles COVER_OBJECTS with gcov (vm-cover); the debug flavor instruments them for KCOV, whose

@@ -153,18 +153,25 @@ func capabilityMatrix(t *testing.T, k *progtype.Kernel) {
 				if setupErr != nil {
 					t.Fatal(setupErr)
 				}
-				switch {
-				case cell.Allowed && err != nil:
-					t.Errorf("%s with %s: %v; want it allowed (%s)", cmd, set.Name, err, cell.Check)
-				case !cell.Allowed && !errors.Is(err, unix.EPERM):
-					t.Errorf("%s with %s: %v; want EPERM (%s)", cmd, set.Name, errOrOK(err), cell.Check)
-				}
+				checkCell(t, cmd, set, cell, err)
 				if op.cleanup != nil {
 					op.cleanup(t, f, err == nil)
 				}
 				f.s.runs("after", -1)
 			})
 		}
+	}
+}
+
+// checkCell compares what a command did with one capability set with the
+// matrix's cell, which names the kernel's check.
+func checkCell(t *testing.T, cmd progtype.Command, set progtype.CapSet, cell progtype.Cell, err error) {
+	t.Helper()
+	switch {
+	case cell.Allowed && err != nil:
+		t.Errorf("%s with %s: %v; want it allowed (%s)", cmd, set.Name, err, cell.Check)
+	case !cell.Allowed && !errors.Is(err, unix.EPERM):
+		t.Errorf("%s with %s: %v; want EPERM (%s)", cmd, set.Name, errOrOK(err), cell.Check)
 	}
 }
 

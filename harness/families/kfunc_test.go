@@ -53,11 +53,7 @@ func TestKfuncs(t *testing.T) {
 
 func runningSeries(t *testing.T) string {
 	t.Helper()
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		t.Fatal(err)
-	}
-	series, err := progtype.ForRelease(unix.ByteSliceToString(uts.Release[:]))
+	series, err := progtype.RunningSeries()
 	if err != nil {
 		t.Fatal(err)
 	}

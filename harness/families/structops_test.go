@@ -236,12 +236,21 @@ func oneInstance(t *testing.T, k *progtype.KernelStructOps) {
 		t.Fatal(err)
 	}
 	// A refused update leaves the map unused: a fresh map takes the slot.
-	c := opsMap(t, k, 0)
-	if err := bpf.MapUpdateElem(c, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, 4)}), 0); err != nil {
-		t.Fatalf("once the first is gone: %v", err)
+	registerRuns(t, k, "once the first is gone", 4)
+}
+
+// registerRuns registers, through a map, an instance whose run adds n, checks
+// that the trigger runs it, and unregisters it.
+func registerRuns(t *testing.T, k *progtype.KernelStructOps, what string, n int32) {
+	t.Helper()
+	m := opsMap(t, k, 0)
+	if err := bpf.MapUpdateElem(m, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, n)}), 0); err != nil {
+		t.Fatalf("%s: registering: %v", what, err)
 	}
-	opsRuns(t, k, "the second registered", 4)
-	bpf.MapDeleteElem(c, key0)
+	opsRuns(t, k, what, n)
+	if err := bpf.MapDeleteElem(m, key0); err != nil {
+		t.Errorf("%s: unregistering: %v", what, err)
+	}
 }
 
 // An instance without a program for a required op is refused by the
@@ -364,12 +373,7 @@ func moduleHeld(t *testing.T, k *progtype.KernelStructOps) {
 		t.Fatal(err)
 	}
 	defer reloaded.ModuleBTF.Close()
-	m2 := opsMap(t, reloaded, 0)
-	if err := bpf.MapUpdateElem(m2, key0, reloaded.Value(map[string]bpf.FD{k.Runs: runProg(t, reloaded, 6)}), 0); err != nil {
-		t.Fatalf("registering with the reloaded module: %v", err)
-	}
-	opsRuns(t, reloaded, "the reloaded module", 6)
-	bpf.MapDeleteElem(m2, key0)
+	registerRuns(t, reloaded, "the reloaded module", 6)
 }
 
 // Each command a struct_ops type's user makes, on a thread with exactly
@@ -448,12 +452,7 @@ func structOpsCaps(t *testing.T, k *progtype.KernelStructOps) {
 				if setupErr != nil {
 					t.Fatal(setupErr)
 				}
-				switch {
-				case cell.Allowed && err != nil:
-					t.Errorf("%s with %s: %v; want it allowed (%s)", cmd, set.Name, err, cell.Check)
-				case !cell.Allowed && !errors.Is(err, unix.EPERM):
-					t.Errorf("%s with %s: %v; want EPERM (%s)", cmd, set.Name, errOrOK(err), cell.Check)
-				}
+				checkCell(t, cmd, set, cell, err)
 				if after != nil {
 					after(err == nil)
 				}

@@ -31,11 +31,7 @@ const dir = "/sys/oreore_ops"
 
 func series(t *testing.T) string {
 	t.Helper()
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		t.Fatal(err)
-	}
-	s, err := progtype.ForRelease(unix.ByteSliceToString(uts.Release[:]))
+	s, err := progtype.RunningSeries()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,14 +30,19 @@ type Kernel struct {
 	CtxType string
 }
 
+// RunningSeries is the series of the running kernel's release.
+func RunningSeries() (string, error) {
+	var uts unix.Utsname
+	if err := unix.Uname(&uts); err != nil {
+		return "", fmt.Errorf("uname: %w", err)
+	}
+	return ForRelease(unix.ByteSliceToString(uts.Release[:]))
+}
+
 // Running describes typ on the running kernel. It fails when the kernel's
 // release belongs to no series, or its BTF lacks the type.
 func Running(typ *Type) (*Kernel, error) {
-	var uts unix.Utsname
-	if err := unix.Uname(&uts); err != nil {
-		return nil, fmt.Errorf("uname: %w", err)
-	}
-	series, err := ForRelease(unix.ByteSliceToString(uts.Release[:]))
+	series, err := RunningSeries()
 	if err != nil {
 		return nil, err
 	}
