@@ -4,9 +4,12 @@ package families
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +47,7 @@ func TestStructOps(t *testing.T) {
 			t.Run("sleepable programs", func(t *testing.T) { sleepablePrograms(t, k) })
 			t.Run("op argument access", func(t *testing.T) { opArgumentAccess(t, k) })
 			t.Run("capability matrix", func(t *testing.T) { structOpsCaps(t, k) })
+			t.Run("runs race registration", func(t *testing.T) { runsRaceRegistration(t, k) })
 			t.Run("module held while registered", func(t *testing.T) { moduleHeld(t, k) })
 		})
 	}
@@ -460,4 +464,100 @@ func structOpsCaps(t *testing.T, k *progtype.KernelStructOps) {
 			})
 		}
 	}
+}
+
+// Writers run the trigger while the main goroutine creates, updates,
+// detaches and closes links: every run gives one of the registered
+// programs' answers or ENODEV, never another error. The debug flavor
+// (KASAN, lockdep, PROVE_RCU) is where a missed grace period or a bad
+// lock order in the module's reg/unreg/update shows.
+func runsRaceRegistration(t *testing.T, k *progtype.KernelStructOps) {
+	const in = 1000
+	a, b := opsMap(t, k, unix.BPF_F_LINK), opsMap(t, k, unix.BPF_F_LINK)
+	for m, n := range map[bpf.FD]int32{a: 1, b: 2} {
+		if err := bpf.MapUpdateElem(m, key0, k.Value(map[string]bpf.FD{k.Runs: runProg(t, k, n)}), 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cycles := 200
+	if testing.Short() {
+		cycles = 20
+	}
+	stop := make(chan struct{})
+	// The registrations are short: the main goroutine waits (a little) for
+	// each program to be run before it moves on, so that runs meet every
+	// step of the cycle.
+	var seen [3]atomic.Int64
+	waitRun := func(n int) {
+		before := seen[n].Load()
+		for deadline := time.Now().Add(50 * time.Millisecond); seen[n].Load() == before && time.Now().Before(deadline); {
+			runtime.Gosched()
+		}
+	}
+	type tally struct {
+		answers map[uint32]int
+		nodev   int
+		err     error
+	}
+	results := make(chan tally, 2)
+	for w := 0; w < 2; w++ {
+		go func() {
+			r := tally{answers: map[uint32]int{}}
+			for {
+				select {
+				case <-stop:
+					results <- r
+					return
+				default:
+				}
+				got, err := k.Trigger.Run(in)
+				switch {
+				case errors.Is(err, unix.ENODEV):
+					r.nodev++
+				case err != nil:
+					r.err = err
+				case got != in+1 && got != in+2:
+					r.err = fmt.Errorf("a run gave %d, which no registered program returns", got)
+				default:
+					r.answers[got]++
+					seen[got-in].Add(1)
+				}
+			}
+		}()
+	}
+	for i := 0; i < cycles; i++ {
+		link, err := bpf.LinkCreate(bpf.LinkCreateAttr{Prog: a, AttachType: unix.BPF_STRUCT_OPS})
+		if err != nil {
+			t.Errorf("cycle %d: link create: %v", i, err)
+			break
+		}
+		waitRun(1)
+		if err := bpf.LinkUpdate(bpf.LinkUpdateAttr{Link: link, NewProg: b}); err != nil {
+			t.Errorf("cycle %d: update: %v", i, err)
+		}
+		waitRun(2)
+		if i%2 == 1 {
+			if err := bpf.LinkDetach(link); err != nil {
+				t.Errorf("cycle %d: detach: %v", i, err)
+			}
+		}
+		link.Close()
+	}
+	close(stop)
+	total := tally{answers: map[uint32]int{}}
+	for w := 0; w < 2; w++ {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("a writer: %v", r.err)
+		}
+		total.nodev += r.nodev
+		for a, n := range r.answers {
+			total.answers[a] += n
+		}
+	}
+	t.Logf("%d cycles: answers %v, ENODEV %d", cycles, total.answers, total.nodev)
+	if total.answers[in+1] == 0 || total.answers[in+2] == 0 {
+		t.Errorf("the writers never met one of the programs (answers %v): the race was not run", total.answers)
+	}
+	opsRuns(t, k, "after the race", -1)
 }
