@@ -329,7 +329,16 @@ func ProgTestRun(prog FD, in TestRun) (TestRunResult, error) {
 		CtxIn: addrOf(in.CtxIn), CtxOut: addrOf(in.CtxOut),
 		Flags: in.Flags, CPU: in.CPU, BatchSize: in.BatchSize,
 	}.attr(prog)
-	_, err := sys(unix.BPF_PROG_TEST_RUN, &attr)
+	// A run with repeat stops with EINTR when a signal is pending
+	// (bpf_test_timer_continue), and Go's runtime signals its threads to
+	// preempt goroutines (SIGURG): run again, as cilium/ebpf does. Seen in
+	// the guest under KASAN, where a repeated run takes long enough.
+	var err error
+	for try := 0; try < 10; try++ {
+		if _, err = sys(unix.BPF_PROG_TEST_RUN, &attr); !errors.Is(err, unix.EINTR) {
+			break
+		}
+	}
 	// The attr holds the buffers' addresses as numbers, which do not keep
 	// them alive.
 	runtime.KeepAlive(in)
