@@ -1,7 +1,6 @@
 package object
 
 import (
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -346,28 +345,15 @@ func TestStructOpsVariable(t *testing.T) {
 		}
 	}
 	// On a kernel without the module that registers oreore_ops (the host,
-	// 6.1's guest) the load says which type it looked for, and where; with
-	// it (6.12's guest) the instance's map is made and its value holds the
-	// programs. (harness/oreoreops registers it and runs it there.)
-	c, err := o.Load()
-	if _, statErr := os.Stat("/sys/kernel/btf/oreore_ops"); statErr != nil {
-		if err == nil || !strings.Contains(err.Error(), "struct_ops type oreore_ops: neither vmlinux nor a loaded module defines it") {
-			t.Errorf("loading on a kernel without the type: %v", err)
-		}
+	// 6.1's guest) the load says which type it looked for, and where. With
+	// it (6.12's guest) this lane must not load it: the slot lane removes
+	// and reloads the module, and harness/oreoreops loads, registers and
+	// runs this object there.
+	if _, err := os.Stat("/sys/kernel/btf/oreore_ops"); err == nil {
 		return
 	}
-	if err != nil {
-		t.Fatalf("loading with oreore_ops's module loaded: %v", err)
-	}
-	defer c.Close()
-	inst := c.StructOps["from_elf"]
-	if inst == nil || inst.Map < 0 || !inst.Link || len(inst.Value) == 0 {
-		t.Fatalf("instance from_elf: %+v", inst)
-	}
-	for _, prog := range []string{"ops_run", "ops_note"} {
-		fd := c.Programs[prog]
-		if fd <= 0 || !bytes.Contains(inst.Value, binary.LittleEndian.AppendUint64(nil, uint64(fd))) {
-			t.Errorf("program %s (fd %d) is not in the instance's value % x", prog, fd, inst.Value)
-		}
+	_, err := o.Load()
+	if err == nil || !strings.Contains(err.Error(), "struct_ops type oreore_ops: neither vmlinux nor a loaded module defines it") {
+		t.Errorf("loading on a kernel without the type: %v", err)
 	}
 }

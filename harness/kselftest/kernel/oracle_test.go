@@ -14,6 +14,7 @@ import (
 
 	"oreore/harness/guest"
 	"oreore/harness/kselftest"
+	"oreore/harness/object"
 )
 
 // progShow is what both tools print for `--json prog show`: bpftool's
@@ -71,6 +72,12 @@ func TestOreoreCommandAgreesWithBpftool(t *testing.T) {
 	for _, obj := range append(objs, "builtin:add42") {
 		name := strings.TrimSuffix(strings.TrimPrefix(filepath.Base(obj), "builtin:"), ".bpf.o")
 		t.Run(name, func(t *testing.T) {
+			// A struct_ops instance of a module's type belongs to the slot
+			// lane, which removes and reloads the module while this lane
+			// runs; harness/oreoreops loads and runs it there.
+			if o, err := object.Open(obj); err == nil && len(o.StructOps) > 0 {
+				t.Skipf("%s holds struct_ops instances (%s of %s): loaded in the slot lane, whose tests reload their module", name, o.StructOps[0].Name, o.StructOps[0].Type)
+			}
 			pin := filepath.Join("/sys/fs/bpf", "oracle_"+name)
 			os.Remove(pin)
 			defer os.Remove(pin)
