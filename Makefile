@@ -651,15 +651,11 @@ BENCH := $(TOP)/$(BUILD)/bench
 BENCH_TREE := $(BENCH)/tree
 BENCH_BUILD := $(BUILD)/bench-build
 LOOPS ?= full,fresh,boots,nochange,short,edit,edit-full,module,micro
-# The module loop edits the series' first struct_ops module where it is built (6.12), else the first type's, and
-# times a second run of only its tests.
-BENCH_MODULE := $(or $(firstword $(OPS_MODULES_$(KVER))),$(firstword $(TYPE_MODULES)))
-BENCH_MODULE_TESTS := $(if $(OPS_MODULES_$(KVER)),TestStructOps|TestKfuncs|TestOreoreOps)
 bench: $(BIN)/bench $(BIN)/benchtree
 	@$(BIN)/benchtree -src $(SRC) -tree $(BENCH_TREE)
 	@$(BIN)/bench -make "$(MAKE)" -out $(BENCH) -tree $(BENCH_TREE) -tree-build $(BENCH_BUILD) -loops $(LOOPS) \
 		-src $(SRC) -kconfig $(KOUT)/.config -kgoals "$(KGOALS)" -jobs $(KJOBS) \
-		-kmod kmod -module-edit $(BENCH_MODULE).c -module-tests '$(BENCH_MODULE_TESTS)' -- \
+		-kmod kmod -- \
 		KVER=$(KVER) FLAVOR=$(FLAVOR) ACCEL=$(ACCEL)
 
 # --- host-side tests ------------------------------------------------------------------------------------------

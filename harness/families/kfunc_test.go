@@ -11,6 +11,7 @@ import (
 	. "oreore/harness/asm"
 	"oreore/harness/bpf"
 	"oreore/harness/caps"
+	"oreore/harness/guest"
 	"oreore/harness/progtype"
 )
 
@@ -36,6 +37,7 @@ func TestKfuncs(t *testing.T) {
 					t.Fatalf("%s acquires, and no kfunc of the set releases", acq.Name)
 				}
 				t.Run("acquire and release", func(t *testing.T) { acquireRelease(t, k, acq, rel) })
+				t.Run("callers hold the module", func(t *testing.T) { callersHoldTheModule(t, k, acq, rel) })
 			}
 			if f, ok := s.With(progtype.KFSleepable); ok {
 				t.Run("sleepable", func(t *testing.T) { sleepableKfunc(t, k, f) })
@@ -281,5 +283,23 @@ func acquireThroughTheTrigger(t *testing.T, k *progtype.KernelKfuncs, prog func(
 		if got, err := ops.Trigger.Run(id); err != nil || got != want {
 			t.Errorf("the trigger on id %d: %d, %v; want %d (1: acquired and released, 0: NULL)", id, got, err, want)
 		}
+	}
+}
+
+// A loaded program that calls a module's kfuncs holds the module: rmmod is
+// EAGAIN until the program is gone.
+func callersHoldTheModule(t *testing.T, k *progtype.KernelKfuncs, acq, rel progtype.Kfunc) {
+	kf := kfuncs{t, k}
+	fd, err := k.LoadSyscall(Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(acq.Name), JEq.Imm(R0, 0, 2),
+		Mov.Reg(R1, R0), kf.call(rel.Name), Mov.Imm(R0, 0), Return()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	if err := unix.DeleteModule(k.Module, unix.O_NONBLOCK); !errors.Is(err, unix.EAGAIN) {
+		if err == nil {
+			guest.Insmod(k.Module)
+		}
+		t.Errorf("rmmod %s while a program that calls %s is loaded: %v, want EAGAIN", k.Module, acq.Name, err)
 	}
 }

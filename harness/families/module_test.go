@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"oreore/harness/guest"
 	"oreore/harness/progtype"
 )
 
@@ -16,7 +17,12 @@ import (
 // it is out, the trigger is gone (ENOENT); once it is back, a run gives the
 // linked program's answer.
 func moduleReload(t *testing.T, k *progtype.Kernel) {
-	insmod := func() { insmodType(t, k) }
+	insmod := func() {
+		t.Helper()
+		if err := guest.Insmod(k.Module); err != nil {
+			t.Fatal(err)
+		}
+	}
 	s := slot{t, k}
 	link, err := s.link(addProg(t, k, 3))
 	if err != nil {

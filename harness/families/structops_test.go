@@ -5,10 +5,7 @@ package families
 import (
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -354,23 +351,11 @@ func moduleHeld(t *testing.T, k *progtype.KernelStructOps) {
 	}
 	m.Close()
 	// Every program of the families' earlier subtests was closed with them.
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if err = unix.DeleteModule(k.Module, unix.O_NONBLOCK); err == nil {
-			break
-		}
+	if err := guest.RmmodWhenFree(k.Module, 10*time.Second); err != nil {
+		t.Fatalf("once nothing is registered: %v", err)
 	}
-	if err != nil {
-		refs, _ := os.ReadFile(filepath.Join("/sys/module", k.Module, "refcnt"))
-		t.Fatalf("rmmod %s once nothing is registered: %v (refcnt %s)", k.Module, err, strings.TrimSpace(string(refs)))
-	}
-	f, err := os.Open(filepath.Join(guest.ModulesDir, k.Module+".ko"))
-	if err != nil {
+	if err := guest.Insmod(k.Module); err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
-		t.Fatalf("insmod %s: %v", k.Module, err)
 	}
 	reloaded, err := progtype.RunningStructOps(k.StructOps, k.Series)
 	if err != nil {

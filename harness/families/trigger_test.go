@@ -5,7 +5,6 @@ package families
 import (
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -131,19 +130,8 @@ func reloadModule(t *testing.T, k *progtype.Kernel) {
 	if err := unix.DeleteModule(k.Module, 0); err != nil {
 		t.Fatalf("rmmod %s: %v", k.Module, err)
 	}
-	insmodType(t, k)
-}
-
-func insmodType(t *testing.T, k *progtype.Kernel) {
-	t.Helper()
-	path := filepath.Join(guest.ModulesDir, k.Module+".ko")
-	f, err := os.Open(path)
-	if err != nil {
+	if err := guest.Insmod(k.Module); err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
-		t.Fatalf("insmod %s: %v", path, err)
 	}
 }
 

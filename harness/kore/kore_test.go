@@ -11,7 +11,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -187,7 +186,9 @@ func TestOutBeforeAndAfterFailedWrites(t *testing.T) {
 	if err := unix.DeleteModule(k.Module, 0); err != nil {
 		t.Fatalf("rmmod %s: %v", k.Module, err)
 	}
-	insmod(t, k.Module)
+	if err := guest.Insmod(k.Module); err != nil {
+		t.Fatal(err)
+	}
 	write := func(s string) error {
 		f, err := os.OpenFile("/sys/kore/bpf", os.O_WRONLY, 0)
 		if err != nil {
@@ -226,17 +227,5 @@ func TestOutBeforeAndAfterFailedWrites(t *testing.T) {
 	}
 	if got := readOut(t); got != 42 {
 		t.Errorf("out after the ENODEV write: %d, want 42 kept", got)
-	}
-}
-
-func insmod(t *testing.T, module string) {
-	t.Helper()
-	f, err := os.Open(filepath.Join(guest.ModulesDir, module+".ko"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
-		t.Fatalf("insmod %s: %v", module, err)
 	}
 }

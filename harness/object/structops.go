@@ -256,7 +256,7 @@ type structOpsLoad struct {
 	kernel map[string]*kernelStructOps // by variable
 }
 
-// resolve finds every variable's kernel type.
+// resolveStructOps finds every variable's kernel type.
 func (o *Object) resolveStructOps() (*structOpsLoad, error) {
 	l := &structOpsLoad{kernel: map[string]*kernelStructOps{}}
 	for _, so := range o.StructOps {

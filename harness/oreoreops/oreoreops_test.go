@@ -94,24 +94,13 @@ func write(s string) error {
 
 func reload(t *testing.T) {
 	t.Helper()
-	// Maps and programs of earlier tests, which hold the module, are
-	// freed from a workqueue after their last fd closes.
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if err = unix.DeleteModule("oreore_ops", unix.O_NONBLOCK); err == nil {
-			break
-		}
+	// Maps and programs of earlier tests hold the module until the kernel
+	// frees them.
+	if err := guest.RmmodWhenFree("oreore_ops", 10*time.Second); err != nil {
+		t.Fatalf("%v (an instance or a kfunc caller left behind?)", err)
 	}
-	if err != nil {
-		t.Fatalf("rmmod oreore_ops: %v (an instance or a kfunc caller left behind?)", err)
-	}
-	f, err := os.Open(filepath.Join(guest.ModulesDir, "oreore_ops.ko"))
-	if err != nil {
+	if err := guest.Insmod("oreore_ops"); err != nil {
 		t.Fatal(err)
-	}
-	defer f.Close()
-	if err := unix.FinitModule(int(f.Fd()), "", 0); err != nil {
-		t.Fatalf("insmod oreore_ops: %v", err)
 	}
 }
 

@@ -39,6 +39,7 @@ import (
 	"sync"
 	"time"
 
+	"oreore/harness/progtype"
 	"oreore/vm/bench"
 )
 
@@ -66,8 +67,8 @@ func main() {
 	flag.StringVar(&c.treeBuild, "tree-build", "", "the worktree's build folder (BUILD=)")
 	flag.StringVar(&c.edit, "edit", "kernel/bpf/oreore.c", "the file of the worktree that the edit loops change")
 	flag.StringVar(&c.kmod, "kmod", "kmod", "the modules' sources, which the module loop copies")
-	flag.StringVar(&c.moduleEdit, "module-edit", "oreore.c", "the file of -kmod that the module loop changes")
-	flag.StringVar(&c.moduleTests, "module-tests", "", "-test.run of the tests that concern the edited module (the loop's second figure; none: one figure)")
+	flag.StringVar(&c.moduleEdit, "module-edit", "", "the file of -kmod that the module loop changes (default: from the descriptors, moduleTarget)")
+	flag.StringVar(&c.moduleTests, "module-tests", "", "-test.run of the tests that concern the edited module (default: from the descriptors)")
 	flag.StringVar(&c.src, "src", "", "the kernel tree the config loop builds")
 	flag.StringVar(&c.kconfig, "kconfig", "", "the flavor's .config, which the config loop starts from")
 	kgoals := flag.String("kgoals", "bzImage modules", "kbuild's goals, as the Makefile's kernel target has them")
@@ -75,6 +76,9 @@ func main() {
 	loops := flag.String("loops", "full,fresh,boots,nochange,short,edit,edit-full,module,micro", "the loops to run, in this order")
 	flag.Parse()
 	c.vars = flag.Args()
+	if c.moduleEdit == "" {
+		c.moduleEdit, c.moduleTests = moduleTarget(seriesOf(c.vars))
+	}
 	c.kgoals = strings.Fields(*kgoals)
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		fail(err)
@@ -323,6 +327,34 @@ func (c *config) editLoop(label, what string, args ...string) error {
 	}
 	defer os.WriteFile(file, orig, 0o644)
 	return c.loop(label, what, true, append(append([]string{"vm-test"}, tree...), args...)...)
+}
+
+// seriesOf is the KVER among make's arguments (the Makefile's default, 6.1, when none is).
+func seriesOf(vars []string) string {
+	for _, v := range vars {
+		if s, ok := strings.CutPrefix(v, "KVER="); ok {
+			return s
+		}
+	}
+	return "6.1"
+}
+
+// moduleTarget picks what the module loop edits on a series: the first described struct_ops type's module where
+// the series can register it, and a -test.run of its families and its own tests (named Test<Name>..., such as
+// TestOreoreOpsFiles); else the first program type's trigger module, and all of the short suites.
+func moduleTarget(series string) (file, tests string) {
+	for _, o := range progtype.AllStructOps {
+		if o.Available(series) {
+			camel := ""
+			for _, w := range strings.Split(o.Name, "_") {
+				if w != "" {
+					camel += strings.ToUpper(w[:1]) + w[1:]
+				}
+			}
+			return o.Module + ".c", fmt.Sprintf("TestStructOps/%s|TestKfuncs/%s|Test%s", o.Name, o.Module, camel)
+		}
+	}
+	return progtype.All[0].Module + ".c", ""
 }
 
 // moduleLoop edits a module in a copy of kmod/ (the Makefile's KMOD_SRC) and times the loop to the SHORT verdict:

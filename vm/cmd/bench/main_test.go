@@ -37,3 +37,17 @@ func TestBootWithoutFirstLineIsRejected(t *testing.T) {
 		}
 	}
 }
+
+// The module loop edits the struct_ops example's module on a series that can register it, and narrows the
+// second run to its families and its own tests; elsewhere it edits the first type's trigger module.
+func TestModuleLoopTarget(t *testing.T) {
+	if file, tests := moduleTarget("6.12"); file != "oreore_ops.c" || tests != "TestStructOps/oreore_ops|TestKfuncs/oreore_ops|TestOreoreOps" {
+		t.Errorf("6.12: %s, %q", file, tests)
+	}
+	if file, tests := moduleTarget("6.1"); file != "oreore.c" || tests != "" {
+		t.Errorf("6.1: %s, %q", file, tests)
+	}
+	if s := seriesOf([]string{"FLAVOR=normal", "KVER=6.12"}); s != "6.12" {
+		t.Errorf("seriesOf: %s", s)
+	}
+}
