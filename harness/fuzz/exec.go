@@ -62,8 +62,59 @@ func (e *Executor) Types() []*progtype.Type {
 type Result struct {
 	// PCs are each thread's KCOV trace, in order (empty without KCOV).
 	PCs [2][]uint64
-	// Errnos is each op's outcome, in op order per thread (0: success).
-	Errnos [2][]uintptr
+	// Calls is each op's outcome, in op order per thread.
+	Calls [2][]Outcome
+}
+
+// Outcome is what one call did.
+type Outcome struct {
+	// Errno is the call's errno: 0 on success, 1<<16 for an error that
+	// carries none.
+	Errno uintptr
+	// Returns says the call returned Value: a successful test_run (its
+	// retval), trigger (the program's result) or query (how many
+	// programs are attached).
+	Returns bool
+	Value   uint32
+	// CPU says Value came from a program that reads a context field the
+	// kernel fills with the CPU it runs on: the kernel's choice, not the
+	// input's. A trigger's value is the CPU's whenever any program of the
+	// input reads it, since the attached one may be closed already.
+	CPU bool
+}
+
+// String is the outcome as a regression's .want file holds it.
+func (o Outcome) String() string {
+	switch {
+	case o.Errno == 1<<16:
+		return "error without errno"
+	case o.Errno != 0:
+		if name := unix.ErrnoName(unix.Errno(o.Errno)); name != "" {
+			return name
+		}
+		return fmt.Sprintf("errno %d", o.Errno)
+	case !o.Returns:
+		return "ok"
+	case o.CPU:
+		return "ok, returned a value of the CPU's"
+	default:
+		return fmt.Sprintf("ok, returned %d", o.Value)
+	}
+}
+
+// Outcomes are the calls' outcomes in the program's op order; nil if the
+// run did not get through every op (Run returned an error).
+func (r Result) Outcomes(p Program) []Outcome {
+	if len(r.Calls[0])+len(r.Calls[1]) != len(p.Ops) {
+		return nil
+	}
+	var out []Outcome
+	next := [2]int{}
+	for _, op := range p.Ops {
+		out = append(out, r.Calls[op.Thread][next[op.Thread]])
+		next[op.Thread]++
+	}
+	return out
 }
 
 // Slots are the input's signal: its kernel edges and its calls' outcomes.
@@ -72,15 +123,8 @@ func (r Result) Slots(p Program) map[uint32]bool {
 	for t := range r.PCs {
 		edgeSlots(r.PCs[t], slots)
 	}
-	for t, errnos := range r.Errnos {
-		i := 0
-		for _, op := range p.Ops {
-			if op.Thread != t {
-				continue
-			}
-			slots[outcomeSlot(op.Kind, op.Type, errnos[i])] = true
-			i++
-		}
+	for i, o := range r.Outcomes(p) {
+		slots[outcomeSlot(p.Ops[i].Kind, p.Ops[i].Type, o.Errno)] = true
 	}
 	return slots
 }
@@ -90,12 +134,36 @@ type fds struct {
 	mu    sync.Mutex
 	progs [Slots]bpf.FD
 	links [Slots]bpf.FD
+	// readsCPU[i]: the program in progs[i] reads the CPU it runs on;
+	// anyReadsCPU: some program of the input did.
+	readsCPU    [Slots]bool
+	anyReadsCPU bool
 }
 
 func (f *fds) prog(i int) bpf.FD {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.progs[i]
+}
+
+// loaded stores a loaded program in slot i.
+func (f *fds) loaded(i int, fd bpf.FD, readsCPU bool) {
+	f.mu.Lock()
+	f.readsCPU[i] = readsCPU
+	f.anyReadsCPU = f.anyReadsCPU || readsCPU
+	f.mu.Unlock()
+	f.put(&f.progs[i], fd)
+}
+
+// cpu reports whether a value may be the CPU's: from the program in slot
+// i, or (i < 0) from whichever program is attached.
+func (f *fds) cpu(i int) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if i < 0 {
+		return f.anyReadsCPU
+	}
+	return f.readsCPU[i]
 }
 
 func (f *fds) link(i int) bpf.FD {
@@ -150,7 +218,9 @@ func (e *Executor) Run(p Program) (Result, error) {
 				}
 			}
 			for _, op := range ops {
-				res.Errnos[t] = append(res.Errnos[t], errnoOf(e.do(st, op)))
+				o, err := e.do(st, op)
+				o.Errno = errnoOf(err)
+				res.Calls[t] = append(res.Calls[t], o)
 			}
 			if k := e.kcov[t]; k != nil {
 				res.PCs[t], errs[t] = k.Stop()
@@ -236,8 +306,9 @@ const bpfGetAttachCookie = 174
 // BPF_F_TEST_RND_HI32, BPF_F_TEST_STATE_FREQ, BPF_F_SLEEPABLE.
 const loadFlagBits = 0x1f
 
-// do runs one op; its error is the call's.
-func (e *Executor) do(st *fds, op Op) error {
+// do runs one op; its error is the call's, and the outcome says what it
+// returned, if anything (its Errno is the caller's to fill).
+func (e *Executor) do(st *fds, op Op) (Outcome, error) {
 	k := e.Kernels[op.Type]
 	other := e.Kernels[(op.Type+1)%len(e.Kernels)]
 	attachType := func(c uint8) uint32 {
@@ -253,16 +324,17 @@ func (e *Executor) do(st *fds, op Op) error {
 	c := op.Choice
 	switch op.Kind {
 	case OpLoad:
-		a := bpf.ProgLoadAttr{Type: k.Numbers.ProgType, Insns: program(k, op), License: "GPL", Name: "fuzz",
+		insns, readsCPU := program(k, op)
+		a := bpf.ProgLoadAttr{Type: k.Numbers.ProgType, Insns: insns, License: "GPL", Name: "fuzz",
 			ExpectedAttachType: attachType(c[1]), NoLog: true}
 		if c[2]&0x80 != 0 {
 			a.Flags = uint32(c[2]) & loadFlagBits
 		}
 		fd, err := bpf.ProgLoad(a)
 		if err == nil {
-			st.put(&st.progs[op.Prog], fd)
+			st.loaded(op.Prog, fd, readsCPU)
 		}
-		return err
+		return Outcome{}, err
 	case OpTestRun:
 		size := k.Ctx.Size
 		in := bpf.TestRun{CtxIn: resize(op.Bytes, []int{size, 0, size - 1, size + 4, 64}[c[0]%5])}
@@ -288,8 +360,11 @@ func (e *Executor) do(st *fds, op Op) error {
 		case 5:
 			in.BatchSize = 1
 		}
-		_, err := bpf.ProgTestRun(st.prog(op.Prog), in)
-		return err
+		r, err := bpf.ProgTestRun(st.prog(op.Prog), in)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Returns: true, Value: r.Retval, CPU: st.cpu(op.Prog)}, nil
 	case OpAttach, OpDetach:
 		a := bpf.ProgAttachAttr{Prog: st.prog(op.Prog), AttachType: attachType(c[0])}
 		switch c[1] % 5 {
@@ -312,15 +387,18 @@ func (e *Executor) do(st *fds, op Op) error {
 			if c[2]&4 != 0 {
 				a.Prog = 0 // detach whatever is attached
 			}
-			return bpf.ProgDetach(a)
+			return Outcome{}, bpf.ProgDetach(a)
 		}
-		return bpf.ProgAttach(a)
+		return Outcome{}, bpf.ProgAttach(a)
 	case OpQuery:
 		q := bpf.ProgQueryAttr{AttachType: attachType(c[0]), ProgIDs: make([]uint32, []int{0, 1, 2, 64}[c[1]%4])}
 		q.QueryFlags = []uint32{0, unix.BPF_F_QUERY_EFFECTIVE, 0xff}[c[2]%3]
 		q.Target = uint32(c[3] % 2)
-		_, err := bpf.ProgQueryWith(q)
-		return err
+		r, err := bpf.ProgQueryWith(q)
+		if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Returns: true, Value: r.Count}, nil
 	case OpLinkCreate:
 		a := bpf.LinkCreateAttr{Prog: st.prog(op.Prog), AttachType: attachType(c[0])}
 		binary.LittleEndian.PutUint64(a.Union[:8], op.N)
@@ -338,7 +416,7 @@ func (e *Executor) do(st *fds, op Op) error {
 		if err == nil {
 			st.put(&st.links[op.Link], fd)
 		}
-		return err
+		return Outcome{}, err
 	case OpLinkUpdate:
 		a := bpf.LinkUpdateAttr{Link: st.link(op.Link), NewProg: st.prog(op.Prog)}
 		switch c[0] % 3 {
@@ -347,69 +425,75 @@ func (e *Executor) do(st *fds, op Op) error {
 		case 2:
 			a.Flags = 0xff
 		}
-		return bpf.LinkUpdate(a)
+		return Outcome{}, bpf.LinkUpdate(a)
 	case OpLinkDetach:
-		return bpf.LinkDetach(st.link(op.Link))
+		return Outcome{}, bpf.LinkDetach(st.link(op.Link))
 	case OpLinkInfo:
 		_, err := bpf.LinkGetInfo(st.link(op.Link))
-		return err
+		return Outcome{}, err
 	case OpClose:
 		if c[0]%2 == 1 {
 			st.put(&st.links[op.Prog], 0)
 		} else {
 			st.put(&st.progs[op.Prog], 0)
 		}
-		return nil
+		return Outcome{}, nil
 	case OpTrigger:
 		if k.Trigger == nil {
-			return nil
+			return Outcome{}, nil
 		}
-		_, err := k.Trigger.Run(uint32(op.N))
-		return err
+		v, err := k.Trigger.Run(uint32(op.N))
+		if err != nil {
+			return Outcome{}, err
+		}
+		return Outcome{Returns: true, Value: v, CPU: st.cpu(-1)}, nil
 	case OpTriggerRaw:
 		s, ok := k.Trigger.(progtype.SysfsTrigger)
 		if !ok {
-			return nil
+			return Outcome{}, nil
 		}
 		f, err := os.OpenFile(s.Path, os.O_RDWR, 0)
 		if err != nil {
-			return err
+			return Outcome{}, err
 		}
 		defer f.Close()
 		if _, err := f.Write(op.Bytes); err != nil {
-			return err
+			return Outcome{}, err
 		}
 		_, err = f.ReadAt(make([]byte, 32), 0)
-		return err
+		return Outcome{}, err
 	case OpModuleReload:
 		if k.Module == "" {
-			return nil
+			return Outcome{}, nil
 		}
 		if err := unix.DeleteModule(k.Module, 0); err != nil {
-			return err
+			return Outcome{}, err
 		}
-		return insmod(k.Module)
+		return Outcome{}, insmod(k.Module)
 	}
-	return nil
+	return Outcome{}, nil
 }
 
 // program is the instructions of an OpLoad: a generated program over the
 // type's input fields, a constant, a read of every readable field, one
 // context access of any offset, size and kind, the attach cookie, or a
-// write of every writable field.
-func program(k *progtype.Kernel, op Op) asm.Instructions {
+// write of every writable field. readsCPU says they return what they read
+// from a field the kernel fills with the CPU (only the read of every field
+// does), so that their result is not the input's alone.
+func program(k *progtype.Kernel, op Op) (asm.Instructions, bool) {
 	reads := inputReads(k)
 	switch v := op.Choice[0] % loadVariants; {
 	case v == 0 && len(reads) > 0:
-		return gen.ProgramFor(op.N, reads)
+		return gen.ProgramFor(op.N, reads), false
 	case v == 2:
-		insns := asm.Instructions{asm.Mov.Imm(asm.R0, 0)}
+		insns, readsCPU := asm.Instructions{asm.Mov.Imm(asm.R0, 0)}, false
 		for _, f := range k.Ctx.Fields {
 			if f.Read {
 				insns = append(insns, asm.LoadMem(asm.R2, asm.R1, int16(f.Off), sizeOf(f.Size)), asm.Add.Reg(asm.R0, asm.R2))
+				readsCPU = readsCPU || f.Filled == progtype.FilledCPU
 			}
 		}
-		return append(insns, asm.Return())
+		return append(insns, asm.Return()), readsCPU
 	case v == 3:
 		// One access anywhere near the context: what is_valid_access and
 		// convert_ctx_access decide.
@@ -424,9 +508,9 @@ func program(k *progtype.Kernel, op Op) asm.Instructions {
 		default:
 			access = asm.StoreImm(asm.R1, off, int32(op.N>>8), size)
 		}
-		return asm.Instructions{asm.Mov.Imm(asm.R2, int32(op.N>>16)), access, asm.Mov.Imm(asm.R0, 0), asm.Return()}
+		return asm.Instructions{asm.Mov.Imm(asm.R2, int32(op.N>>16)), access, asm.Mov.Imm(asm.R0, 0), asm.Return()}, false
 	case v == 4:
-		return asm.Instructions{asm.CallHelper(bpfGetAttachCookie), asm.Return()}
+		return asm.Instructions{asm.CallHelper(bpfGetAttachCookie), asm.Return()}, false
 	case v == 5:
 		insns := asm.Instructions{asm.Mov.Imm(asm.R2, int32(op.N))}
 		for _, f := range k.Ctx.Fields {
@@ -434,9 +518,9 @@ func program(k *progtype.Kernel, op Op) asm.Instructions {
 				insns = append(insns, asm.StoreMem(asm.R1, int16(f.Off), asm.R2, sizeOf(f.Size)))
 			}
 		}
-		return append(insns, asm.Mov.Imm(asm.R0, 0), asm.Return())
+		return append(insns, asm.Mov.Imm(asm.R0, 0), asm.Return()), false
 	default:
-		return asm.Instructions{asm.Mov.Imm(asm.R0, int32(op.N)), asm.Return()}
+		return asm.Instructions{asm.Mov.Imm(asm.R0, int32(op.N)), asm.Return()}, false
 	}
 }
 

@@ -3,17 +3,12 @@
 package fuzz
 
 import (
-	"embed"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -28,15 +23,6 @@ var (
 	inputLog = flag.String("fuzz.log", "", "write each input, before it runs, as a record to this results port (make fuzz: the host finds the input that crashed the kernel)")
 	pcLog    = flag.String("fuzz.pcs", "", "append each kernel PC an input reached first to this file (make fuzz's coverage report)")
 )
-
-// Regressions are inputs the fuzzer once crashed the kernel with, in the
-// Go fuzzer's corpus format: each is a test of its own (TestRegressions)
-// and a seed of FuzzSeries.
-//
-//go:embed testdata
-var regressions embed.FS
-
-const regressionDir = "testdata/fuzz/FuzzSeries"
 
 var (
 	execOnce sync.Once
@@ -91,7 +77,13 @@ func FuzzSeries(f *testing.F) {
 
 // TestRegressions runs each input the fuzzer found a kernel bug with: the
 // kernel must survive it (the runner's verdict catches a KASAN report, an
-// Oops or a WARN) and leave the slots empty.
+// Oops or a WARN), leave the slots empty (Run's error), and answer each
+// call as testdata/regressions/NAME.want says. Only what the input decides
+// is compared: a value a program read from the CPU it ran on is written as
+// such, not as its number; a call that races the other thread may list
+// each outcome it can have; a test_run on CPU 1 counts on make vm-test's
+// two CPUs. Each run writes its outcomes to the test's output
+// (NAME.want| LINE), where TestRegressionsWant -want-from finds them.
 func TestRegressions(t *testing.T) {
 	e := getExecutor(t)
 	rs := readRegressions(t)
@@ -101,41 +93,24 @@ func TestRegressions(t *testing.T) {
 	for _, r := range rs {
 		t.Run(r.name, func(t *testing.T) {
 			p := Decode(r.data, e.Types())
-			if _, err := e.Run(p); err != nil {
+			res, err := e.Run(p)
+			if err != nil {
 				t.Fatalf("%v\ninput:\n%s", err, p)
+			}
+			got := wantText(p, res.Outcomes(p))
+			for _, line := range strings.SplitAfter(got, "\n") {
+				if line != "" {
+					fmt.Fprint(t.Output(), wantOutputPrefix(r.name)+line)
+				}
+			}
+			if r.want == "" {
+				t.Fatalf("no %s: these are this kernel's outcomes above; write them with go test ./harness/fuzz -run TestRegressionsWant -want-from=EVENTS (testdata/README.md)", wantFile(r.name))
+			}
+			for _, bad := range checkWant(p, res.Outcomes(p), r.want) {
+				t.Errorf("%s: %s", wantFile(r.name), bad)
 			}
 		})
 	}
-}
-
-type regression struct {
-	name string
-	data []byte
-}
-
-func readRegressions(tb testing.TB) []regression {
-	tb.Helper()
-	entries, err := regressions.ReadDir(regressionDir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var out []regression
-	for _, e := range entries {
-		b, err := regressions.ReadFile(path.Join(regressionDir, e.Name()))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		data, err := UnmarshalCorpus(b)
-		if err != nil {
-			tb.Fatalf("%s: %v", e.Name(), err)
-		}
-		out = append(out, regression{e.Name(), data})
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].name < out[j].name })
-	return out
 }
 
 // logger writes what make fuzz's host side reads back.

@@ -177,37 +177,50 @@ func Decode(data []byte, types []*progtype.Type) Program {
 // String is the program as a reproducer's report shows it, an op a line.
 func (p Program) String() string {
 	var b strings.Builder
-	for i, op := range p.Ops {
-		fmt.Fprintf(&b, "%2d: thread %d %s %s", i, op.Thread, p.Types[op.Type].Name, op.Kind)
-		switch op.Kind {
-		case OpLoad:
-			fmt.Fprintf(&b, " prog%d variant %d seed %#x choices %v", op.Prog, op.Choice[0]%loadVariants, op.N, op.Choice[1:3])
-		case OpTestRun:
-			fmt.Fprintf(&b, " prog%d choices %v ctx %x", op.Prog, op.Choice, op.Bytes)
-		case OpAttach, OpDetach:
-			fmt.Fprintf(&b, " prog%d replace prog%d choices %v", op.Prog, op.Prog2, op.Choice[:3])
-		case OpQuery:
-			fmt.Fprintf(&b, " choices %v", op.Choice)
-		case OpLinkCreate:
-			fmt.Fprintf(&b, " prog%d -> link%d choices %v cookie %#x", op.Prog, op.Link, op.Choice[:3], op.N)
-		case OpLinkUpdate:
-			fmt.Fprintf(&b, " link%d to prog%d old prog%d flags choice %d", op.Link, op.Prog, op.Prog2, op.Choice[0])
-		case OpLinkDetach:
-			fmt.Fprintf(&b, " link%d", op.Link)
-		case OpLinkInfo:
-			fmt.Fprintf(&b, " link%d", op.Link)
-		case OpClose:
-			what := "prog"
-			if op.Choice[0]%2 == 1 {
-				what = "link"
-			}
-			fmt.Fprintf(&b, " %s%d", what, op.Prog)
-		case OpTrigger:
-			fmt.Fprintf(&b, " input %d", uint32(op.N))
-		case OpTriggerRaw:
-			fmt.Fprintf(&b, " %q", op.Bytes)
-		}
+	for i := range p.Ops {
+		b.WriteString(p.call(i))
 		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+// head is the start of op i's line: its index, thread, type and kind.
+func (p Program) head(i int) string {
+	op := p.Ops[i]
+	return fmt.Sprintf("%2d: thread %d %s %s", i, op.Thread, p.Types[op.Type].Name, op.Kind)
+}
+
+// call is op i's line: its head and its arguments.
+func (p Program) call(i int) string {
+	var b strings.Builder
+	b.WriteString(p.head(i))
+	switch op := p.Ops[i]; op.Kind {
+	case OpLoad:
+		fmt.Fprintf(&b, " prog%d variant %d seed %#x choices %v", op.Prog, op.Choice[0]%loadVariants, op.N, op.Choice[1:3])
+	case OpTestRun:
+		fmt.Fprintf(&b, " prog%d choices %v ctx %x", op.Prog, op.Choice, op.Bytes)
+	case OpAttach, OpDetach:
+		fmt.Fprintf(&b, " prog%d replace prog%d choices %v", op.Prog, op.Prog2, op.Choice[:3])
+	case OpQuery:
+		fmt.Fprintf(&b, " choices %v", op.Choice)
+	case OpLinkCreate:
+		fmt.Fprintf(&b, " prog%d -> link%d choices %v cookie %#x", op.Prog, op.Link, op.Choice[:3], op.N)
+	case OpLinkUpdate:
+		fmt.Fprintf(&b, " link%d to prog%d old prog%d flags choice %d", op.Link, op.Prog, op.Prog2, op.Choice[0])
+	case OpLinkDetach:
+		fmt.Fprintf(&b, " link%d", op.Link)
+	case OpLinkInfo:
+		fmt.Fprintf(&b, " link%d", op.Link)
+	case OpClose:
+		what := "prog"
+		if op.Choice[0]%2 == 1 {
+			what = "link"
+		}
+		fmt.Fprintf(&b, " %s%d", what, op.Prog)
+	case OpTrigger:
+		fmt.Fprintf(&b, " input %d", uint32(op.N))
+	case OpTriggerRaw:
+		fmt.Fprintf(&b, " %q", op.Bytes)
 	}
 	return b.String()
 }
