@@ -64,6 +64,14 @@
 #error "oreore_ops needs CONFIG_BPF_JIT, CONFIG_BPF_SYSCALL and CONFIG_DEBUG_INFO_BTF_MODULES"
 #endif
 
+/*
+ * A kfunc's pointer arguments must be trusted: with KF_TRUSTED_ARGS up to
+ * 6.x; 7.x made that every kfunc's rule and dropped the flag.
+ */
+#ifndef KF_TRUSTED_ARGS
+#define KF_TRUSTED_ARGS 0
+#endif
+
 #define OREORE_OPS_NAME_LEN	16
 #define OREORE_OPS_NR_OBJS	4
 #define OREORE_OPS_MAX_SLEEP_US	1000

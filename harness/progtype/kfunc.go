@@ -18,7 +18,7 @@ const (
 	KFAcquire     KfuncFlags = 1 << 0 // returns a reference the program must release
 	KFRelease     KfuncFlags = 1 << 1 // releases the reference its first argument holds
 	KFRetNull     KfuncFlags = 1 << 2 // may return NULL: checked before any use
-	KFTrustedArgs KfuncFlags = 1 << 4 // pointer arguments must be trusted (6.12; the default from 6.15 on)
+	KFTrustedArgs KfuncFlags = 1 << 4 // pointer arguments must be trusted (a flag up to 6.x; every kfunc's rule on 7.x)
 	KFSleepable   KfuncFlags = 1 << 5 // only a sleepable program may call it
 	KFDestructive KfuncFlags = 1 << 6 // loading a caller needs CAP_SYS_BOOT
 	KFRCU         KfuncFlags = 1 << 7 // takes RCU-protected or trusted pointers

@@ -21,4 +21,12 @@ var seriesNumbers = map[string]map[string]uint32{
 		"BPF_PROG_TYPE_KORE":   34,
 		"BPF_PROG_TYPE_OREORE": 33,
 	},
+	"7.3": {
+		"BPF_KORE_ATTACH":      63,
+		"BPF_LINK_TYPE_KORE":   17,
+		"BPF_LINK_TYPE_OREORE": 16,
+		"BPF_OREORE_ATTACH":    62,
+		"BPF_PROG_TYPE_KORE":   34,
+		"BPF_PROG_TYPE_OREORE": 33,
+	},
 }

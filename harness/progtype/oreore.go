@@ -31,7 +31,8 @@ var Oreore = &Type{
 // 6.12's bpf_token_capable(NULL, cap) is capable(cap) or, for any cap but
 // CAP_SYS_ADMIN itself, capable(CAP_SYS_ADMIN) (kernel/bpf/token.c), and
 // bpf_net_capable() is CAP_NET_ADMIN or CAP_SYS_ADMIN (include/linux/bpf.h).
-var oreoreCaps = map[string]CapMatrix{
+// 7.3 makes the checks 6.12 makes, in the same functions.
+var oreoreCaps = SameChecks(map[string]CapMatrix{
 	"6.1": {
 		CmdLoad: {
 			// __sys_bpf refuses BPF_PROG_LOAD without bpf_capable() when
@@ -144,4 +145,4 @@ var oreoreCaps = map[string]CapMatrix{
 			Allowed("bpf_prog_test_run: no capability check"),
 		},
 	},
-}
+}, "7.3", "6.12")

@@ -3,13 +3,13 @@ package progtype
 import "golang.org/x/sys/unix"
 
 // OreoreOps is the example struct_ops type, registered by kmod/oreore_ops.c
-// (6.12 on: a 6.1 module cannot register struct_ops). Its trigger,
+// (6.12 and 7.3: a 6.1 module cannot register struct_ops). Its trigger,
 // /sys/oreore_ops/run, calls the registered instance's run on the number
 // written and returns what run returned.
 var OreoreOps = StructOps{
 	Name:   "oreore_ops",
 	Module: "oreore_ops",
-	Series: []string{"6.12"},
+	Series: []string{"6.12", "7.3"},
 	Ops: []Op{
 		{Name: "run", Arg: "oreore_ops_args", Returns: true, Required: true, ArgFields: []Field{
 			{Name: "in", Off: 0, Size: 4, Read: true, Input: true},
@@ -33,7 +33,7 @@ var OreoreOps = StructOps{
 // trusted pointer, a sleepable one and a destructive one.
 var OreoreKfuncs = KfuncSet{
 	Module:    "oreore_ops",
-	Series:    []string{"6.12"},
+	Series:    []string{"6.12", "7.3"},
 	ProgTypes: []uint32{unix.BPF_PROG_TYPE_STRUCT_OPS, unix.BPF_PROG_TYPE_SYSCALL},
 	StructOps: &OreoreOps,
 	Kfuncs: []Kfunc{

@@ -111,7 +111,11 @@ const FilledCPU = "cpu"
 // TestRunRules says which of BPF_PROG_TEST_RUN's fields the type accepts;
 // a field it does not accept must be refused with EINVAL, alone.
 type TestRunRules struct {
-	CtxIn   bool // required, of exactly Ctx.Size bytes
+	CtxIn bool // required, of exactly Ctx.Size bytes (unless CtxInit)
+	// CtxInit: ctx_in as bpf_ctx_init() takes it, upstream's rule: optional
+	// (no ctx_in is a zero context), a shorter one zero-filled, a longer one
+	// accepted if what lies past Ctx.Size is zero, E2BIG if not.
+	CtxInit bool
 	CtxOut  bool
 	DataIn  bool
 	DataOut bool
@@ -184,6 +188,14 @@ func EPERM(check string) Cell   { return Cell{false, check} }
 
 // CapMatrix is, per command, one cell per set in CapSets order.
 type CapMatrix map[Command][]Cell
+
+// SameChecks gives series to the matrix of like, for a tree whose checks
+// for these commands read the same (the families hold each cell against the
+// kernel all the same).
+func SameChecks(m map[string]CapMatrix, series, like string) map[string]CapMatrix {
+	m[series] = m[like]
+	return m
+}
 
 // All lists every described type, in the order the families run them.
 var All = []*Type{Oreore, Kore}

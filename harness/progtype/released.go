@@ -5,9 +5,9 @@ import "golang.org/x/sys/unix"
 // Released holds the values that released kernels give the enumerators of
 // enum bpf_prog_type, bpf_attach_type and bpf_link_type: an enumerator's
 // value is ABI, so no series may move one. x/sys/unix gives those up to
-// Linux 6.6; the later ones that our trees have are from Linux 6.12's
-// include/uapi/linux/bpf.h (TestReleasedAgreesWithTheBaseTrees checks every
-// one against each base tree's header).
+// Linux 6.6; the later ones that our trees have are from Linux 6.12's and
+// 7.3's include/uapi/linux/bpf.h (TestReleasedAgreesWithTheBaseTrees checks
+// every one against each base tree's header).
 var Released = map[string]uint32{
 	"BPF_PROG_TYPE_UNSPEC":                  unix.BPF_PROG_TYPE_UNSPEC,
 	"BPF_PROG_TYPE_SOCKET_FILTER":           unix.BPF_PROG_TYPE_SOCKET_FILTER,
@@ -115,4 +115,11 @@ var Released = map[string]uint32{
 	"BPF_TRACE_KPROBE_SESSION":    56,
 	"BPF_LINK_TYPE_NETKIT":        13,
 	"BPF_LINK_TYPE_SOCKMAP":       14,
+	// Linux 6.13 to 7.3.
+	"BPF_TRACE_UPROBE_SESSION":    57,
+	"BPF_TRACE_FSESSION":          58,
+	"BPF_TRACE_FENTRY_MULTI":      59,
+	"BPF_TRACE_FEXIT_MULTI":       60,
+	"BPF_TRACE_FSESSION_MULTI":    61,
+	"BPF_LINK_TYPE_TRACING_MULTI": 15,
 }

@@ -258,7 +258,8 @@ func (k *KernelStructOps) Member(name string) (off, size uint32, err error) {
 // CAP_BPF+CAP_NET_ADMIN, CAP_BPF+CAP_PERFMON, CAP_SYS_ADMIN. The guest boots
 // with kernel.unprivileged_bpf_disabled set, which 6.12 checks in
 // bpf_prog_load and map_create only.
-var CoreStructOpsCaps = map[string]CapMatrix{"6.12": {
+// 7.3 makes the checks 6.12 makes, in the same functions.
+var CoreStructOpsCaps = SameChecks(map[string]CapMatrix{"6.12": {
 	CmdLoad: {
 		EPERM("bpf_prog_load: sysctl_unprivileged_bpf_disabled && !bpf_cap"),
 		EPERM("bpf_prog_load: is_perfmon_prog_type(STRUCT_OPS) && !bpf_token_capable(CAP_PERFMON)"),
@@ -287,4 +288,4 @@ var CoreStructOpsCaps = map[string]CapMatrix{"6.12": {
 		Allowed("bpf_struct_ops_link_create: the map's fd"),
 		Allowed("bpf_struct_ops_link_create: the map's fd"),
 	},
-}}
+}}, "7.3", "6.12")
