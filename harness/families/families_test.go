@@ -8,6 +8,7 @@
 package families
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"testing"
@@ -262,13 +263,33 @@ func contextValues(t *testing.T, k *progtype.Kernel) {
 			}
 		}
 	}
+	// bpf_ctx_init(): a ctx_in that stops before a field leaves it zero,
+	// though ctxBytes gives every byte a value.
+	if k.TestRun.CtxInit {
+		for _, f := range k.Ctx.Fields {
+			if !f.Input || !f.Read || f.Off == 0 {
+				continue
+			}
+			for _, sz := range sizes {
+				if sz.bytes != f.Size {
+					continue
+				}
+				prog := mustLoad(t, k, Instructions{LoadMem(R0, R1, int16(f.Off), sz.size), Return()})
+				res, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: ctx[:f.Off]})
+				if err != nil || res.Retval != 0 {
+					t.Errorf("field %q: with a ctx_in of %d bytes it reads %#x, %v; want the zero it is filled with", f.Name, f.Off, res.Retval, err)
+				}
+			}
+		}
+	}
 	if checked == 0 {
 		t.Error("no readable input field: nothing round-trips")
 	}
 }
 
-// Each of test_run's fields that the type has no use for is refused alone,
-// and ctx_in must be exactly the context's size.
+// Each of test_run's fields that the type has no use for is refused alone;
+// ctx_in must be exactly the context's size, or follow bpf_ctx_init()'s rule
+// (CtxInit): shorter is zero-filled, longer must end in zeroes.
 func testRunArguments(t *testing.T, k *progtype.Kernel) {
 	prog := mustLoad(t, k, Instructions{Mov.Imm(R0, 7), Return()})
 	ctx := ctxBytes(k)
@@ -282,16 +303,17 @@ func testRunArguments(t *testing.T, k *progtype.Kernel) {
 		name    string
 		in      bpf.TestRun
 		allowed bool
+		errno   unix.Errno // when refused; EINVAL if zero
 	}
 	tests := []runCase{
-		{"as described", base, true},
-		{"data_in", with(func(in *bpf.TestRun) { in.DataIn = buf }), k.TestRun.DataIn},
-		{"data_out", with(func(in *bpf.TestRun) { in.DataOut = buf }), k.TestRun.DataOut},
-		{"ctx_out", with(func(in *bpf.TestRun) { in.CtxOut = make([]byte, k.Ctx.Size) }), k.TestRun.CtxOut},
-		{"flags", with(func(in *bpf.TestRun) { in.Flags = unix.BPF_F_TEST_RUN_ON_CPU }), k.TestRun.Flags},
-		{"cpu", with(func(in *bpf.TestRun) { in.CPU = 1 }), k.TestRun.Flags},
-		{"batch_size", with(func(in *bpf.TestRun) { in.BatchSize = 1 }), k.TestRun.Batch},
-		{"repeat", with(func(in *bpf.TestRun) { in.Repeat = 3 }), k.TestRun.Repeat},
+		{"as described", base, true, 0},
+		{"data_in", with(func(in *bpf.TestRun) { in.DataIn = buf }), k.TestRun.DataIn, 0},
+		{"data_out", with(func(in *bpf.TestRun) { in.DataOut = buf }), k.TestRun.DataOut, 0},
+		{"ctx_out", with(func(in *bpf.TestRun) { in.CtxOut = make([]byte, k.Ctx.Size) }), k.TestRun.CtxOut, 0},
+		{"flags", with(func(in *bpf.TestRun) { in.Flags = unix.BPF_F_TEST_RUN_ON_CPU }), k.TestRun.Flags, 0},
+		{"cpu", with(func(in *bpf.TestRun) { in.CPU = 1 }), k.TestRun.Flags, 0},
+		{"batch_size", with(func(in *bpf.TestRun) { in.BatchSize = 1 }), k.TestRun.Batch, 0},
+		{"repeat", with(func(in *bpf.TestRun) { in.Repeat = 3 }), k.TestRun.Repeat, 0},
 	}
 	if k.TestRun.CtxIn {
 		for _, f := range k.Ctx.Fields {
@@ -300,22 +322,27 @@ func testRunArguments(t *testing.T, k *progtype.Kernel) {
 			}
 			in := append([]byte{}, ctx...)
 			in[f.Off] = 1
-			tests = append(tests, runCase{fmt.Sprintf("ctx_in sets %s, which the kernel fills", f.Name), bpf.TestRun{CtxIn: in}, false})
+			tests = append(tests, runCase{fmt.Sprintf("ctx_in sets %s, which the kernel fills", f.Name), bpf.TestRun{CtxIn: in}, false, 0})
 		}
+		init := k.TestRun.CtxInit
 		tests = append(tests,
-			runCase{"no ctx_in", bpf.TestRun{}, false},
-			runCase{"ctx_in one byte short", bpf.TestRun{CtxIn: ctx[:len(ctx)-1]}, false},
-			runCase{"ctx_in one byte long", bpf.TestRun{CtxIn: append(append([]byte{}, ctx...), 0)}, false},
+			runCase{"no ctx_in", bpf.TestRun{}, init, 0},
+			runCase{"ctx_in one byte short", bpf.TestRun{CtxIn: ctx[:len(ctx)-1]}, init, 0},
+			runCase{"ctx_in one byte long", bpf.TestRun{CtxIn: append(append([]byte{}, ctx...), 0)}, init, 0},
 		)
+		if init {
+			tests = append(tests, runCase{"ctx_in one byte long, not zero", bpf.TestRun{CtxIn: append(append([]byte{}, ctx...), 1)}, false, unix.E2BIG})
+		}
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			res, err := bpf.ProgTestRun(prog, tt.in)
+			want := cmp.Or(tt.errno, unix.EINVAL)
 			switch {
 			case tt.allowed && (err != nil || res.Retval != 7):
 				t.Errorf("got %d, %v; want the program's 7", res.Retval, err)
-			case !tt.allowed && !errors.Is(err, unix.EINVAL):
-				t.Errorf("got %d, %v; want EINVAL", res.Retval, err)
+			case !tt.allowed && !errors.Is(err, want):
+				t.Errorf("got %d, %v; want %v", res.Retval, err, want)
 			}
 		})
 	}

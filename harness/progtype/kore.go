@@ -21,7 +21,7 @@ var Kore = &Type{
 			{Name: "out", Off: 8, Size: 4, Read: true, Write: true, Input: true, Output: true},
 		},
 	},
-	TestRun: TestRunRules{CtxIn: true, CtxOut: true, Repeat: true},
+	TestRun: TestRunRules{CtxIn: true, CtxInit: true, CtxOut: true, Repeat: true},
 	Attach:  AttachPoint{Slots: 1, Link: true, Global: true, Cookie: true},
 	Caps:    koreCaps(),
 	Trigger: SysfsTrigger{Path: "/sys/kore/bpf", Runs: "/sys/kore/runs"},

@@ -192,3 +192,36 @@ func TestReleasedAgreesWithTheBaseTrees(t *testing.T) {
 		t.Logf("series %s: %d enumerators of the base tree keep their values; %d agree with released.go", s, len(base), agreed)
 	}
 }
+
+// The cover letter of each series states every value the series gives its
+// enumerators ("BPF_KORE_ATTACH = 45"), and names each released enumerator
+// of the same enum that has that value in a later kernel: a reviewer sees
+// the ABI the series takes, and which tools would misname it.
+func TestCoverLettersStateTheNumbers(t *testing.T) {
+	enumOf := func(name string) string {
+		switch {
+		case strings.HasPrefix(name, "BPF_PROG_TYPE_"):
+			return "prog"
+		case strings.HasPrefix(name, "BPF_LINK_TYPE_"):
+			return "link"
+		}
+		return "attach"
+	}
+	for _, s := range Series() {
+		letter, err := os.ReadFile(filepath.Join("..", "..", "kernel-patches", "v"+s, "cover-letter.txt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Join(strings.Fields(string(letter)), " ")
+		for name, v := range seriesNumbers[s] {
+			if want := fmt.Sprintf("%s = %d", name, v); !strings.Contains(text, want) {
+				t.Errorf("series %s: the cover letter does not say %q", s, want)
+			}
+			for rname, rv := range Released {
+				if rv == v && enumOf(rname) == enumOf(name) && !strings.Contains(text, rname) {
+					t.Errorf("series %s: %s = %d is the released %s's value, which the cover letter does not name", s, name, v, rname)
+				}
+			}
+		}
+	}
+}
