@@ -141,7 +141,13 @@ func acquireRelease(t *testing.T, k *progtype.KernelKfuncs, acq, rel progtype.Kf
 	body := Instructions{Mov.Reg(R6, R0), Mov.Reg(R1, R6), kf.call(rel.Name), Mov.Reg(R1, R6), kf.call(rel.Name)}
 	twice := append(Instructions{Mov.Imm(R1, int32(k.ValidID)), kf.call(acq.Name), JEq.Imm(R0, 0, int16(len(body)))}, body...)
 	_, err = syscallProg(t, k, append(twice, Mov.Imm(R0, 0), Return()))
-	wantRefused(t, "released twice", err, "R1 type=scalar expected=")
+	// 7.3 says it of the release: "release kfunc ... expects referenced
+	// PTR_TO_BTF_ID passed to R1".
+	msg := "R1 type=scalar expected="
+	if runningSeries(t) == "7.3" {
+		msg = "expects referenced PTR_TO_BTF_ID passed to R1"
+	}
+	wantRefused(t, "released twice", err, msg)
 }
 
 // KF_SLEEPABLE: a sleepable program may call it; a program of a

@@ -32,7 +32,11 @@ func TestVerifierRejectsRegistersPastR10(t *testing.T) {
 		{"jump32 on w14 against w1", Instructions{Mov.Imm(R0, 0), JGT.Reg32(R1, R14, 0), Return()}, R14},
 		{"store r14 to the stack", Instructions{StoreMem(RFP, -8, R14, DWord), Mov.Imm(R0, 0), Return()}, R14},
 		{"store imm through r15", Instructions{StoreImm(R15, 0, 7, Word), Mov.Imm(R0, 0), Return()}, R15},
-		{"w14 += w11", Instructions{Mov.Imm(R0, 0), Add.Reg32(R14, R11), Return()}, R11},
+		// One bad register per case: with two, which one the log names first
+		// is the verifier's order of checks (6.1 and 6.12 the source, 7.3
+		// the destination).
+		{"w1 += w11", Instructions{Mov.Imm(R0, 0), Add.Reg32(R1, R11), Return()}, R11},
+		{"w14 += w1", Instructions{Mov.Imm(R0, 0), Add.Reg32(R14, R1), Return()}, R14},
 		{"64-bit immediate into r12", Instructions{LoadImm64(R12, 1), Mov.Imm(R0, 0), Return()}, R12},
 		{"neg r11", Instructions{Mov.Imm(R0, 0), Neg.Imm(R11, 0), Return()}, R11},
 	}

@@ -29,8 +29,12 @@ func TestVerifier(t *testing.T) {
 	}
 	defer arr.Close()
 	lookup := func(nullCheck bool) Instructions {
+		// The key is the context, which the verifier cannot know: 7.3
+		// drops the NULL check of an array lookup whose key is a constant
+		// in range.
 		insns := Instructions{
-			StoreImm(RFP, -4, 0, Word),
+			LoadMem(R3, R1, 0, Word),
+			StoreMem(RFP, -4, R3, Word),
 			LoadMapFD(R1, int(arr)),
 			Mov.Reg(R2, RFP),
 			Add.Imm(R2, -4),
@@ -58,6 +62,7 @@ func TestVerifier(t *testing.T) {
 		{"ctx write rejected", Instructions{Mov.Imm(R0, 0), StoreMem(R1, 0, R0, Word), Return()}, 0, unix.EACCES, "invalid bpf_context access off=0 size=4"},
 		{"ctx store imm rejected", Instructions{StoreImm(R1, 0, 1, Word), Mov.Imm(R0, 0), Return()}, 0, unix.EACCES, "BPF_ST stores into R1 ctx is not allowed"},
 		{"modified ctx pointer dereference rejected", Instructions{Add.Imm(R1, 4), LoadMem(R0, R1, -4, Word), Return()}, 0, unix.EACCES, "dereference of modified ctx ptr"},
+		{"modified ctx pointer past the context rejected", Instructions{Add.Imm(R1, 4), LoadMem(R0, R1, 0, Word), Return()}, 0, unix.EACCES, "dereference of modified ctx ptr"},
 		{"missing exit rejected", Instructions{Mov.Imm(R0, 0)}, 0, unix.EINVAL, "last insn is not an exit or jmp"},
 		{"conditional jump falling off the end rejected", Instructions{Mov.Imm(R0, 0), JEq.Imm(R0, 0, -2)}, 0, unix.EINVAL, "last insn is not an exit or jmp"},
 		{"R0 not set at exit rejected", Instructions{Return()}, 0, unix.EACCES, "R0 !read_ok"},
@@ -74,17 +79,31 @@ func TestVerifier(t *testing.T) {
 	}
 	// Later verifiers reject the same programs in other words: 6.12 lets
 	// is_valid_access judge BPF_ST into ctx, and names the helper a program
-	// type cannot use instead of calling it unknown.
+	// type cannot use instead of calling it unknown. 7.3 adds a constant
+	// offset to a ctx pointer before is_valid_access judges the access: at
+	// offset 0 again the read is oreore's one allowed access.
+	later := map[string]string{
+		"ctx store imm rejected":                  "invalid bpf_context access off=0 size=4",
+		"xdp_adjust_head is not an oreore helper": "program of this type cannot use helper bpf_xdp_adjust_head#44",
+	}
 	logBySeries := map[string]map[string]string{
-		"6.12": {
-			"ctx store imm rejected":                  "invalid bpf_context access off=0 size=4",
-			"xdp_adjust_head is not an oreore helper": "program of this type cannot use helper bpf_xdp_adjust_head#44",
+		"6.12": later,
+		"7.3": {
+			"ctx store imm rejected":                         later["ctx store imm rejected"],
+			"xdp_adjust_head is not an oreore helper":        later["xdp_adjust_head is not an oreore helper"],
+			"modified ctx pointer past the context rejected": "invalid bpf_context access off=4 size=4",
 		},
+	}
+	acceptedBySeries := map[string]map[string]bool{
+		"7.3": {"modified ctx pointer dereference rejected": true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if log, ok := logBySeries[uapi(t).Series][tt.name]; ok {
 				tt.log = log
+			}
+			if acceptedBySeries[uapi(t).Series][tt.name] {
+				tt.errno, tt.log = 0, ""
 			}
 			attachType := uapi(t).AttachType
 			if tt.attachType != 0 {
