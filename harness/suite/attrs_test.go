@@ -22,7 +22,7 @@ func TestLoadAttributesRejected(t *testing.T) {
 		// check_attach_btf_id: only tracing, lsm, kprobe/uprobe (6.1) and
 		// iter, struct_ops (6.12) programs may sleep.
 		// 7.3's verifier words it "Program of this type cannot be sleepable".
-		{"BPF_F_SLEEPABLE rejected", func(a *bpf.ProgLoadAttr) { a.Flags = unix.BPF_F_SLEEPABLE }, "can be sleepable"},
+		{"BPF_F_SLEEPABLE rejected", func(a *bpf.ProgLoadAttr) { a.Flags = unix.BPF_F_SLEEPABLE }, "be sleepable"},
 		// bpf_prog_offload_init (6.1), bpf_prog_dev_bound_init (6.12): only
 		// XDP and tc programs are bound to a device.
 		{"prog_ifindex rejected", func(a *bpf.ProgLoadAttr) { a.Ifindex = 1 }, ""},
