@@ -7,7 +7,7 @@
 # Everything is built under $(BUILD); the kernel is compiled with ccache, whose cache is outside the clone.
 
 KVER    ?= 6.1
-# Every kernel series that kernel-patches/ holds (v6.1, v6.12): make deps installs each one's source.
+# Every kernel series that kernel-patches/ holds (v6.1, v6.12, v7.3): make deps installs or fetches each one's source.
 ALL_KVERS := $(patsubst kernel-patches/v%,%,$(wildcard kernel-patches/v*))
 # normal, or debug: KASAN, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT and kmemleak (own build folder);
 # cover: gcov of the series' objects and the module (make vm-cover, own build folder)
