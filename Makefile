@@ -520,9 +520,10 @@ SELFTESTS_BIN  := $(addprefix $(SELFTESTS_OUT)/guest/,test_progs test_verifier b
 # tree may not be extracted when make starts.
 SELFTESTS_TESTMOD := $(SELFTESTS_OUT)/guest/bpf_testmod.ko
 TESTMOD_DIR = $(if $(wildcard $(SRC)/$(SELFTESTS_BPF)/test_kmods),test_kmods,bpf_testmod)
-# test_kmods/ takes the kernel's build folder as O= (KDIR the source tree), bpf_testmod/ as KDIR.
-TESTMOD_MAKE = $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF)/$(TESTMOD_DIR) CC="ccache gcc" MODULES=bpf_testmod.ko \
-	$(if $(filter test_kmods,$(TESTMOD_DIR)),KDIR=$(SRC) O=$(KOUT),KDIR=$(KOUT))
+# Building bpf_testmod.ko alone in folder $(1) against build folder $(2) of source tree $(3): test_kmods/ takes the
+# build folder as O= (KDIR the source tree), bpf_testmod/ as KDIR.
+testmod_make = $(MAKE) -C $(1) CC="ccache gcc" MODULES=bpf_testmod.ko \
+	$(if $(filter test_kmods,$(TESTMOD_DIR)),KDIR=$(3) O=$(2),KDIR=$(2))
 # Static linking without touching libbpf's shared library: lib.mk's USERCFLAGS/USERLDFLAGS reach the tests' own
 # compiles and links only (test_progs and test_verifier link with CFLAGS, not always with LDFLAGS).
 SELFTESTS_STATIC := USERCFLAGS=-static USERLDFLAGS=-static
@@ -543,7 +544,8 @@ selftests: kernel
 	@if [ -n "$(SELFTESTS_TESTMOD)" ] && { [ ! -f $(SELFTESTS_TESTMOD) ] || [ $(KOUT)/vmlinux -nt $(SELFTESTS_TESTMOD) ]; }; then \
 		echo "selftests: building bpf_testmod.ko against $(KOUT)"; \
 		rm -f $(SELFTESTS_TREE)/$(SELFTESTS_BPF)/$(TESTMOD_DIR)/bpf_testmod.ko; \
-		$(TESTMOD_MAKE) -s >> $(SELFTESTS_OUT)/build.log 2>&1 || { tail -20 $(SELFTESTS_OUT)/build.log; exit 1; }; \
+		$(call testmod_make,$(SELFTESTS_TREE)/$(SELFTESTS_BPF)/$(TESTMOD_DIR),$(KOUT),$(SRC)) -s >> $(SELFTESTS_OUT)/build.log 2>&1 \
+			|| { tail -20 $(SELFTESTS_OUT)/build.log; exit 1; }; \
 		cp $(SELFTESTS_TREE)/$(SELFTESTS_BPF)/$(TESTMOD_DIR)/bpf_testmod.ko $(SELFTESTS_TESTMOD); fi
 
 selftests-build: $(BIN)/progress
@@ -587,8 +589,7 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 	@# bpf_testmod.ko's BTF is split BTF on top of its kernel's: the base kernel gets one built against it.
 	$(if $(SELFTESTS_TESTMOD),rm -rf $(BASE_VMOUT)/bpf_testmod && \
 		mkdir -p $(BASE_VMOUT)/bpf_testmod && cp -L $(SRC)/$(SELFTESTS_BPF)/$(TESTMOD_DIR)/Makefile $(SRC)/$(SELFTESTS_BPF)/$(TESTMOD_DIR)/*.[ch] $(BASE_VMOUT)/bpf_testmod/ && \
-		$(MAKE) -s -C $(BASE_VMOUT)/bpf_testmod CC="ccache gcc" MODULES=bpf_testmod.ko \
-			$(if $(filter test_kmods,$(TESTMOD_DIR)),KDIR=$(BASE_SRC) O=$(TOP)/$(BUILD)/kernel-$(FLAVORED)-base,KDIR=$(TOP)/$(BUILD)/kernel-$(FLAVORED)-base))
+		$(call testmod_make,$(BASE_VMOUT)/bpf_testmod,$(TOP)/$(BUILD)/kernel-$(FLAVORED)-base,$(BASE_SRC)) -s)
 	$(BIN)/mkinitramfs -o $(BASE_INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
 		-test other=$(GUEST)/kselftest-kernel.test $(addprefix -selftest ,$(SELFTESTS_BIN)) \
 		$(if $(SELFTESTS_TESTMOD),-selftest $(BASE_VMOUT)/bpf_testmod/bpf_testmod.ko)
