@@ -135,6 +135,10 @@ func (f fetcher) fetchOne(pkg string) error {
 	if err := os.RemoveAll(dest); err != nil {
 		return err
 	}
+	// dpkg-deb -x makes DEST but not its parents: on a fresh clone build/debs does not exist yet.
+	if err := os.MkdirAll(f.into, 0o755); err != nil {
+		return err
+	}
 	if out, err := exec.Command("dpkg-deb", "-x", deb, dest).CombinedOutput(); err != nil {
 		return fmt.Errorf("dpkg-deb -x %s: %v\n%s", deb, err, out)
 	}

@@ -9,7 +9,8 @@ import (
 
 // fakeTools puts apt-get, apt-cache and dpkg-deb on PATH: each logs its
 // arguments; apt-cache knows linux-source-7.3 only; apt-get download leaves a
-// .deb; dpkg-deb -x makes the tarball's folder.
+// .deb; dpkg-deb -x makes the tarball's folder, and, as the real one, not
+// the folder's parents.
 func fakeTools(t *testing.T) (logFile string) {
 	t.Helper()
 	bin := t.TempDir()
@@ -22,7 +23,7 @@ for a; do p=$a; done
 if [ "$p" = linux-source-7.3 ]; then printf '%s:\n  Installed: (none)\n  Candidate: 7.3.4-1~bpo13+1\n' "$p"
 else printf '%s:\n  Installed: (none)\n  Candidate: (none)\n' "$p"; fi`,
 		"dpkg-deb": `echo "dpkg-deb $*" >> ` + logFile + `
-mkdir -p "$3/usr/src" && touch "$3/usr/src/linux-source-7.3.tar.xz"`,
+mkdir "$3" && mkdir -p "$3/usr/src" && touch "$3/usr/src/linux-source-7.3.tar.xz"`,
 	}
 	for name, body := range scripts {
 		if err := os.WriteFile(filepath.Join(bin, name), []byte("#!/bin/sh\n"+body+"\n"), 0o755); err != nil {
