@@ -25,6 +25,8 @@ type Executor struct {
 	// kcov is each thread's coverage; nil entries on a kernel without
 	// KCOV, where inputs run without it (the suite's regression tests).
 	kcov [2]*KCOV
+	// pcs places KCOV's addresses: vmlinux's, or relative to a module.
+	pcs *PCMap
 }
 
 // NewExecutor reads every described type's numbers from the running
@@ -44,9 +46,15 @@ func NewExecutor() (*Executor, error) {
 				return nil, err
 			}
 		}
+		if e.pcs, err = NewPCMap("/"); err != nil {
+			return nil, err
+		}
 	}
 	return e, nil
 }
+
+// HasKCOV says whether inputs run with coverage: the kernel has KCOV.
+func (e *Executor) HasKCOV() bool { return e.kcov[0] != nil }
 
 // Types are the executor's types, in progtype.All's order: what inputs
 // are decoded for.
@@ -61,7 +69,7 @@ func (e *Executor) Types() []*progtype.Type {
 // Result is what one input did.
 type Result struct {
 	// PCs are each thread's KCOV trace, in order (empty without KCOV).
-	PCs [2][]uint64
+	PCs [2][]PC
 	// Calls is each op's outcome, in op order per thread.
 	Calls [2][]Outcome
 }
@@ -194,6 +202,7 @@ func (e *Executor) Run(p Program) (Result, error) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	errs := make([]error, 2)
+	var raw [2][]uint64
 	for t := range 2 {
 		var ops []Op
 		for _, op := range p.Ops {
@@ -223,7 +232,7 @@ func (e *Executor) Run(p Program) (Result, error) {
 				res.Calls[t] = append(res.Calls[t], o)
 			}
 			if k := e.kcov[t]; k != nil {
-				res.PCs[t], errs[t] = k.Stop()
+				raw[t], errs[t] = k.Stop()
 			}
 		}()
 	}
@@ -232,7 +241,34 @@ func (e *Executor) Run(p Program) (Result, error) {
 	if err := errors.Join(errs...); err != nil {
 		return res, err
 	}
-	return res, e.cleanup(st)
+	if e.pcs != nil {
+		// A reload put the module's .text somewhere else: the map learns
+		// where before placing the PCs of the load after it.
+		if reloads(p) {
+			if err := e.pcs.Refresh(); err != nil {
+				return res, err
+			}
+		}
+		for t := range raw {
+			res.PCs[t] = e.pcs.PCs(raw[t])
+		}
+	}
+	err := e.cleanup(st)
+	if e.pcs != nil && reloads(p) {
+		// cleanup may have loaded it again.
+		err = errors.Join(err, e.pcs.Refresh())
+	}
+	return res, err
+}
+
+// reloads says whether an input unloads a module.
+func reloads(p Program) bool {
+	for _, op := range p.Ops {
+		if op.Kind == OpModuleReload {
+			return true
+		}
+	}
+	return false
 }
 
 // errnoOf is a call's outcome as a number: 0, its errno, or 1<<16 for an

@@ -22,6 +22,7 @@ import (
 var (
 	inputLog = flag.String("fuzz.log", "", "write each input, before it runs, as a record to this results port (make fuzz: the host finds the input that crashed the kernel)")
 	pcLog    = flag.String("fuzz.pcs", "", "append each kernel PC an input reached first to this file (make fuzz's coverage report)")
+	needKCOV = flag.Bool("fuzz.kcov", false, "fail unless KCOV traces the inputs: under make fuzz it is the signal, and without it the Go fuzzer sees only the harness")
 )
 
 var (
@@ -44,6 +45,9 @@ func getExecutor(tb testing.TB) *Executor {
 // signal; run as a test it runs the seeds and the regressions once.
 func FuzzSeries(f *testing.F) {
 	e := getExecutor(f)
+	if *needKCOV && !e.HasKCOV() {
+		f.Fatalf("no KCOV (%s): fuzzing would be blind to the kernel; make fuzz boots the debug flavor, whose config has CONFIG_KCOV", KCOVPath)
+	}
 	for _, s := range Seeds(e.Types()) {
 		f.Add(s)
 	}
@@ -117,11 +121,11 @@ func TestRegressions(t *testing.T) {
 type logger struct {
 	port *os.File
 	pcf  *os.File
-	seen map[uint64]bool
+	seen map[PC]bool
 }
 
 func newLogger(port, pcs string) (*logger, error) {
-	l := &logger{seen: map[uint64]bool{}}
+	l := &logger{seen: map[PC]bool{}}
 	var err error
 	if port != "" {
 		if l.port, err = os.OpenFile(port, os.O_WRONLY|unix.O_NOCTTY, 0); err != nil {
@@ -149,7 +153,9 @@ func (l *logger) input(data []byte) {
 	l.port.Write(append(line, '\n'))
 }
 
-// pcs appends the PCs no earlier input of this worker reached.
+// pcs appends the PCs no earlier input of this worker process reached.
+// Go restarts a worker now and then, so the file may repeat a PC: the
+// host counts distinct ones.
 func (l *logger) pcs(res Result) {
 	if l.pcf == nil {
 		return
@@ -159,7 +165,7 @@ func (l *logger) pcs(res Result) {
 		for _, pc := range pcs {
 			if !l.seen[pc] {
 				l.seen[pc] = true
-				fmt.Fprintf(&b, "%#x\n", pc)
+				fmt.Fprintf(&b, "%s\n", pc)
 			}
 		}
 	}

@@ -1,6 +1,7 @@
 package fuzz
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"sync/atomic"
@@ -21,10 +22,14 @@ const (
 )
 
 // kcovWords is the trace buffer's size in words: the first holds the
-// count, the rest the PCs. A long input's run on the series' objects stays
-// well under it; a full buffer drops the PCs that do not fit, silently, so
-// the count is checked against it.
-const kcovWords = 1 << 16
+// count, the rest the PCs. The kernel stops recording when it is full and
+// says nothing, so Stop refuses a full one: the edges past it would be
+// missing from the signal. 2 MiB a thread; a run of the fuzzer's longest
+// inputs on the series' objects stays far below.
+const kcovWords = 1 << 18
+
+// ErrKCOVFull is Stop's error when the trace filled the buffer.
+var ErrKCOVFull = errors.New("KCOV's trace buffer is full: the kernel dropped PCs past it, and the signal would miss their edges; raise kcovWords (harness/fuzz/kcov.go)")
 
 // KCOV is one thread's coverage: enabled on the thread that calls Start,
 // until Stop.
@@ -67,6 +72,13 @@ func (k *KCOV) Stop() ([]uint64, error) {
 	if err := unix.IoctlSetInt(int(k.f.Fd()), kcovDisable, 0); err != nil {
 		return nil, fmt.Errorf("KCOV_DISABLE: %w", err)
 	}
-	n = min(n, kcovWords-1)
-	return append([]uint64(nil), k.area[1:1+n]...), nil
+	return traced(k.area, n)
+}
+
+// traced is the PCs of a trace buffer whose first word said n.
+func traced(area []uint64, n uint64) ([]uint64, error) {
+	if n >= uint64(len(area)-1) {
+		return nil, fmt.Errorf("%w (%d words)", ErrKCOVFull, len(area))
+	}
+	return append([]uint64(nil), area[1:1+n]...), nil
 }

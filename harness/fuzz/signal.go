@@ -13,11 +13,12 @@ package fuzz
 var sink uint32
 
 // edgeSlots returns the distinct slots of the edges in one thread's PCs.
-func edgeSlots(pcs []uint64, into map[uint32]bool) {
+func edgeSlots(pcs []PC, into map[uint32]bool) {
 	var prev uint64
 	for _, pc := range pcs {
-		into[uint32(mix(prev>>1^pc))%SignalSlots] = true
-		prev = pc
+		k := pc.key()
+		into[uint32(mix(prev>>1^k))%SignalSlots] = true
+		prev = k
 	}
 }
 

@@ -18,7 +18,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/base64"
 	"errors"
 	"flag"
@@ -125,7 +124,7 @@ func run(c config, w io.Writer) (int, error) {
 	fmt.Fprintf(w, "fuzz: %s for %v, from a corpus of %d inputs (%s)\n", target, c.duration, len(files), c.corpus)
 	runDir := filepath.Join(c.out, "run")
 	argv := []string{guestBinary, "-test.run=^$", "-test.fuzz=^" + target + "$", "-test.fuzztime=" + c.duration.String(),
-		"-test.fuzzcachedir=" + guestCache, "-test.fuzzminimizetime=" + c.minimize.String(), "-test.parallel=1", "-fuzz.log=" + guest.ResultsPort, "-fuzz.pcs=" + guestPCs}
+		"-test.fuzzcachedir=" + guestCache, "-test.fuzzminimizetime=" + c.minimize.String(), "-test.parallel=1", "-fuzz.log=" + guest.ResultsPort, "-fuzz.pcs=" + guestPCs, "-fuzz.kcov"}
 	start := time.Now()
 	status, err := vmrun(c, runDir, c.duration+10*time.Minute, true, files, []string{guestCache, guestOut, "/testdata"}, argv, w)
 	if err != nil {
@@ -138,20 +137,31 @@ func run(c config, w io.Writer) (int, error) {
 	if err := keepCorpus(c, runDir, len(entries), w); err != nil {
 		return 1, err
 	}
-	if err := coverage(c, runDir, w); err != nil {
-		fmt.Fprintf(w, "fuzz: no coverage figures: %v\n", err)
-	}
+	covErr := coverage(c, runDir, w)
 	splats := verdict.FindSplats(string(console))
+	if covErr != nil && len(splats) == 0 {
+		// Without its signal the run proved nothing: say so, whatever the
+		// status, with what the guest's test said (no KCOV, say).
+		for _, line := range goFailure(string(console)) {
+			fmt.Fprintf(w, "fuzz: the guest said: %s\n", line)
+		}
+		return 1, fmt.Errorf("FAIL: %v", covErr)
+	}
+	if covErr != nil {
+		fmt.Fprintf(w, "fuzz: no coverage figures: %v\n", covErr)
+	}
 	if len(splats) == 0 && status == 0 {
 		fmt.Fprintln(w, "fuzz: PASS: no kernel report, no failing input")
 		return 0, nil
 	}
 	if len(splats) == 0 {
-		// The target failed in Go: a broken invariant, which the Go fuzzer
-		// has minimised and written into /testdata.
 		// The target failed in Go: an invariant, or a kernel report that
 		// did not end the guest (lockdep's). The Go fuzzer has minimised
 		// the input in the guest.
+		if strings.Contains(string(console), fuzz.ErrKCOVFull.Error()) {
+			// The harness's limit, not the kernel's bug: no regression input.
+			return 1, fmt.Errorf("FAIL: %v", fuzz.ErrKCOVFull)
+		}
 		goFail, _ := filepath.Glob(filepath.Join(runDir, "collected", "testdata", "fuzz", target, "*"))
 		for _, f := range goFail {
 			b, err := os.ReadFile(f)
@@ -270,8 +280,47 @@ func keepCorpus(c config, runDir string, before int, w io.Writer) error {
 	return nil
 }
 
+// reached is the distinct PCs a run's inputs reached: the guest's worker
+// writes each PC once per process, and Go restarts workers, so the host
+// counts.
+type reached struct {
+	kernel  []uint64
+	modules map[string]int // distinct offsets per module
+}
+
+func (r reached) total() int {
+	n := len(r.kernel)
+	for _, m := range r.modules {
+		n += m
+	}
+	return n
+}
+
+// readPCs reads the guest's PC file (harness/fuzz's PC.String per line).
+func readPCs(raw string) (reached, error) {
+	r := reached{modules: map[string]int{}}
+	seen := map[fuzz.PC]bool{}
+	for _, line := range strings.Fields(raw) {
+		pc, err := fuzz.ParsePC(line)
+		if err != nil {
+			return r, err
+		}
+		if seen[pc] {
+			continue
+		}
+		seen[pc] = true
+		if pc.Module == "" {
+			r.kernel = append(r.kernel, pc.Addr)
+		} else {
+			r.modules[pc.Module]++
+		}
+	}
+	return r, nil
+}
+
 // coverage prints, per file of the series, the lines KCOV can report from
-// and those the run's inputs reached.
+// and those the run's inputs reached. A run whose inputs reached no line
+// of the series was not guided by it: that is an error, not a figure.
 func coverage(c config, runDir string, w io.Writer) error {
 	raw, err := os.ReadFile(filepath.Join(runDir, "collected", strings.TrimPrefix(guestPCs, "/")))
 	if errors.Is(err, fs.ErrNotExist) {
@@ -280,12 +329,12 @@ func coverage(c config, runDir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var pcs []uint64
-	sc := bufio.NewScanner(strings.NewReader(string(raw)))
-	for sc.Scan() {
-		if pc, err := strconv.ParseUint(strings.TrimPrefix(sc.Text(), "0x"), 16, 64); err == nil {
-			pcs = append(pcs, pc)
-		}
+	r, err := readPCs(string(raw))
+	if err != nil {
+		return err
+	}
+	if r.total() == 0 {
+		return errors.New("KCOV reported no PC for any input: the fuzzer had no kernel signal")
 	}
 	added, created, err := cover.SeriesLines(c.src, c.base)
 	if err != nil {
@@ -302,8 +351,9 @@ func coverage(c config, runDir string, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	files := img.Files(pcs)
-	fmt.Fprintf(w, "fuzz: the series' lines the inputs reached (KCOV: a line counts when a basic block starting on it ran), %d distinct PCs\n", len(pcs))
+	files := img.Files(r.kernel)
+	fmt.Fprintf(w, "fuzz: the series' lines the inputs reached (KCOV: a line counts when a basic block starting on it ran); %d distinct PCs in vmlinux\n", len(r.kernel))
+	hit := 0
 	for _, rel := range units {
 		var f *cover.File
 		for p, ff := range files {
@@ -320,13 +370,42 @@ func coverage(c config, runDir string, w io.Writer) error {
 			continue
 		}
 		s := cover.Summarize(rel, f, want)
+		hit += s.LinesHit
 		what := "all lines"
 		if s.Part {
 			what = fmt.Sprintf("%d lines added", len(want))
 		}
 		fmt.Fprintf(w, "  %-32s lines %4d/%-4d %5.1f%%   (%s)\n", rel, s.LinesHit, s.Lines, cover.Percent(s.LinesHit, s.Lines), what)
 	}
+	var mods []string
+	for m := range r.modules {
+		mods = append(mods, m)
+	}
+	sort.Strings(mods)
+	for _, m := range mods {
+		fmt.Fprintf(w, "  module %-25s %d distinct PCs (offsets in its .text: the same across reloads)\n", m, r.modules[m])
+	}
+	if hit == 0 {
+		return fmt.Errorf("none of the %d PCs KCOV reported is on a line of the series' files (%s): the signal guided the fuzzer through other code; check KCOV_INSTRUMENT for COVER_OBJECTS and that %s is the guest's kernel",
+			r.total(), strings.Join(units, ", "), c.vmlinux)
+	}
 	return nil
+}
+
+// goFailure is what a failed Go test printed: the lines after its
+// "--- FAIL" that name a source line.
+func goFailure(console string) []string {
+	var out []string
+	failing := false
+	for _, line := range strings.Split(console, "\n") {
+		switch {
+		case strings.Contains(line, "--- FAIL"):
+			failing = true
+		case failing && regexp.MustCompile(`\.go:\d+: `).MatchString(line):
+			out = append(out, strings.TrimSpace(line))
+		}
+	}
+	return out
 }
 
 // lastInput is the input the fuzz worker sent last: the one running when

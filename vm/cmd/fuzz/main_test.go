@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -61,5 +62,81 @@ func TestLastInputIsTheLastRecord(t *testing.T) {
 	os.WriteFile(p, []byte(`{"Guest":"step","Msg":"x"}`+"\n"), 0o644)
 	if _, err := lastInput(p); err == nil {
 		t.Error("no input record, yet an input")
+	}
+}
+
+// The host counts distinct PCs: a restarted worker writes its PCs again.
+func TestReadPCsCountsDistinctOnes(t *testing.T) {
+	r, err := readPCs("0xffffffff81000010\noreore+0x40\n0xffffffff81000010\noreore+0x40\noreore+0x48\nkore+0x8\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.kernel) != 1 || r.modules["oreore"] != 2 || r.modules["kore"] != 1 || r.total() != 4 {
+		t.Errorf("got %d vmlinux PCs, modules %v; want 1, oreore 2, kore 1", len(r.kernel), r.modules)
+	}
+	if _, err := readPCs("0xffffffff81000010\nnot-a-pc\n"); err == nil {
+		t.Error("a line that is no PC was taken")
+	}
+}
+
+// A run is a failure when KCOV reported nothing, or nothing on the
+// series' lines: the fuzzer was not guided by the series. The series is a
+// git tree whose one commit adds target.c; the "kernel" is vm/kcov's test
+// program, built from it with trace-pc, whose run prints the PCs.
+func TestCoverageFailsWithoutASeriesPC(t *testing.T) {
+	src := t.TempDir()
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", src, "-c", "user.name=t", "-c", "user.email=t@t"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("commit", "-q", "--allow-empty", "-m", "base")
+	git("tag", "base")
+	target, _ := os.ReadFile("../../kcov/testdata/target.c")
+	os.WriteFile(filepath.Join(src, "target.c"), target, 0o644)
+	git("add", "target.c")
+	git("commit", "-q", "-m", "series")
+	bin := filepath.Join(t.TempDir(), "vmlinux")
+	obj := bin + ".o"
+	for _, args := range [][]string{
+		{"-c", "-g", "-O0", "-fsanitize-coverage=trace-pc", "-o", obj, filepath.Join(src, "target.c")},
+		{"-g", "-O0", "-no-pie", "-o", bin, "../../kcov/testdata/main.c", obj},
+	} {
+		if out, err := exec.Command("gcc", args...).CombinedOutput(); err != nil {
+			t.Fatalf("gcc %v: %v\n%s", args, err, out)
+		}
+	}
+	pcs, err := exec.Command(bin).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config{src: src, base: "base", vmlinux: bin}
+	run := t.TempDir()
+	file := filepath.Join(run, "collected", strings.TrimPrefix(guestPCs, "/"))
+	os.MkdirAll(filepath.Dir(file), 0o755)
+	var out strings.Builder
+	for _, tc := range []struct{ pcs, err string }{
+		{string(pcs), ""},
+		{"", "no PC for any input"},
+		{"0x401000\noreore+0x40\n", "none of the 2 PCs"},
+	} {
+		os.WriteFile(file, []byte(tc.pcs), 0o644)
+		err := coverage(c, run, &out)
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("PCs %q: %v, want %q", tc.pcs, err, tc.err)
+		}
+	}
+	if !strings.Contains(out.String(), "target.c") || !strings.Contains(out.String(), "module oreore") {
+		t.Errorf("the figures name no file or module:\n%s", out.String())
+	}
+}
+
+func TestGoFailureFindsTheTestsMessage(t *testing.T) {
+	console := "[ 1.0] boot\n--- FAIL: FuzzSeries (0.01s)\n    fuzz_test.go:51: no KCOV (/sys/kernel/debug/kcov): fuzzing would be blind\nFAIL\n"
+	if got := goFailure(console); len(got) != 1 || !strings.HasPrefix(got[0], "fuzz_test.go:51: no KCOV") {
+		t.Errorf("got %q", got)
 	}
 }
