@@ -22,6 +22,9 @@ func TestStringNotation(t *testing.T) {
 		{CallHelper(1), "call 1"},
 		{Instruction{OpCode: ClassSTX | ModeAtomic | OpCode(DWord), Dst: R1, Src: R2}, "lock *(u64 *)(r1 + 0) += r2"},
 		{Instruction{OpCode: ClassSTX | ModeAtomic | OpCode(Word), Dst: R1, Src: R2, Constant: 0x01}, "w2 = atomic_fetch_add((u32 *)(r1 + 0), w2)"},
+		{AtomicAdd(R7, 0, R1, Word), "lock *(u32 *)(r7 + 0) += w1"},
+		{AtomicFetchAdd(R7, 4, R1, Word), "w1 = atomic_fetch_add((u32 *)(r7 + 4), w1)"},
+		{AtomicOr(R7, 4, R8, Word), "lock *(u32 *)(r7 + 4) |= w8"},
 		{Instruction{OpCode: ClassALU | SourceReg | OpCode(endOp), Dst: R1, Constant: 16}, "r1 = be16 r1"},
 		{Return(), "exit"},
 	}

@@ -135,6 +135,27 @@ func StoreImm(dst Register, off int16, imm int32, size Size) Instruction {
 	return Instruction{OpCode: ClassST | ModeMem | OpCode(size), Dst: dst, Offset: off, Constant: int64(imm)}
 }
 
+// AtomicAdd is lock *(size *)(dst + off) += src (BPF_ATOMIC, size Word or
+// DWord).
+func AtomicAdd(dst Register, off int16, src Register, size Size) Instruction {
+	return Instruction{OpCode: ClassSTX | ModeAtomic | OpCode(size), Dst: dst, Src: src, Offset: off}
+}
+
+// AtomicFetchAdd is src = atomic_fetch_add((size *)(dst + off), src): src
+// gets the value from before the add.
+func AtomicFetchAdd(dst Register, off int16, src Register, size Size) Instruction {
+	ins := AtomicAdd(dst, off, src, size)
+	ins.Constant = atomicFetch
+	return ins
+}
+
+// AtomicOr is lock *(size *)(dst + off) |= src.
+func AtomicOr(dst Register, off int16, src Register, size Size) Instruction {
+	ins := AtomicAdd(dst, off, src, size)
+	ins.Constant = 0x40
+	return ins
+}
+
 // LoadImm64 is dst = imm ll: the one instruction that takes two slots.
 func LoadImm64(dst Register, imm int64) Instruction {
 	return Instruction{OpCode: ClassLD | ModeImm | OpCode(DWord), Dst: dst, Constant: imm}

@@ -103,6 +103,23 @@ func capOps(k *progtype.Kernel) map[progtype.Command]capOp {
 				f.link.Close()
 			},
 		},
+		progtype.CmdLinkDetach: {
+			setup: func(t *testing.T, f *capFixture) {
+				var err error
+				if f.link, err = f.s.link(f.prog); err != nil {
+					t.Fatalf("root's link: %v", err)
+				}
+			},
+			run: func(f *capFixture) error { return bpf.LinkDetach(f.link) },
+			cleanup: func(t *testing.T, f *capFixture, ok bool) {
+				if ok {
+					f.s.runs("after the restricted thread's detach", -1)
+				} else {
+					f.wantRun(t, "after the refused detach", 1)
+				}
+				f.link.Close()
+			},
+		},
 		progtype.CmdQuery: {run: func(f *capFixture) error {
 			_, err := bpf.ProgQuery(0, k.Numbers.AttachType, 4)
 			return err
@@ -132,7 +149,7 @@ func capabilityMatrix(t *testing.T, k *progtype.Kernel) {
 	f := &capFixture{s: slot{t, k}, prog: mustLoad(t, k, constProg(1)), other: mustLoad(t, k, constProg(2)), link: -1}
 	ops := capOps(k)
 	for _, cmd := range []progtype.Command{progtype.CmdLoad, progtype.CmdAttach, progtype.CmdDetach,
-		progtype.CmdLinkCreate, progtype.CmdLinkUpdate, progtype.CmdQuery, progtype.CmdTestRun} {
+		progtype.CmdLinkCreate, progtype.CmdLinkUpdate, progtype.CmdLinkDetach, progtype.CmdQuery, progtype.CmdTestRun} {
 		cells, ok := matrix[cmd]
 		if !ok {
 			if (cmd == progtype.CmdAttach || cmd == progtype.CmdDetach) && !k.Attach.ProgAttach {

@@ -48,10 +48,26 @@ func TestFamilies(t *testing.T) {
 			}
 			if _, ok := k.Trigger.(progtype.SysfsTrigger); ok && k.Module != "" && k.Attach.Link {
 				t.Run("sysfs trigger", func(t *testing.T) { sysfsTrigger(t, k) })
+				t.Run("concurrent runs", func(t *testing.T) { concurrentRuns(t, k) })
+				t.Run("writers against links", func(t *testing.T) { writersAgainstLinks(t, k) })
+				t.Run("writers across module reload", func(t *testing.T) { writersAcrossReload(t, k) })
 			}
 			if k.Attach.Cookie {
 				t.Run("link cookie", func(t *testing.T) { linkCookie(t, k) })
 			}
+			if k.BaseHelpers {
+				t.Run("base helpers", func(t *testing.T) { baseHelpers(t, k) })
+			}
+			if k.Attach.Link && k.Attach.Global && k.Trigger != nil {
+				t.Run("no target", func(t *testing.T) { noTarget(t, k) })
+			}
+			if k.Attach.Link && k.Attach.ReportsAttached {
+				t.Run("link reports attached", func(t *testing.T) { linkReportsAttached(t, k) })
+			}
+			if in, out, ok := repeatFields(k); ok {
+				t.Run("test_run repeat starts from ctx_in", func(t *testing.T) { repeatStartsFromCtxIn(t, k, in, out) })
+			}
+			t.Run("load with unprivileged bpf allowed", func(t *testing.T) { loadWithUnprivilegedBPF(t, k) })
 		})
 	}
 }

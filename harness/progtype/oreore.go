@@ -13,10 +13,11 @@ var Oreore = &Type{
 		// lirc_mode2's rule: one 4-byte read at offset 0.
 		Fields: []Field{{Name: "", Off: 0, Size: 4, Read: true, Input: true}},
 	},
-	TestRun: TestRunRules{CtxIn: true, Repeat: true},
-	Attach:  AttachPoint{Slots: 1, Link: true, Global: true, ProgAttach: true},
-	Caps:    oreoreCaps,
-	Trigger: SysfsTrigger{Path: "/sys/oreore/bpf", Runs: "/sys/oreore/runs"},
+	TestRun:     TestRunRules{CtxIn: true, Repeat: true},
+	Attach:      AttachPoint{Slots: 1, Link: true, Global: true, ProgAttach: true, ReportsAttached: true},
+	Caps:        oreoreCaps,
+	BaseHelpers: true,
+	Trigger:     SysfsTrigger{Path: "/sys/oreore/bpf", Runs: "/sys/oreore/runs"},
 
 	Module:        "oreore",
 	KernelObjects: []string{"oreore.o"},
@@ -76,6 +77,14 @@ var oreoreCaps = SameChecks(map[string]CapMatrix{
 			Allowed("link_update: no capability check"),
 			Allowed("link_update: no capability check"),
 		},
+		// As for an update: the link's fd is the permission.
+		CmdLinkDetach: {
+			Allowed("link_detach, bpf_oreore_link_detach: no capability check"),
+			Allowed("link_detach: no capability check"),
+			Allowed("link_detach: no capability check"),
+			Allowed("link_detach: no capability check"),
+			Allowed("link_detach: no capability check"),
+		},
 		CmdQuery: {
 			EPERM("bpf_prog_query: !capable(CAP_NET_ADMIN)"),
 			EPERM("bpf_prog_query: !capable(CAP_NET_ADMIN)"),
@@ -129,6 +138,13 @@ var oreoreCaps = SameChecks(map[string]CapMatrix{
 			Allowed("link_update: no capability check"),
 			Allowed("link_update: no capability check"),
 			Allowed("link_update: no capability check"),
+		},
+		CmdLinkDetach: {
+			Allowed("link_detach, bpf_oreore_link_detach: no capability check"),
+			Allowed("link_detach: no capability check"),
+			Allowed("link_detach: no capability check"),
+			Allowed("link_detach: no capability check"),
+			Allowed("link_detach: no capability check"),
 		},
 		CmdQuery: {
 			EPERM("bpf_prog_query: !bpf_net_capable()"),

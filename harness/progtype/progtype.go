@@ -38,6 +38,9 @@ type Type struct {
 	TestRun TestRunRules
 	// Attach is the attach point's shape.
 	Attach AttachPoint
+	// BaseHelpers: the type's func_proto falls back to
+	// bpf_base_func_proto(), so its programs may call the base helpers.
+	BaseHelpers bool
 	// Caps is, per series, what each command needs.
 	Caps map[string]CapMatrix
 	// Trigger runs the attached program as the type's users do.
@@ -140,6 +143,10 @@ type AttachPoint struct {
 	// Cookie: BPF_LINK_CREATE takes a cookie that the program reads
 	// with bpf_get_attach_cookie().
 	Cookie bool
+	// ReportsAttached: the link type's info starts with attach_type and
+	// attached (u32s), and fdinfo prints both: attached is 0 once
+	// BPF_LINK_DETACH took the link off the point.
+	ReportsAttached bool
 }
 
 // Command names one bpf() command that the capability matrix covers.
@@ -151,6 +158,7 @@ const (
 	CmdDetach     Command = "detach"
 	CmdLinkCreate Command = "link create"
 	CmdLinkUpdate Command = "link update"
+	CmdLinkDetach Command = "link detach"
 	CmdQuery      Command = "query"
 	CmdTestRun    Command = "test_run"
 	// A struct_ops type's: its map's create and the update that registers

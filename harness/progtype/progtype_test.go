@@ -97,7 +97,7 @@ func TestAccessFromFieldRules(t *testing.T) {
 // Every capability matrix has a cell per set for every command it names,
 // and names every command the matrix runs.
 func TestCapMatricesAreComplete(t *testing.T) {
-	commands := []Command{CmdLoad, CmdAttach, CmdDetach, CmdLinkCreate, CmdLinkUpdate, CmdQuery, CmdTestRun}
+	commands := []Command{CmdLoad, CmdAttach, CmdDetach, CmdLinkCreate, CmdLinkUpdate, CmdLinkDetach, CmdQuery, CmdTestRun}
 	for _, typ := range All {
 		for _, s := range Series() {
 			m, ok := typ.Caps[s]

@@ -216,4 +216,20 @@ func TestBpftoolShowsTheKoreLink(t *testing.T) {
 	if !strings.Contains(plain, fmt.Sprintf("%d: kore  prog ", info.ID)) || !strings.Contains(plain, fmt.Sprintf("attach_type kore_attach  attached  cookie %d  ", uint64(cookie))) {
 		t.Errorf("bpftool link show:\n%s", plain)
 	}
+
+	// Detached, the link stays, and says it no longer holds the hook.
+	if err := bpf.LinkDetach(link); err != nil {
+		t.Fatal(err)
+	}
+	var one linkJSON // one link is an object, not a list
+	if err := json.Unmarshal([]byte(bpftool(t, "--json", "link", "show", "id", fmt.Sprint(info.ID))), &one); err != nil {
+		t.Fatal(err)
+	}
+	want.Attached = false
+	if one != want {
+		t.Errorf("bpftool --json link show id %d after BPF_LINK_DETACH: %+v, want %+v", info.ID, one, want)
+	}
+	if plain := bpftool(t, "link", "show", "id", fmt.Sprint(info.ID)); !strings.Contains(plain, fmt.Sprintf("attach_type kore_attach  detached  cookie %d  ", uint64(cookie))) {
+		t.Errorf("bpftool link show id %d after BPF_LINK_DETACH:\n%s", info.ID, plain)
+	}
 }
