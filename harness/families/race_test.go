@@ -126,7 +126,7 @@ func concurrentRuns(t *testing.T, k *progtype.Kernel) {
 		t.Fatal(err)
 	}
 	if !overlapped.Load() {
-		t.Errorf("after %d and %d writes on CPUs 0 and 1, no run saw another in flight (the most seen: %#x): runs are serialised", writes[0], writes[1], seen())
+		t.Fatalf("after %d and %d writes on CPUs 0 and 1, no run saw another in flight (the most seen: %#x): runs are serialised", writes[0], writes[1], seen())
 	}
 	t.Logf("two runs in flight at once after %d and %d writes", writes[0], writes[1])
 }
