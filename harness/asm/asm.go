@@ -158,7 +158,13 @@ type Instructions []Instruction
 // encodes whatever the 4-bit register fields hold, R11 to R15 included, so
 // that a test can send them; a number past 15 would spill into the other
 // field, and is an error.
-func (insns Instructions) Marshal() ([]byte, error) {
+func (insns Instructions) Marshal() ([]byte, error) { return insns.MarshalOrder(binary.NativeEndian) }
+
+// MarshalOrder is Marshal for a machine of the given byte order (an
+// object for clang's bpfel or bpfeb): the offset and immediate in that
+// order, and the register nibbles where that machine's compiler puts
+// struct bpf_insn's dst_reg:4 and src_reg:4 bit-fields.
+func (insns Instructions) MarshalOrder(order binary.ByteOrder) ([]byte, error) {
 	out := make([]byte, 0, 8*len(insns))
 	for i, ins := range insns {
 		if ins.Dst > maxEncodable || ins.Src > maxEncodable {
@@ -167,18 +173,40 @@ func (insns Instructions) Marshal() ([]byte, error) {
 		if !ins.IsLoadImm64() && (ins.Constant < -1<<31 || ins.Constant > 1<<32-1) {
 			return nil, fmt.Errorf("instruction %d (%v): immediate %d does not fit 32 bits", i, ins, ins.Constant)
 		}
-		out = appendSlot(out, ins.OpCode, ins.Dst, ins.Src, ins.Offset, uint32(ins.Constant))
+		out = appendSlot(out, order, ins.OpCode, ins.Dst, ins.Src, ins.Offset, uint32(ins.Constant))
 		if ins.IsLoadImm64() {
-			out = appendSlot(out, 0, 0, 0, 0, uint32(uint64(ins.Constant)>>32))
+			out = appendSlot(out, order, 0, 0, 0, 0, uint32(uint64(ins.Constant)>>32))
 		}
 	}
 	return out, nil
 }
 
-func appendSlot(b []byte, op OpCode, dst, src Register, off int16, imm uint32) []byte {
-	b = append(b, byte(op), byte(src)<<4|byte(dst))
-	b = binary.LittleEndian.AppendUint16(b, uint16(off))
-	return binary.LittleEndian.AppendUint32(b, imm)
+func appendSlot(b []byte, order binary.ByteOrder, op OpCode, dst, src Register, off int16, imm uint32) []byte {
+	var slot [8]byte
+	slot[0], slot[1] = byte(op), regs(order, dst, src)
+	order.PutUint16(slot[2:], uint16(off))
+	order.PutUint32(slot[4:], imm)
+	return append(b, slot[:]...)
+}
+
+// bigEndian says whether order is big-endian.
+func bigEndian(order binary.ByteOrder) bool { return order.Uint16([]byte{0, 1}) == 1 }
+
+// regs is the registers' byte: a little-endian compiler puts the first
+// bit-field (dst_reg) in the low nibble, a big-endian one in the high.
+func regs(order binary.ByteOrder, dst, src Register) byte {
+	if bigEndian(order) {
+		return byte(dst)<<4 | byte(src)
+	}
+	return byte(src)<<4 | byte(dst)
+}
+
+// unregs is regs' inverse.
+func unregs(order binary.ByteOrder, b byte) (dst, src Register) {
+	if bigEndian(order) {
+		return Register(b >> 4), Register(b & 0xf)
+	}
+	return Register(b & 0xf), Register(b >> 4)
 }
 
 // String prints one instruction per line, with slot numbers as the kernel's

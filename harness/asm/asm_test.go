@@ -2,6 +2,8 @@ package asm
 
 import (
 	"bytes"
+	"encoding/binary"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -105,6 +107,32 @@ func TestValidRegisters(t *testing.T) {
 	for r := R0; r <= R15; r++ {
 		if got, want := r.Valid(), r <= R10; got != want {
 			t.Errorf("R%d.Valid() = %v, want %v", r, got, want)
+		}
+	}
+}
+
+// A machine's order decides the offset's and immediate's bytes and which
+// nibble holds dst_reg (the first bit-field: low on little-endian, high on
+// big-endian), as clang's bpfel and bpfeb emit them.
+func TestMarshalInEitherOrder(t *testing.T) {
+	prog := Instructions{Mov.Imm(R1, 42), LoadMem(R0, R1, -3, Half)}
+	for _, tt := range []struct {
+		order binary.ByteOrder
+		want  string
+	}{
+		{binary.LittleEndian, "b7 01 00 00 2a 00 00 00 69 10 fd ff 00 00 00 00"},
+		{binary.BigEndian, "b7 10 00 00 00 00 00 2a 69 01 ff fd 00 00 00 00"},
+	} {
+		b, err := prog.MarshalOrder(tt.order)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprintf("% x", b); got != tt.want {
+			t.Errorf("%v: % x, want %s", tt.order, b, tt.want)
+		}
+		back, err := DecodeOrder(b, tt.order)
+		if err != nil || back.String() != prog.String() {
+			t.Errorf("%v: decodes to %v, %v", tt.order, back, err)
 		}
 	}
 }

@@ -414,7 +414,7 @@ func LinkGetInfo(l FD) (LinkInfo, error) {
 	}
 	info := LinkInfo{Type: raw.linkType, ID: raw.id, ProgID: raw.progID, Union: raw.union}
 	if raw.linkType == unix.BPF_LINK_TYPE_XDP {
-		info.Ifindex = binary.LittleEndian.Uint32(raw.union[:])
+		info.Ifindex = binary.NativeEndian.Uint32(raw.union[:])
 	}
 	return info, nil
 }
@@ -528,7 +528,7 @@ const bpfFVTypeBTFObjFD = 1 << 15
 // kernel's, but map_create wants a BTF object of the program's too
 // (btf_fd): one int, as a libbpf object would carry, is loaded for it.
 func StructOpsMapCreate(a StructOpsMapAttr) (FD, error) {
-	le := binary.LittleEndian
+	le := binary.NativeEndian
 	strs := []byte("\x00int\x00")
 	var types []byte
 	for _, v := range []uint32{1, 1 << 24, 4, 32} { // [1] INT "int", 4 bytes, 32 bits

@@ -101,6 +101,9 @@ type SecInfo struct {
 
 // Spec is a parsed blob. Types[0] is void.
 type Spec struct {
+	// Order is the blob's byte order, from its magic: the order of the
+	// machine it was made for (clang's bpfel or bpfeb, or the kernel's).
+	Order   binary.ByteOrder
 	Types   []*Type
 	byName  map[string][]*Type
 	Strings []byte
@@ -113,7 +116,7 @@ const (
 	headerLen = 24
 )
 
-// Parse reads a little-endian BTF blob.
+// Parse reads a BTF blob, in either byte order.
 func Parse(b []byte) (*Spec, error) { return parse(b, nil) }
 
 // ParseSplit reads a module's BTF (/sys/kernel/btf/MODULE), which is split
@@ -123,13 +126,27 @@ func Parse(b []byte) (*Spec, error) { return parse(b, nil) }
 // the kernel's.
 func ParseSplit(b []byte, base *Spec) (*Spec, error) { return parse(b, base) }
 
+// orderOf is the byte order a blob's magic (0xeb9f) is written in.
+func orderOf(b []byte) (binary.ByteOrder, error) {
+	switch {
+	case binary.LittleEndian.Uint16(b) == magic:
+		return binary.LittleEndian, nil
+	case binary.BigEndian.Uint16(b) == magic:
+		return binary.BigEndian, nil
+	}
+	return nil, fmt.Errorf("bad magic %#x", binary.LittleEndian.Uint16(b))
+}
+
 func parse(b []byte, base *Spec) (*Spec, error) {
-	le := binary.LittleEndian
 	if len(b) < headerLen {
 		return nil, fmt.Errorf("btf: %d bytes is shorter than the header", len(b))
 	}
-	if m := le.Uint16(b); m != magic {
-		return nil, fmt.Errorf("btf: bad magic %#x (big-endian BTF is not supported)", m)
+	le, err := orderOf(b)
+	if err != nil {
+		return nil, fmt.Errorf("btf: %w", err)
+	}
+	if base != nil && base.Order != le {
+		return nil, fmt.Errorf("btf: split BTF in %v on base BTF in %v", le, base.Order)
 	}
 	hdrLen := le.Uint32(b[4:])
 	typeOff, typeLen := le.Uint32(b[8:]), le.Uint32(b[12:])
@@ -146,7 +163,7 @@ func parse(b []byte, base *Spec) (*Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Spec{Strings: strs, Types: []*Type{{Kind: KindUnknown}}, byName: map[string][]*Type{}, raw: b, offsets: []int{-1}}
+	s := &Spec{Order: le, Strings: strs, Types: []*Type{{Kind: KindUnknown}}, byName: map[string][]*Type{}, raw: b, offsets: []int{-1}}
 	if base != nil {
 		s.Strings = append(append([]byte(nil), base.Strings...), strs...)
 		s.Types = append([]*Type(nil), base.Types...)
@@ -204,7 +221,7 @@ func (s *Spec) Name(off uint32) (string, error) {
 }
 
 func (s *Spec) parseType(b []byte, id uint32) (*Type, int, error) {
-	le := binary.LittleEndian
+	le := s.Order
 	if len(b) < 12 {
 		return nil, 0, errors.New("truncated")
 	}
@@ -418,7 +435,7 @@ func EssentialName(name string) string {
 // kernel refuses a DATASEC of size 0.
 func (s *Spec) FixDatasecs(sectionSize func(name string) (uint32, bool), varOffset func(name string) (uint32, bool)) ([]byte, error) {
 	out := append([]byte(nil), s.raw...)
-	le := binary.LittleEndian
+	le := s.Order
 	for _, t := range s.Types {
 		if t.Kind != KindDatasec {
 			continue

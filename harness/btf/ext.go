@@ -1,7 +1,6 @@
 package btf
 
 import (
-	"encoding/binary"
 	"fmt"
 )
 
@@ -68,7 +67,7 @@ type LineInfo struct {
 
 // ParseExt reads .BTF.ext; names resolve against spec's strings.
 func ParseExt(b []byte, spec *Spec) (*Ext, error) {
-	le := binary.LittleEndian
+	le := spec.Order
 	if len(b) < 8 {
 		return nil, fmt.Errorf("btf.ext: %d bytes is shorter than the header", len(b))
 	}
@@ -124,7 +123,7 @@ func ParseExt(b []byte, spec *Spec) (*Ext, error) {
 // its name, a count and the records. min is the record size this parser
 // reads; larger records (a newer format) are read by their prefix.
 func eachRecord(sec []byte, min int, spec *Spec, f func(sec string, rec []byte) error) error {
-	le := binary.LittleEndian
+	le := spec.Order
 	if len(sec) == 0 {
 		return nil
 	}

@@ -1,7 +1,6 @@
 package btf
 
 import (
-	"encoding/binary"
 	"fmt"
 	"strings"
 )
@@ -30,7 +29,7 @@ func (s *Spec) format(id uint32, data []byte, depth int) string {
 	if err != nil || depth > maxDepth {
 		return fmt.Sprintf("%x", data)
 	}
-	le := binary.LittleEndian
+	le := s.Order
 	switch t.Kind {
 	case KindInt, KindEnum, KindEnum64:
 		signed := t.Kind == KindInt && t.Extra>>24&1 == 1 || t.Kind != KindInt && t.KindFlag

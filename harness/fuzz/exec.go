@@ -437,7 +437,7 @@ func (e *Executor) do(st *fds, op Op) (Outcome, error) {
 		return Outcome{Returns: true, Value: r.Count}, nil
 	case OpLinkCreate:
 		a := bpf.LinkCreateAttr{Prog: st.prog(op.Prog), AttachType: attachType(c[0])}
-		binary.LittleEndian.PutUint64(a.Union[:8], op.N)
+		binary.NativeEndian.PutUint64(a.Union[:8], op.N)
 		switch c[1] % 3 {
 		case 1:
 			a.Target = 1
@@ -446,7 +446,7 @@ func (e *Executor) do(st *fds, op Op) (Outcome, error) {
 		}
 		a.Flags = []uint32{0, 1, 1 << 31}[c[2]%3]
 		if c[2]&8 != 0 {
-			binary.LittleEndian.PutUint64(a.Union[8:16], op.N) // past the type's part of the union
+			binary.NativeEndian.PutUint64(a.Union[8:16], op.N) // past the type's part of the union
 		}
 		fd, err := bpf.LinkCreate(a)
 		if err == nil {

@@ -99,6 +99,9 @@ func (r *reader) take(n int) []byte {
 	return out
 }
 
+// An input's numbers are little-endian on every machine: this is the
+// corpus format, not the kernel's memory, and a kept input must decode to
+// the same calls on an arm64 or s390x guest as on x86_64.
 func (r *reader) u32() uint32 {
 	var b [4]byte
 	copy(b[:], r.take(4))

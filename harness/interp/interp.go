@@ -36,7 +36,7 @@ type value struct {
 // map fds of LoadMapFD instructions.
 func Run(insns asm.Instructions, ctx uint32, maps map[int]*ArrayMap) (uint32, error) {
 	var ctxMem [4]byte
-	binary.LittleEndian.PutUint32(ctxMem[:], ctx)
+	binary.NativeEndian.PutUint32(ctxMem[:], ctx)
 	return RunCtx(insns, ctxMem[:], maps)
 }
 
@@ -274,7 +274,7 @@ func load(p value, off int64, size int) (uint64, error) {
 	}
 	var buf [8]byte
 	copy(buf[:], b)
-	return binary.LittleEndian.Uint64(buf[:]), nil
+	return binary.NativeEndian.Uint64(buf[:]), nil
 }
 
 func store(p value, off int64, size int, v uint64) error {
@@ -283,7 +283,7 @@ func store(p value, off int64, size int, v uint64) error {
 		return err
 	}
 	var buf [8]byte
-	binary.LittleEndian.PutUint64(buf[:], v)
+	binary.NativeEndian.PutUint64(buf[:], v)
 	copy(b, buf[:size])
 	return nil
 }

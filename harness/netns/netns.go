@@ -218,7 +218,7 @@ func addAddr(ifindex int, family int, ip net.IP, prefix int) error {
 	if family == unix.AF_INET6 {
 		hdr[2] = unix.IFA_F_NODAD
 	}
-	binary.LittleEndian.PutUint32(hdr[4:], uint32(ifindex))
+	binary.NativeEndian.PutUint32(hdr[4:], uint32(ifindex))
 	err := rtnl.Request(unix.RTM_NEWADDR, unix.NLM_F_CREATE|unix.NLM_F_EXCL, hdr,
 		rtnl.Attr{Type: unix.IFA_LOCAL, Data: raw}, rtnl.Attr{Type: unix.IFA_ADDRESS, Data: raw})
 	if err != nil {

@@ -108,6 +108,12 @@ const KernelBTF = "/sys/kernel/btf/vmlinux"
 
 // LoadWith is Load with options.
 func (o *Object) LoadWith(opts LoadOptions) (*Collection, error) {
+	// The kernel reads instructions, BTF and map values in its own order,
+	// as libbpf checks ("endianness mismatch").
+	if o.ByteOrder != nil && bigEndian(o.ByteOrder) != bigEndian(binary.NativeEndian) {
+		return nil, fmt.Errorf("the object is %s, this kernel %s: build it with clang -target %s",
+			orderName(o.ByteOrder), orderName(binary.NativeEndian), map[bool]string{true: "bpfeb", false: "bpfel"}[bigEndian(binary.NativeEndian)])
+	}
 	// Every program's type first: an unknown section creates nothing.
 	types := make([]ProgType, len(o.Programs))
 	for i, p := range o.Programs {
@@ -264,8 +270,8 @@ func createMap(m *Map, btfFD bpf.FD) (bpf.FD, error) {
 func (p *Program) funcInfoRecords() []byte {
 	var b []byte
 	for _, fi := range p.FuncInfo {
-		b = binary.LittleEndian.AppendUint32(b, fi.InsnOff)
-		b = binary.LittleEndian.AppendUint32(b, fi.TypeID)
+		b = binary.NativeEndian.AppendUint32(b, fi.InsnOff)
+		b = binary.NativeEndian.AppendUint32(b, fi.TypeID)
 	}
 	return b
 }
@@ -274,7 +280,7 @@ func (p *Program) lineInfoRecords() []byte {
 	var b []byte
 	for _, li := range p.LineInfo {
 		for _, v := range []uint32{li.InsnOff, li.FileNameOff, li.LineOff, li.LineCol} {
-			b = binary.LittleEndian.AppendUint32(b, v)
+			b = binary.NativeEndian.AppendUint32(b, v)
 		}
 	}
 	return b

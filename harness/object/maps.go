@@ -2,7 +2,6 @@ package object
 
 import (
 	"debug/elf"
-	"encoding/binary"
 	"fmt"
 	"strings"
 
@@ -51,7 +50,7 @@ func (r *reader) legacyMaps(idx int, s *elf.Section) error {
 			if 4*i+4 > len(def) {
 				return 0
 			}
-			return binary.LittleEndian.Uint32(def[4*i:])
+			return r.f.ByteOrder.Uint32(def[4*i:])
 		}
 		r.obj.Maps = append(r.obj.Maps, &Map{
 			Name: sym.Name, Type: field(0), KeySize: field(1), ValueSize: field(2), MaxEntries: field(3), Flags: field(4),

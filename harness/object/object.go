@@ -72,6 +72,9 @@ type Object struct {
 	Maps     []*Map
 	// StructOps are the variables of .struct_ops and .struct_ops.link.
 	StructOps []*StructOps
+	// ByteOrder is the ELF file's: clang's bpfel or bpfeb. Its code,
+	// relocations and data are in it; the kernel takes only its own.
+	ByteOrder binary.ByteOrder
 	BTF       *btf.Spec // nil when the object has no .BTF
 	Ext       *btf.Ext  // nil when it has no .BTF.ext
 	// btfBlob is .BTF as BPF_BTF_LOAD takes it (DATASECs filled in).
@@ -107,10 +110,10 @@ func Parse(b []byte) (*Object, error) {
 	if err != nil {
 		return nil, fmt.Errorf("not an ELF object: %w", err)
 	}
-	if f.Machine != elf.EM_BPF || f.Class != elf.ELFCLASS64 || f.Data != elf.ELFDATA2LSB {
-		return nil, fmt.Errorf("not a little-endian 64-bit BPF object (machine %v, %v, %v)", f.Machine, f.Class, f.Data)
+	if f.Machine != elf.EM_BPF || f.Class != elf.ELFCLASS64 {
+		return nil, fmt.Errorf("not a 64-bit BPF object (machine %v, %v, %v)", f.Machine, f.Class, f.Data)
 	}
-	r := &reader{f: f, obj: &Object{}, code: map[int][]byte{}}
+	r := &reader{f: f, obj: &Object{ByteOrder: f.ByteOrder}, code: map[int][]byte{}}
 	if err := r.read(); err != nil {
 		return nil, err
 	}
@@ -258,8 +261,8 @@ func (r *reader) readRelocations() error {
 		}
 		m := map[uint64]relo{}
 		for off := 0; off < len(data); off += 16 {
-			rOff := binary.LittleEndian.Uint64(data[off:])
-			info := binary.LittleEndian.Uint64(data[off+8:])
+			rOff := r.f.ByteOrder.Uint64(data[off:])
+			info := r.f.ByteOrder.Uint64(data[off+8:])
 			symIdx, typ := info>>32, uint32(info)
 			where := fmt.Sprintf("section %s, relocation %d (offset %#x)", s.Name, off/16, rOff)
 			if symIdx == 0 || symIdx > uint64(len(r.syms)) {
@@ -434,10 +437,10 @@ func (r *reader) link(main function) (*Program, error) {
 				p.CORE = append(p.CORE, CORERef{Insn: here, CORERelo: rel})
 			}
 			op := slot[0]
-			imm := int32(binary.LittleEndian.Uint32(slot[4:]))
+			imm := int32(r.f.ByteOrder.Uint32(slot[4:]))
 			rel, hasRel := r.relos[fn.section][off]
 			switch {
-			case op == 0x85 && slot[1]>>4 == 1: // call with BPF_PSEUDO_CALL
+			case op == 0x85 && srcReg(slot[1], r.f.ByteOrder) == 1: // call with BPF_PSEUDO_CALL
 				tsec, toff := fn.section, int64(off)+8*(int64(imm)+1)
 				if hasRel {
 					if rel.typ != rBPF64_32 {
@@ -471,13 +474,13 @@ func (r *reader) link(main function) (*Program, error) {
 	}
 	for _, c := range calls {
 		target := order[at[c.targetFunc]].slot + int(c.targetOff/8)
-		binary.LittleEndian.PutUint32(slots[c.slot][4:], uint32(int32(target-(c.slot+1))))
+		r.f.ByteOrder.PutUint32(slots[c.slot][4:], uint32(int32(target-(c.slot+1))))
 	}
 	raw := make([]byte, 0, 8*len(slots))
 	for _, s := range slots {
 		raw = append(raw, s[:]...)
 	}
-	insns, err := asm.Decode(raw)
+	insns, err := asm.DecodeOrder(raw, r.f.ByteOrder)
 	if err != nil {
 		return nil, err
 	}
@@ -514,4 +517,23 @@ func (r *reader) mapRef(sym elf.Symbol, addend int64) (MapRef, error) {
 		return MapRef{Map: sec, Offset: off}, nil
 	}
 	return MapRef{}, fmt.Errorf("symbol in section %q, which is neither maps nor global data", sec)
+}
+
+// srcReg is an instruction's source register. struct bpf_insn declares
+// dst_reg:4 then src_reg:4, and a big-endian compiler puts the first
+// bit-field in the high bits.
+func srcReg(regs byte, order binary.ByteOrder) byte {
+	if bigEndian(order) {
+		return regs & 0xf
+	}
+	return regs >> 4
+}
+
+func bigEndian(order binary.ByteOrder) bool { return order.Uint16([]byte{0, 1}) == 1 }
+
+func orderName(order binary.ByteOrder) string {
+	if bigEndian(order) {
+		return "big-endian (bpfeb)"
+	}
+	return "little-endian (bpfel)"
 }

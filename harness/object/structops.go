@@ -106,8 +106,8 @@ func (r *reader) structOpsRelocations(idx int, name string, vars []*StructOps, o
 			return fmt.Errorf("section %s: %d bytes, %v", s.Name, len(data), err)
 		}
 		for off := 0; off < len(data); off += 16 {
-			rOff := binary.LittleEndian.Uint64(data[off:])
-			info := binary.LittleEndian.Uint64(data[off+8:])
+			rOff := r.f.ByteOrder.Uint64(data[off:])
+			info := r.f.ByteOrder.Uint64(data[off+8:])
 			symIdx, typ := info>>32, uint32(info)
 			if typ != rBPF64Abs64 || symIdx == 0 || symIdx > uint64(len(r.syms)) {
 				return fmt.Errorf("section %s: relocation %d: type %d, symbol %d: want R_BPF_64_ABS64 of a function", s.Name, off/16, typ, symIdx)
@@ -316,7 +316,7 @@ func (l *structOpsLoad) instance(so *StructOps, progs map[string]bpf.FD) (*Struc
 			return nil, fmt.Errorf("%s.%s: %w", so.Name, name, err)
 		}
 		if prog, ok := so.Progs[name]; ok {
-			binary.LittleEndian.PutUint64(value[dataOff+off:], uint64(progs[prog]))
+			binary.NativeEndian.PutUint64(value[dataOff+off:], uint64(progs[prog]))
 			continue
 		}
 		local := so.Data[m[0] : m[0]+m[1]]

@@ -69,8 +69,8 @@ func GetLinkInfo(link bpf.FD) (LinkInfo, error) {
 	// struct { __u32 attach_type; __u32 attached; } oreore;
 	return LinkInfo{
 		LinkInfo:   info,
-		AttachType: binary.LittleEndian.Uint32(info.Union[0:4]),
-		Attached:   binary.LittleEndian.Uint32(info.Union[4:8]) != 0,
+		AttachType: binary.NativeEndian.Uint32(info.Union[0:4]),
+		Attached:   binary.NativeEndian.Uint32(info.Union[4:8]) != 0,
 	}, nil
 }
 

@@ -24,8 +24,8 @@ func (a Attr) encode() []byte {
 		body = append(body, c.encode()...)
 	}
 	b := make([]byte, 4, 4+len(body)+3)
-	binary.LittleEndian.PutUint16(b, uint16(4+len(body)))
-	binary.LittleEndian.PutUint16(b[2:], a.Type)
+	binary.NativeEndian.PutUint16(b, uint16(4+len(body)))
+	binary.NativeEndian.PutUint16(b[2:], a.Type)
 	b = append(b, body...)
 	for len(b)%4 != 0 {
 		b = append(b, 0)
@@ -38,14 +38,14 @@ func String(typ uint16, s string) Attr { return Attr{Type: typ, Data: append([]b
 
 // U32 is a u32 attribute.
 func U32(typ uint16, v uint32) Attr {
-	return Attr{Type: typ, Data: binary.LittleEndian.AppendUint32(nil, v)}
+	return Attr{Type: typ, Data: binary.NativeEndian.AppendUint32(nil, v)}
 }
 
 // Ifinfomsg is the header of link messages.
 func Ifinfomsg(index int32) []byte {
 	b := make([]byte, unix.SizeofIfInfomsg)
 	b[0] = unix.AF_UNSPEC
-	binary.LittleEndian.PutUint32(b[4:], uint32(index))
+	binary.NativeEndian.PutUint32(b[4:], uint32(index))
 	return b
 }
 
@@ -55,10 +55,10 @@ func message(typ, flags uint16, header []byte, attrs []Attr) []byte {
 		body = append(body, a.encode()...)
 	}
 	msg := make([]byte, unix.NLMSG_HDRLEN, unix.NLMSG_HDRLEN+len(body))
-	binary.LittleEndian.PutUint32(msg, uint32(unix.NLMSG_HDRLEN+len(body)))
-	binary.LittleEndian.PutUint16(msg[4:], typ)
-	binary.LittleEndian.PutUint16(msg[6:], flags|unix.NLM_F_REQUEST)
-	binary.LittleEndian.PutUint32(msg[8:], 1)
+	binary.NativeEndian.PutUint32(msg, uint32(unix.NLMSG_HDRLEN+len(body)))
+	binary.NativeEndian.PutUint16(msg[4:], typ)
+	binary.NativeEndian.PutUint16(msg[6:], flags|unix.NLM_F_REQUEST)
+	binary.NativeEndian.PutUint32(msg[8:], 1)
 	return append(msg, body...)
 }
 
@@ -83,10 +83,10 @@ func Request(typ, flags uint16, header []byte, attrs ...Attr) error {
 		return err
 	}
 	// The answer is one nlmsgerr: a header, then the error (0 for an ack).
-	if n < unix.NLMSG_HDRLEN+4 || binary.LittleEndian.Uint16(buf[4:]) != unix.NLMSG_ERROR {
+	if n < unix.NLMSG_HDRLEN+4 || binary.NativeEndian.Uint16(buf[4:]) != unix.NLMSG_ERROR {
 		return errors.New("netlink: the answer is not an acknowledgement")
 	}
-	if errno := -int32(binary.LittleEndian.Uint32(buf[unix.NLMSG_HDRLEN:])); errno != 0 {
+	if errno := -int32(binary.NativeEndian.Uint32(buf[unix.NLMSG_HDRLEN:])); errno != 0 {
 		return unix.Errno(errno)
 	}
 	return nil
@@ -111,15 +111,15 @@ func Dump(typ uint16, header []byte) ([][]byte, error) {
 			return nil, err
 		}
 		for b := buf[:n]; len(b) >= unix.NLMSG_HDRLEN; {
-			l := int(binary.LittleEndian.Uint32(b))
+			l := int(binary.NativeEndian.Uint32(b))
 			if l < unix.NLMSG_HDRLEN || l > len(b) {
 				return nil, fmt.Errorf("netlink: bad message length %d", l)
 			}
-			switch binary.LittleEndian.Uint16(b[4:]) {
+			switch binary.NativeEndian.Uint16(b[4:]) {
 			case unix.NLMSG_DONE:
 				return out, nil
 			case unix.NLMSG_ERROR:
-				if errno := -int32(binary.LittleEndian.Uint32(b[unix.NLMSG_HDRLEN:])); errno != 0 {
+				if errno := -int32(binary.NativeEndian.Uint32(b[unix.NLMSG_HDRLEN:])); errno != 0 {
 					return nil, unix.Errno(errno)
 				}
 			default:
@@ -134,11 +134,11 @@ func Dump(typ uint16, header []byte) ([][]byte, error) {
 func Attrs(b []byte) map[uint16][]byte {
 	out := map[uint16][]byte{}
 	for len(b) >= 4 {
-		l := int(binary.LittleEndian.Uint16(b))
+		l := int(binary.NativeEndian.Uint16(b))
 		if l < 4 || l > len(b) {
 			break
 		}
-		out[binary.LittleEndian.Uint16(b[2:])&^unix.NLA_F_NESTED] = b[4:l]
+		out[binary.NativeEndian.Uint16(b[2:])&^unix.NLA_F_NESTED] = b[4:l]
 		b = b[min((l+3)&^3, len(b)):]
 	}
 	return out

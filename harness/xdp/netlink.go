@@ -41,9 +41,9 @@ func List() ([]Attachment, error) {
 			continue
 		}
 		a := Attachment{
-			Ifindex: int(int32(binary.LittleEndian.Uint32(m[4:]))),
+			Ifindex: int(int32(binary.NativeEndian.Uint32(m[4:]))),
 			Name:    unix.ByteSliceToString(attrs[unix.IFLA_IFNAME]),
-			ProgID:  binary.LittleEndian.Uint32(id),
+			ProgID:  binary.NativeEndian.Uint32(id),
 			Mode:    "unknown",
 		}
 		if mode := xdp[unix.IFLA_XDP_ATTACHED]; len(mode) == 1 && int(mode[0]) < len(xdpModes) {

@@ -60,7 +60,8 @@ func Open(path string, suffixes []string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	// A call is e8 and a rel32 from the next instruction: scan for the
+	// x86_64 only (the debug flavor's fuzzing is an x86_64 lane): a call
+	// is e8 and a little-endian rel32 from the next instruction: scan for the
 	// ones that land on traceFunc. A stray e8 whose next four bytes happen
 	// to point exactly there would need a site's line too, which the
 	// filter below asks for: it does not count unless it is in the units.
