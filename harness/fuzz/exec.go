@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -216,6 +217,14 @@ func (e *Executor) Run(p Program) (Result, error) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			// A panic here is not the fuzz function's, which Go's fuzzer
+			// recovers and reports: it would end the worker, whose output
+			// Go discards. It becomes the input's error instead.
+			defer func() {
+				if r := recover(); r != nil {
+					errs[t] = fmt.Errorf("thread %d panicked: %v\n%s", t, r, debug.Stack())
+				}
+			}()
 			// KCOV traces a thread: the goroutine keeps this one until the
 			// trace is read.
 			runtime.LockOSThread()

@@ -22,6 +22,7 @@ import (
 var (
 	inputLog = flag.String("fuzz.log", "", "write each input, before it runs, as a record to this results port (make fuzz: the host finds the input that crashed the kernel)")
 	pcLog    = flag.String("fuzz.pcs", "", "append each kernel PC an input reached first to this file (make fuzz's coverage report)")
+	stderr   = flag.String("fuzz.stderr", "", "send the process's standard error here (make fuzz: /dev/console): Go runs the fuzz worker with its output discarded, so a crash of the worker (exit status 2) would say nothing")
 	needKCOV = flag.Bool("fuzz.kcov", false, "fail unless KCOV traces the inputs: under make fuzz it is the signal, and without it the Go fuzzer sees only the harness")
 )
 
@@ -44,6 +45,16 @@ func getExecutor(tb testing.TB) *Executor {
 // (make fuzz) the kernel's KCOV coverage of the series' objects is the
 // signal; run as a test it runs the seeds and the regressions once.
 func FuzzSeries(f *testing.F) {
+	if *stderr != "" {
+		console, err := os.OpenFile(*stderr, os.O_WRONLY|unix.O_NOCTTY, 0)
+		if err != nil {
+			f.Fatal(err)
+		}
+		// The runtime writes a fatal error's trace to fd 2.
+		if err := unix.Dup2(int(console.Fd()), 2); err != nil {
+			f.Fatal(err)
+		}
+	}
 	e := getExecutor(f)
 	if *needKCOV && !e.HasKCOV() {
 		f.Fatalf("no KCOV (%s): fuzzing would be blind to the kernel; make fuzz boots the debug flavor, whose config has CONFIG_KCOV", KCOVPath)

@@ -124,7 +124,7 @@ func run(c config, w io.Writer) (int, error) {
 	fmt.Fprintf(w, "fuzz: %s for %v, from a corpus of %d inputs (%s)\n", target, c.duration, len(files), c.corpus)
 	runDir := filepath.Join(c.out, "run")
 	argv := []string{guestBinary, "-test.run=^$", "-test.fuzz=^" + target + "$", "-test.fuzztime=" + c.duration.String(),
-		"-test.fuzzcachedir=" + guestCache, "-test.fuzzminimizetime=" + c.minimize.String(), "-test.parallel=1", "-fuzz.log=" + guest.ResultsPort, "-fuzz.pcs=" + guestPCs, "-fuzz.kcov"}
+		"-test.fuzzcachedir=" + guestCache, "-test.fuzzminimizetime=" + c.minimize.String(), "-test.parallel=1", "-fuzz.log=" + guest.ResultsPort, "-fuzz.pcs=" + guestPCs, "-fuzz.kcov", "-fuzz.stderr=/dev/console"}
 	start := time.Now()
 	status, err := vmrun(c, runDir, c.duration+10*time.Minute, true, files, []string{guestCache, guestOut, "/testdata"}, argv, w)
 	if err != nil {
