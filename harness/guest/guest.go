@@ -2,11 +2,15 @@
 // guest's init (harness/cmd/guest-init): where things are in the guest's
 // file system, and what the results port carries.
 //
-// The results port is the guest's second serial port. It carries JSON lines
+// The results port is the guest's second serial port (ttyS1), or on a
+// machine with one UART the virtio console the host names with ResultsParam
+// on the kernel's command line. It carries JSON lines
 // and nothing else, so kernel messages on the console can never interleave
 // with them. A line is either a `go test -json` event, as cmd/test2json
 // writes it, or a Guest record from the init, told apart by its Guest field.
 package guest
+
+import "strings"
 
 // Paths in the guest.
 const (
@@ -18,8 +22,26 @@ const (
 	// AloneLane runs after all the others have ended.
 	TestsDir    = "/tests"
 	ProgramsDir = "/programs" // the C programs' objects, *.bpf.o
+	// ResultsPort is the results port unless ResultsParam names another.
 	ResultsPort = "/dev/ttyS1"
+	// ResultsParam=DEVICE on the kernel's command line is the results
+	// port on a machine whose second port is not ttyS1 (arm64's and
+	// s390x's /dev/hvc0).
+	ResultsParam = "oreore.results"
 )
+
+// ResultsPortFrom is the results port a kernel command line names.
+func ResultsPortFrom(cmdline string) string {
+	for _, f := range strings.Fields(cmdline) {
+		if f == "--" {
+			break // what follows is init's
+		}
+		if v, ok := strings.CutPrefix(f, ResultsParam+"="); ok && v != "" {
+			return v
+		}
+	}
+	return ResultsPort
+}
 
 // AloneLane is the lane whose binaries have the guest to themselves: they
 // may change what is global (net.core.bpf_jit_enable: programs that the

@@ -68,3 +68,15 @@ func TestComm(t *testing.T) {
 		}
 	}
 }
+
+func TestResultsPortFromTheCommandLine(t *testing.T) {
+	for cmdline, want := range map[string]string{
+		"console=ttyS0 panic=-1 rdinit=/init\n":                            ResultsPort,
+		"console=ttyAMA0 oreore.results=/dev/hvc0 oreore.kmemleak=1\n":     "/dev/hvc0",
+		"console=ttyAMA0 -- -test.run=X oreore.results=/dev/somethingelse": ResultsPort,
+	} {
+		if got := ResultsPortFrom(cmdline); got != want {
+			t.Errorf("%q: %s, want %s", cmdline, got, want)
+		}
+	}
+}

@@ -16,11 +16,16 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"oreore/harness/guest"
 )
 
 // Config describes one boot.
 type Config struct {
-	Kernel    string // bzImage
+	// Machine is the architecture the guest boots as; the zero value is
+	// x86_64.
+	Machine   Machine
+	Kernel    string // bzImage, or the machine's Image
 	Initramfs string
 	Append    []string // kernel parameters added to the defaults
 	InitArgs  []string // arguments for /init, after "--"
@@ -89,12 +94,24 @@ const (
 	TCG  Accelerator = "tcg"
 )
 
-func (a Accelerator) args() []string {
+func (a Accelerator) args(m Machine) []string {
 	if a == KVM {
 		return []string{"-accel", "kvm", "-cpu", "host"}
 	}
 	// Without thread=multi this QEMU runs every vCPU on one host thread.
-	return []string{"-accel", "tcg,thread=multi"}
+	args := []string{"-accel", "tcg,thread=multi"}
+	if m.TCGCPU != "" {
+		args = append(args, "-cpu", m.TCGCPU)
+	}
+	return args
+}
+
+// machine is cfg's machine, x86_64 when none is set.
+func (cfg Config) machine() Machine {
+	if cfg.Machine.Name == "" {
+		return Machines["x86_64"]
+	}
+	return cfg.Machine
 }
 
 // kvmUsable reports whether /dev/kvm can be opened, and why not.
@@ -107,27 +124,24 @@ func kvmUsable() (bool, string) {
 	return true, ""
 }
 
-// Args is the QEMU command line. ttyS0 is the console on stdout; ttyS1
-// writes the results file. Without ACPI a power-off would hang QEMU, so the
-// guest ends with a reboot, which -no-reboot turns into QEMU's exit, and a
-// panic reboots at once (panic=-1).
+// Args is the QEMU command line. The machine's console is on stdout, and
+// its results port writes the results file. Without ACPI a power-off would
+// hang QEMU, so the guest ends with a reboot, which -no-reboot turns into
+// QEMU's exit, and a panic reboots at once (panic=-1).
 func Args(cfg Config, accel Accelerator, resultsPath string) []string {
-	// Without ACPI there is no HPET or PM timer; under TCG the watchdog then
-	// drops the TSC for jiffies, and every duration the guest measures
-	// (test_run, ktime) gets a 4 ms grain. TCG's TSC follows the host clock.
-	// pty.legacy_count=0: tinyconfig's 256 legacy BSD pty pairs cost 0.24 s
-	// of boot under TCG (initcall_debug), and nothing here uses them.
-	// nolapic_timer: calibrating the local APIC timer against the PIT
-	// costs 0.2 s under TCG; the PIT then drives the tick for all CPUs.
-	kernelArgs := append([]string{"console=ttyS0", "panic=-1", "rdinit=/init", "tsc=reliable", "pty.legacy_count=0",
-		"nolapic_timer"}, cfg.Append...)
+	m := cfg.machine()
+	kernelArgs := append([]string{"console=" + m.Console, "panic=-1", "rdinit=/init"}, m.KernelArgs...)
+	if m.ResultsDevice != Machines["x86_64"].ResultsDevice {
+		kernelArgs = append(kernelArgs, guest.ResultsParam+"="+m.ResultsDevice)
+	}
+	kernelArgs = append(kernelArgs, cfg.Append...)
 	if cfg.Dump != nil {
 		kernelArgs = append(kernelArgs, "oops=panic", fwCfgParam)
 	}
 	if cfg.GDBPort != 0 {
 		kernelArgs = append(kernelArgs, "nokaslr")
 	}
-	if cfg.TSCkHz != 0 {
+	if cfg.TSCkHz != 0 && m.Name == "x86_64" {
 		// Under TCG the guest's PIT calibration of the TSC fails now and
 		// then, which leaves it on a 4 ms jiffies clock: give it the rate.
 		kernelArgs = append(kernelArgs, fmt.Sprintf("tsc_early_khz=%d", cfg.TSCkHz))
@@ -135,15 +149,9 @@ func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 	if len(cfg.InitArgs) > 0 {
 		kernelArgs = append(append(kernelArgs, "--"), cfg.InitArgs...)
 	}
-	// One CPU per socket: the kernel has no ACPI, so it finds CPUs in
-	// SeaBIOS's MP table, which lists only the first CPU of each package.
-	// QEMU's default topology puts all CPUs in one package: the guest then
-	// brought up one CPU whatever -smp asked.
-	args := []string{
-		"-M", "q35", "-m", cfg.Memory, "-smp", fmt.Sprintf("%d,sockets=%d,cores=1,threads=1", cfg.CPUs, cfg.CPUs),
-		"-nodefaults", "-nographic", "-no-reboot", "-net", "none",
-	}
-	args = append(args, accel.args()...)
+	args := append(append([]string{}, m.Board...), "-m", cfg.Memory, "-smp", m.smp(cfg.CPUs),
+		"-nodefaults", "-nographic", "-no-reboot", "-net", "none")
+	args = append(args, accel.args(m)...)
 	args = append(args, "-kernel", cfg.Kernel)
 	if cfg.Initramfs != "" {
 		args = append(args, "-initrd", cfg.Initramfs)
@@ -161,7 +169,7 @@ func Args(cfg Config, accel Accelerator, resultsPath string) []string {
 	} else {
 		args = append(args, "-serial", "stdio")
 	}
-	return append(args, "-serial", "file:"+resultsPath)
+	return append(args, m.resultsArgs(resultsPath)...)
 }
 
 // newChooser makes the Chooser that resolves Auto (accel.go).
@@ -176,6 +184,10 @@ func Run(cfg Config) Result {
 	}
 	accel := cfg.Accel
 	var why string
+	if !cfg.machine().Native() && accel != TCG {
+		// KVM runs only the host's own instructions.
+		accel, why = TCG, fmt.Sprintf("an %s guest on an %s host: KVM cannot run it", cfg.machine().Name, HostMachine().Name)
+	}
 	if accel == Auto || accel == "" {
 		choice := newChooser().Choose(cfg)
 		accel = choice.Accel
@@ -248,7 +260,7 @@ func boot(cfg Config, accel Accelerator) Result {
 		ctx, cancel = context.WithTimeout(parent, cfg.Timeout)
 	}
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "qemu-system-x86_64", Args(cfg, accel, res.ResultsPath)...)
+	cmd := exec.CommandContext(ctx, cfg.machine().QEMU, Args(cfg, accel, res.ResultsPath)...)
 	var stderr bytes.Buffer
 	start := time.Now()
 	counted := &countingWriter{w: console, start: start, mark: []byte("oreore-init:")}
@@ -269,7 +281,7 @@ func boot(cfg Config, accel Accelerator) Result {
 	}
 
 	if err := cmd.Start(); err != nil {
-		res.Err = fmt.Errorf("qemu-system-x86_64: %v", err)
+		res.Err = fmt.Errorf("%s: %v", cfg.machine().QEMU, err)
 		return res
 	}
 	exited, graceDone, panicDone := make(chan struct{}), make(chan struct{}), make(chan struct{})
@@ -306,7 +318,7 @@ func boot(cfg Config, accel Accelerator) Result {
 	case ctx.Err() == context.DeadlineExceeded:
 		res.TimedOut = true
 	case err != nil:
-		res.Err = fmt.Errorf("qemu-system-x86_64: %v: %s", err, strings.TrimSpace(stderr.String()))
+		res.Err = fmt.Errorf("%s: %v: %s", cfg.machine().QEMU, err, strings.TrimSpace(stderr.String()))
 	}
 	return res
 }

@@ -150,3 +150,36 @@ func TestAutoFormat(t *testing.T) {
 		}
 	}
 }
+
+// Each machine boots its board with its console and its results port, and
+// one with another architecture's instructions runs under TCG with -cpu
+// max, telling the guest's init where its results port is.
+func TestArgsPerMachine(t *testing.T) {
+	for _, tt := range []struct {
+		machine string
+		want    []string
+	}{
+		{"x86_64", []string{"-M q35", "console=ttyS0", "-serial stdio -serial file:/r"}},
+		{"arm64", []string{"-M virt,gic-version=3", "-smp 2 ", "-accel tcg,thread=multi -cpu max", "console=ttyAMA0 panic=-1 rdinit=/init oreore.results=/dev/hvc0",
+			"-serial stdio -chardev file,id=results,path=/r -device virtio-serial-device -device virtconsole,chardev=results"}},
+		{"s390x", []string{"-M s390-ccw-virtio", "-cpu max", "console=ttysclp0", "oreore.results=/dev/hvc0", "-device virtio-serial-ccw"}},
+	} {
+		m, err := MachineFor(tt.machine)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg := Config{Machine: m, Kernel: "k", Memory: "1G", CPUs: 2, TSCkHz: 1000}
+		args := strings.Join(Args(cfg, TCG, "/r"), " ")
+		for _, want := range tt.want {
+			if !strings.Contains(args, want) {
+				t.Errorf("%s: command line lacks %q:\n%s", tt.machine, want, args)
+			}
+		}
+		if tt.machine != "x86_64" && (strings.Contains(args, "tsc") || strings.Contains(args, "ttyS")) {
+			t.Errorf("%s: x86's parameters on its command line:\n%s", tt.machine, args)
+		}
+	}
+	if _, err := MachineFor("riscv64"); err == nil || !strings.Contains(err.Error(), "arm64, s390x, x86_64") {
+		t.Errorf("an unknown machine: %v", err)
+	}
+}

@@ -87,7 +87,8 @@ func main() {
 		logf("%v", err)
 		return
 	}
-	f, err := openPort(guest.ResultsPort)
+	cmdline, _ := os.ReadFile("/proc/cmdline")
+	f, err := openPort(guest.ResultsPortFrom(string(cmdline)))
 	if err != nil {
 		logf("results port: %v", err)
 		return
