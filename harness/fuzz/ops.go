@@ -56,6 +56,12 @@ const Slots = 4
 // MaxOps bounds an input's length, so that one input is one short run.
 const MaxOps = 24
 
+// MaxReloads bounds an input's module reloads: on the debug flavor each
+// takes seconds (rmmod waits for DEBUG_KOBJECT_RELEASE's delayed release),
+// and Go's fuzz worker ends itself ("deadlocked!", exit status 2) when one
+// input runs for 10 s. Decode drops the reloads past it.
+const MaxReloads = 1
+
 // Op is one call. Which fields matter depends on Kind; Choice fields pick
 // among a few values that matter to the kernel (the right size, zero,
 // one off, a big one) rather than spreading over every number.
@@ -123,6 +129,7 @@ func Decode(data []byte, types []*progtype.Type) Program {
 		return p
 	}
 	r := &reader{b: data}
+	reloads := 0
 	for !r.empty() && len(p.Ops) < MaxOps {
 		head := r.u8()
 		op := Op{Kind: Kind(head&0x0f) % numKinds, Thread: int(head >> 7)}
@@ -171,6 +178,9 @@ func Decode(data []byte, types []*progtype.Type) Program {
 		case OpTriggerRaw:
 			op.Bytes = r.take(int(r.u8()) % 24)
 		case OpModuleReload:
+			if reloads++; reloads > MaxReloads {
+				continue
+			}
 		}
 		p.Ops = append(p.Ops, op)
 	}

@@ -120,3 +120,17 @@ func TestReportStart(t *testing.T) {
 		}
 	}
 }
+
+// An input reloads a module once at most: Go's fuzz worker gives up on an
+// input after 10 s, and a reload on the debug flavor takes seconds.
+func TestDecodeKeepsOneReload(t *testing.T) {
+	r := Op{Kind: OpModuleReload}
+	p := Decode(Encode(progtype.All, r, Op{Kind: OpTrigger, N: 1}, r, r), progtype.All)
+	var kinds []string
+	for _, op := range p.Ops {
+		kinds = append(kinds, op.Kind.String())
+	}
+	if got := strings.Join(kinds, " "); got != "module_reload trigger" {
+		t.Errorf("decoded to %s, want module_reload trigger", got)
+	}
+}

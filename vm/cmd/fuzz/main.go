@@ -58,6 +58,10 @@ const (
 	guestReproDir = "/testdata/fuzz/" + target // the test binary runs in /
 )
 
+// workerDeadline is what Go's fuzz worker prints when one input has run
+// for 10 s (internal/fuzz: RunFuzzWorker).
+const workerDeadline = "panic: deadlocked!"
+
 // panicParams end the guest at a kernel report, as an Oops does (vmrun
 // boots with oops=panic and, with -panic-on-warn, panic_on_warn=1): the
 // input the worker sent last is then the one that was running.
@@ -161,6 +165,10 @@ func run(c config, w io.Writer) (int, error) {
 		if strings.Contains(string(console), fuzz.ErrKCOVFull.Error()) {
 			// The harness's limit, not the kernel's bug: no regression input.
 			return 1, fmt.Errorf("FAIL: %v", fuzz.ErrKCOVFull)
+		}
+		if strings.Contains(string(console), workerDeadline) {
+			return 1, errors.New("FAIL: an input ran for more than 10 s, and Go's fuzz worker ended itself (\"deadlocked!\"): " +
+				"a kernel hang, or an input the harness must keep shorter (harness/fuzz: MaxOps, MaxReloads); no regression input is written")
 		}
 		goFail, _ := filepath.Glob(filepath.Join(runDir, "collected", "testdata", "fuzz", target, "*"))
 		for _, f := range goFail {

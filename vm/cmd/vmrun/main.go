@@ -51,6 +51,7 @@ func main() {
 	var files, collect list
 	flag.StringVar(&cfg.Kernel, "kernel", "", "bzImage to boot")
 	flag.StringVar(&cfg.Initramfs, "initramfs", "", "initramfs built by mkinitramfs")
+	arch := flag.String("arch", "", "the machine the guest boots as: x86_64, arm64 or s390x (default: the host's)")
 	flag.StringVar(&cfg.OutDir, "out", "build/vm-run", "folder for console.log and results.jsonl")
 	flag.StringVar(&cfg.Memory, "m", "1G", "guest memory")
 	flag.IntVar(&cfg.CPUs, "smp", 2, "guest CPUs")
@@ -67,6 +68,12 @@ func main() {
 	useGDB := flag.Bool("gdb", false, "hold the guest for gdb: on this terminal, or with -shell in another (the command is printed)")
 	gdbScript := flag.String("gdb-script", "", "run gdb in batch mode with this script beside the command (implies -gdb)")
 	flag.Parse()
+	if m, err := qemu.MachineFor(*arch); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(64)
+	} else {
+		cfg.Machine = m
+	}
 	argv := flag.Args()
 	if *shell && len(argv) == 0 {
 		argv = []string{"/bin/gosh"}

@@ -43,6 +43,7 @@ func main() {
 	cfg := qemu.Config{}
 	flag.StringVar(&cfg.Kernel, "kernel", "", "bzImage to boot")
 	flag.StringVar(&cfg.Initramfs, "initramfs", "", "initramfs built by mkinitramfs")
+	arch := flag.String("arch", "", "the machine the guest boots as: x86_64, arm64 or s390x (default: the host's)")
 	flag.StringVar(&cfg.OutDir, "out", "build/vm", "folder for console.log, results.jsonl, test-events.json and junit.xml")
 	flag.StringVar(&cfg.Memory, "m", "1G", "guest memory")
 	flag.IntVar(&cfg.CPUs, "smp", 2, "guest CPUs")
@@ -63,6 +64,12 @@ func main() {
 	trace := flag.Bool("trace", false, "trace the series' and the module's functions in the guest, and keep each failing test's trace in OUT/trace")
 	cover := flag.String("cover", "", "have the guest send the kernel's gcov counters at the end, and write them in this folder (make vm-cover)")
 	flag.Parse()
+	if m, err := qemu.MachineFor(*arch); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(64)
+	} else {
+		cfg.Machine = m
+	}
 	if cfg.Kernel == "" || cfg.Initramfs == "" {
 		fmt.Fprintln(os.Stderr, "usage: vmtest -kernel BZIMAGE -initramfs CPIO [-out DIR] [-timeout D] [-test-timeout D] [-grace D] [-v] [-dump-dir DIR] [-panic-on-warn] [-trace] [-cover DIR] [-gdb | -gdb-script FILE] [-- TEST ARGS]")
 		os.Exit(int(verdict.VMBroke))
