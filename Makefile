@@ -38,6 +38,10 @@ FRESH ?=
 GDB ?=
 GDB_SCRIPT ?=
 PANIC_ON_WARN ?=
+# ARCH: the machine the guest is (vm/qemu's machines): x86_64, or arm64 (QEMU's virt, GICv3) and s390x
+# (s390-ccw-virtio, big-endian), cross-built with Debian's cross compilers (make deps ARCH=... installs them) and run
+# under TCG with -cpu max. Build folders get the architecture's name (kernel-6.12-arm64).
+ARCH ?= x86_64
 # TRACE=1 (vm-test): the guest traces the series' and the module's functions; each failing test's trace goes to
 # build/vm-<ver>/trace/PACKAGE.Test.txt.
 TRACE ?=
@@ -63,12 +67,35 @@ PATCHED_SRC := $(TOP)/$(BUILD)/src/linux-source-$(KVER)
 BASE ?=
 BASE_SRC := $(TOP)/$(BUILD)/src/base-linux-source-$(KVER)
 SRC      := $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(if $(BASE),$(BASE_SRC),$(PATCHED_SRC)))
+# Per architecture: kbuild's ARCH, the cross compiler's prefix, the boot image, Go's GOARCH, clang's BPF target
+# (the machine's byte order), QEMU, and the Debian packages that bring the last two.
+KARCH_x86_64 := x86
+KARCH_arm64  := arm64
+KARCH_s390x  := s390
+CROSS_arm64  := aarch64-linux-gnu-
+CROSS_s390x  := s390x-linux-gnu-
+KIMAGE_x86_64 := bzImage
+KIMAGE_arm64  := Image
+KIMAGE_s390x  := bzImage
+GOARCH_x86_64 := amd64
+GOARCH_arm64  := arm64
+GOARCH_s390x  := s390x
+BPF_TARGET_s390x := bpfeb
+QEMU_x86_64 := qemu-system-x86_64
+QEMU_arm64  := qemu-system-aarch64
+QEMU_s390x  := qemu-system-s390x
+ARCH_PACKAGES_arm64 := gcc-aarch64-linux-gnu qemu-system-arm
+ARCH_PACKAGES_s390x := gcc-s390x-linux-gnu qemu-system-misc
+$(if $(KARCH_$(ARCH)),,$(error ARCH=$(ARCH): not a machine this Makefile knows (x86_64, arm64, s390x)))
+# FOREIGN is the architecture when it is not x86_64's: cross-built, its own build folders.
+FOREIGN := $(filter-out x86_64,$(ARCH))
+CROSS   := $(CROSS_$(ARCH))
 # A developer tree (KERNEL_SRC) gets build folders of its own: one kbuild output folder serves one source tree.
-FLAVORED := $(KVER)$(if $(filter debug cover,$(FLAVOR)),-$(FLAVOR))$(if $(KERNEL_SRC),-own)$(if $(BASE),-base)
+FLAVORED := $(KVER)$(if $(filter debug cover,$(FLAVOR)),-$(FLAVOR))$(if $(KERNEL_SRC),-own)$(if $(BASE),-base)$(if $(FOREIGN),-$(ARCH))
 KOUT     := $(TOP)/$(BUILD)/kernel-$(FLAVORED)
 KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(FLAVORED)
 # The cover flavor's test binaries are built with Go coverage: a folder of their own.
-GUEST    := $(TOP)/$(BUILD)/guest$(if $(filter cover,$(FLAVOR)),-cover)
+GUEST    := $(TOP)/$(BUILD)/guest$(if $(filter cover,$(FLAVOR)),-cover)$(if $(FOREIGN),-$(ARCH))
 VMOUT    := $(TOP)/$(BUILD)/vm-$(FLAVORED)
 BIN      := $(TOP)/$(BUILD)/bin
 PATCH_DIR ?= kernel-patches/v$(KVER)
@@ -77,7 +104,7 @@ COVER    := 0000-cover-letter.patch
 COVER_TEXT := kernel-patches/v$(KVER)/cover-letter.txt
 PATCHES  := $(sort $(filter-out %/$(COVER),$(wildcard $(PATCH_DIR)/*.patch)))
 # A series may add a fragment of its own (kernel-patches/oreore-KVER.config), merged after the common one.
-FRAGMENTS := kernel-patches/oreore.config $(wildcard kernel-patches/oreore-$(KVER).config) \
+FRAGMENTS := kernel-patches/oreore.config $(wildcard kernel-patches/arch-$(ARCH).config) $(wildcard kernel-patches/oreore-$(KVER).config) \
 	$(if $(filter debug cover,$(FLAVOR)),kernel-patches/$(FLAVOR).config)
 # What the build knows about program types (TYPES, TYPE_MODULES, COVER_OBJECTS, SERIES_SELFTESTS) comes from their
 # descriptors in harness/progtype, written out by vm/cmd/types. COVER_OBJECTS are the objects the cover flavor
@@ -95,7 +122,7 @@ include $(BUILD)/types.mk
 # per-thread coverage guides make fuzz.
 PROFILE_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y)) \
 	$(if $(filter debug,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),KCOV_INSTRUMENT_$(o)=y))
-BZIMAGE  := $(KOUT)/arch/x86/boot/bzImage
+BZIMAGE  := $(KOUT)/arch/$(KARCH_$(ARCH))/boot/$(KIMAGE_$(ARCH))
 # One trigger module per described type (TYPE_MODULES, from types.mk), and the modules that register the described
 # struct_ops types where the series can (OPS_MODULES_<KVER>: a module registers struct_ops from Linux 6.9 on), all
 # built from kmod/ in one kbuild run: kmod/Kbuild takes the list from here.
@@ -113,14 +140,16 @@ export CCACHE_DEPEND := 1
 # kbuild's job count: one per CPU (-j3 on 2 cores was slower than -j2: vm/README.md, "A fresh machine").
 KJOBS := $(shell nproc)
 # scripts_gdb: vmlinux-gdb.py and the lx- commands for `make vm-gdb`.
-KGOALS := bzImage modules modules_prepare scripts_gdb
-KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) CC="ccache gcc" HOSTCC="ccache gcc" \
+KGOALS := $(KIMAGE_$(ARCH)) modules modules_prepare scripts_gdb
+# kbuild's architecture and compiler: the host's, or a cross compiler (CROSS_COMPILE also names binutils).
+KCROSS := $(if $(FOREIGN),ARCH=$(KARCH_$(ARCH)) CROSS_COMPILE=$(CROSS))
+KMAKE := $(MAKE) -C $(SRC) O=$(KOUT) $(KCROSS) CC="ccache $(CROSS)gcc" HOSTCC="ccache gcc" \
 	KBUILD_BUILD_TIMESTAMP=2026-01-01 KBUILD_BUILD_USER=oreore KBUILD_BUILD_HOST=oreore KBUILD_BUILD_VERSION=1 $(PROFILE_VARS)
 
 GO       := go
 # Guest binaries are built without the symbol table and DWARF (-s -w): a third smaller, and the kernel unpacks
 # the initramfs at ~35 MB/s under TCG. Panics and t.Errorf still name file:line (the pclntab stays).
-GO_GUEST := CGO_ENABLED=0 $(GO)
+GO_GUEST := CGO_ENABLED=0 $(if $(FOREIGN),GOARCH=$(GOARCH_$(ARCH))) $(GO)
 GUEST_LDFLAGS := -ldflags=-s\ -w
 # The packages whose Go coverage vm-cover reports, in the guest's test binaries and the host's tests.
 GO_COVERPKG := oreore/harness/...
@@ -162,6 +191,7 @@ help:
 	@echo
 	@echo "Variables:"
 	@echo "  KVER=$(KVER)            kernel series: $(ALL_KVERS)"
+	@echo "  ARCH=$(ARCH)        the guest's machine: x86_64, arm64 or s390x (cross-built, under TCG; our suites only)"
 	@echo "  FLAVOR=$(FLAVOR)        normal, debug (KASAN, lockdep, PROVE_RCU, kmemleak) or cover (gcov; make vm-cover)"
 	@echo "  FRESH=1             boot even when a passing verdict could be reused"
 	@echo "  TIMEOUT=$(TIMEOUT)          the guest's time limit"
@@ -182,7 +212,7 @@ all: vm-test
 
 deps:
 	apt-get update
-	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES)
+	DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $(APT_PACKAGES) $(ARCH_PACKAGES_$(ARCH))
 	@command -v $(GO) >/dev/null || { echo "deps: Go is not installed (Debian's golang is too old: install Go >= 1.26 from go.dev)"; exit 1; }
 	$(GO) mod download
 	$(GO) run ./vm/cmd/backports -suite $(BACKPORTS_SUITE) -state $(BUILD)/apt -into $(BUILD)/debs \
@@ -343,13 +373,14 @@ kmod: kernel
 	rm -f $(KMOD_OUT)/.oreore-key $(KOS); mkdir -p $(KMOD_OUT); \
 	echo "kmod: building $(MODULES) in $(KMOD_OUT)"; \
 	rsync -a --checksum $(KMOD_SRC)/ $(KMOD_OUT)/ && \
-	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) CC="ccache gcc" $(PROFILE_VARS) OREORE_MODULES="$(MODULES)" modules && \
+	$(MAKE) -s -C $(KOUT) M=$(KMOD_OUT) $(KCROSS) CC="ccache $(CROSS)gcc" $(PROFILE_VARS) OREORE_MODULES="$(MODULES)" modules && \
 	echo "$$key" > $(KMOD_OUT)/.oreore-key
 
 # --- C programs: clang -target bpf, no libbpf at run time (its headers at build time) ---------------------------
-PROGRAMS_OUT := $(TOP)/$(BUILD)/programs
+# s390x is big-endian: its programs are built for bpfeb, in a folder of their own.
+PROGRAMS_OUT := $(TOP)/$(BUILD)/programs$(if $(BPF_TARGET_$(ARCH)),-$(BPF_TARGET_$(ARCH)))
 # Recursive (=), so that gcc is asked when a program is compiled: `make deps vm-test` installs gcc first.
-BPF_CFLAGS    = -O2 -g -Wall -target bpf -I/usr/include/$(shell gcc -dumpmachine)
+BPF_CFLAGS    = -O2 -g -Wall -target $(or $(BPF_TARGET_$(ARCH)),bpf) -I/usr/include/$(shell gcc -dumpmachine)
 PROGRAM_OBJS := $(patsubst programs/c/%.bpf.c,$(PROGRAMS_OUT)/%.bpf.o,$(wildcard programs/c/*.bpf.c)) \
 	$(PROGRAMS_OUT)/xdp_map_drop_legacy.bpf.o $(PROGRAMS_OUT)/xdp_ipv6_drop_core_wrong.bpf.o
 
@@ -386,7 +417,8 @@ $(BIN)/%: $(GO_INPUTS) $(GO_STAMP)
 # SHORT=1 leaves the harness's own packages out too (they run on the host in make test, and in the full vm-test):
 # under TCG the guest is CPU-bound, and the types' tests finish sooner alone.
 # The alone lane runs after both have ended, by itself: its tests flip what is global (net.core.bpf_jit_enable).
-KERNEL_TESTS ?= $(if $(SHORT),0,1)
+# The kernel's own tests are not cross-built yet: on ARCH=arm64 and s390x, our suites only (vm-test says so).
+KERNEL_TESTS ?= $(if $(SHORT)$(FOREIGN),0,1)
 KSELFTESTS := $(filter 1,$(KERNEL_TESTS))
 SLOT_LANE  := families $(TYPE_TESTS) fuzz $(if $(KSELFTESTS),kselftest-slot)
 OTHER_LANE := $(if $(SHORT),,bpf object xdp netns) $(if $(KSELFTESTS),kselftest-kernel)
@@ -470,10 +502,10 @@ DEBUG_FLAGS = -kmod $(KMOD_OUT) $(if $(GDB),-gdb) $(if $(GDB_SCRIPT),-gdb-script
 comma := ,
 space := $(subst ,, )
 EXPECTED = $(subst $(space),$(comma),$(strip $(SLOT_LANE) $(OTHER_LANE) $(ALONE_LANE)))
-VMTEST = $(BIN)/vmtest -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL) $(DEBUG_FLAGS) $(if $(TRACE),-trace) \
+VMTEST = $(BIN)/vmtest -arch $(ARCH) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL) $(DEBUG_FLAGS) $(if $(TRACE),-trace) \
 	-expect $(EXPECTED)
 VERDICT_KEY := $(VMOUT)/verdict.key
-verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; qemu-system-x86_64 --version; \
+verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; $(QEMU_$(ARCH)) --version; \
 	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(GUEST_TESTARGS) $(PANIC_ON_WARN) $(TRACE)"; } | sha256sum | cut -c1-16)
 
 # The kernels the runner's self-tests pass on, and why not on the others (say it on every run).
@@ -482,7 +514,8 @@ RUNNER_NOT_7.3 := on 7.3, TRACE=1 with both lanes traced Oopses in the guest (RI
 	and gdb's breakpoints in the module never resolve: TRACE and GDB are for 6.1 and 6.12 until then
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@$(if $(OPS_ABSENT_$(KVER)),echo "vm-test: no struct_ops lane for $(OPS_ABSENT_$(KVER)) on $(KVER): a module can register struct_ops from Linux 6.9 on (register_bpf_struct_ops())")
-	@$(if $(filter $(KVER),$(RUNNER_KVERS)),,echo "vm-test: the runner's self-tests are not run on $(KVER) ($(RUNNER_NOT_$(KVER))); make vm-selftest KVER=$(KVER) runs them"; exit 0;) \
+	@$(if $(FOREIGN),echo "vm-test: ARCH=$(ARCH): our suites only, the kernel's own tests are not cross-built yet; the runner's self-tests run on x86_64"; exit 0;) \
+	$(if $(filter $(KVER),$(RUNNER_KVERS)),,echo "vm-test: the runner's self-tests are not run on $(KVER) ($(RUNNER_NOT_$(KVER))); make vm-selftest KVER=$(KVER) runs them"; exit 0;) \
 	if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
 		echo "vm-test: runner self-tests not re-run: they passed at $$(date -r $(SELFTEST_STAMP) '+%F %T') and the runner's sources and kernel config are unchanged (make vm-selftest runs them)"; \
 	else $(MAKE) -s vm-selftest; fi
@@ -611,7 +644,7 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 RUN_OUT := $(TOP)/$(BUILD)/run-$(FLAVORED)
 vm-run: initramfs $(BIN)/vmrun
 	@test -n "$(CMD)" || { echo "vm-run: say what to run, e.g. make vm-run CMD='oreore prog list'"; exit 64; }
-	$(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
+	$(BIN)/vmrun -arch $(ARCH) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
 		-append "$(GUEST_APPEND)" $(addprefix -file ,$(FILES)) -- $(CMD)
 
 # u-root's shell and a few of its core commands, only in vm-shell's guest (they would slow every vm-test boot).
@@ -624,7 +657,7 @@ $(SHELL_BIN)/%: go.mod go.sum $(GO_STAMP)
 
 # An interactive shell in the guest, on this terminal; `exit` ends the guest and QEMU.
 vm-shell: initramfs shell-bin $(BIN)/vmrun
-	$(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
+	$(BIN)/vmrun -arch $(ARCH) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
 		-append "$(GUEST_APPEND)" -bin $(SHELL_BIN) -shell
 
 # The suites under gdb, on this terminal: the guest waits at start_kernel with the lx- commands and the module's
