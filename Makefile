@@ -523,7 +523,7 @@ vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	if [ -z "$(FRESH)$(GDB)$(GDB_SCRIPT)" ] && [ "$$key" = "$$(cat $(VERDICT_KEY) 2>/dev/null)" ]; then \
 		echo "vm-test: kernel, initramfs, runner and QEMU are those of the run that passed at $$(date -r $(VERDICT_KEY) '+%F %T'): its verdict stands (FRESH=1 boots again; its report: $(VMOUT)/report.txt)"; \
 		tail -n 2 $(VMOUT)/report.txt; exit 0; fi; \
-	rm -f $(VERDICT_KEY); \
+	rm -f $(VERDICT_KEY); mkdir -p $(VMOUT); \
 	echo "$(VMTEST) -out $(VMOUT) -append \"$(GUEST_APPEND)\" -- $$GUEST_TESTARGS"; \
 	set -f; rc=0; $(VMTEST) -out $(VMOUT) -append "$(GUEST_APPEND)" -- $$GUEST_TESTARGS | tee $(VMOUT)/report.txt || rc=$$?; \
 	[ $$rc -ne 0 ] || echo $$key > $(VERDICT_KEY); exit $$rc
