@@ -365,7 +365,7 @@ kernel: $(KCONFIG_DONE) $(BIN)/progress
 # an unchanged key skips kbuild's walk (1.4 s), a changed one relinks.
 # KMOD_SRC: the modules' sources (make bench's module loop edits a copy, never kmod/ itself).
 KMOD_SRC ?= kmod
-kmod_key = $$( { cat $(KMOD_SRC)/*; objcopy -O binary --only-section=.BTF $(KOUT)/vmlinux /dev/stdout; \
+kmod_key = $$( { cat $(KMOD_SRC)/*; $(CROSS)objcopy -O binary --only-section=.BTF $(KOUT)/vmlinux /dev/stdout; \
 	cat $(KOUT)/Module.symvers $(KOUT)/.config; echo $(PROFILE_VARS) $(MODULES); } | sha256sum)
 kmod: kernel
 	@key=$(kmod_key); \
@@ -514,7 +514,7 @@ RUNNER_NOT_7.3 := on 7.3, TRACE=1 with both lanes traced Oopses in the guest (RI
 	and gdb's breakpoints in the module never resolve: TRACE and GDB are for 6.1 and 6.12 until then
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@$(if $(OPS_ABSENT_$(KVER)),echo "vm-test: no struct_ops lane for $(OPS_ABSENT_$(KVER)) on $(KVER): a module can register struct_ops from Linux 6.9 on (register_bpf_struct_ops())")
-	@$(if $(FOREIGN),echo "vm-test: ARCH=$(ARCH): our suites only, the kernel's own tests are not cross-built yet; the runner's self-tests run on x86_64"; exit 0;) \
+	@$(if $(FOREIGN),echo "vm-test: ARCH=$(ARCH): our suites only (the kernel's own tests are not cross-built yet); the runner's self-tests run on x86_64"; exit 0;) \
 	$(if $(filter $(KVER),$(RUNNER_KVERS)),,echo "vm-test: the runner's self-tests are not run on $(KVER) ($(RUNNER_NOT_$(KVER))); make vm-selftest KVER=$(KVER) runs them"; exit 0;) \
 	if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
 		echo "vm-test: runner self-tests not re-run: they passed at $$(date -r $(SELFTEST_STAMP) '+%F %T') and the runner's sources and kernel config are unchanged (make vm-selftest runs them)"; \

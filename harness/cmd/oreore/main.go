@@ -19,10 +19,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
 
+	"golang.org/x/arch/arm64/arm64asm"
+	"golang.org/x/arch/s390x/s390xasm"
 	"golang.org/x/arch/x86/x86asm"
 	"golang.org/x/sys/unix"
 
@@ -474,7 +477,8 @@ func (c *cmd) oreoreStatus() error {
 	return c.print(map[string]any{"attached": p}, "attached: "+p.text())
 }
 
-// progDumpJited disassembles the x86-64 code the JIT wrote.
+// progDumpJited disassembles the machine code the JIT wrote, for the
+// machine this runs on (x86-64, arm64 or s390x).
 func (c *cmd) progDumpJited(fd bpf.FD) error {
 	code, err := bpf.ProgJited(fd)
 	if err != nil {
@@ -482,6 +486,10 @@ func (c *cmd) progDumpJited(fd bpf.FD) error {
 	}
 	if code == nil {
 		return errors.New("the program is not JITed, or the kernel hides its code from this caller")
+	}
+	decode, ok := disassemblers[runtime.GOARCH]
+	if !ok {
+		return fmt.Errorf("no disassembler for %s", runtime.GOARCH)
 	}
 	type line struct {
 		Offset int    `json:"pc"`
@@ -491,22 +499,41 @@ func (c *cmd) progDumpJited(fd bpf.FD) error {
 	lines := []line{}
 	var text strings.Builder
 	for pc := 0; pc < len(code); {
-		inst, err := x86asm.Decode(code[pc:], 64)
-		if err != nil {
-			// As objdump does: show the byte and go on from the next one
-			// (x86asm lacks some instructions newer JITs emit).
-			inst = x86asm.Inst{Len: 1}
-		}
-		asm := "(bad)"
-		if err == nil {
-			asm = x86asm.IntelSyntax(inst, uint64(pc), nil)
-		}
-		l := line{pc, asm, fmt.Sprintf("%x", code[pc:pc+inst.Len])}
+		asm, n := decode(code[pc:], pc)
+		n = min(max(n, 1), len(code)-pc)
+		l := line{pc, asm, fmt.Sprintf("%x", code[pc:pc+n])}
 		lines = append(lines, l)
 		fmt.Fprintf(&text, "%4x:\t%-24s %s\n", pc, l.Bytes, l.Insn)
-		pc += inst.Len
+		pc += n
 	}
 	return c.print(lines, text.String())
+}
+
+// disassemblers decode one instruction at pc: its text and length. As
+// objdump does, what does not decode is "(bad)" and the next byte (x86) or
+// word (the fixed-length machines) is tried.
+var disassemblers = map[string]func(code []byte, pc int) (string, int){
+	"amd64": func(code []byte, pc int) (string, int) {
+		inst, err := x86asm.Decode(code, 64)
+		if err != nil {
+			return "(bad)", 1 // x86asm lacks some instructions newer JITs emit
+		}
+		return x86asm.IntelSyntax(inst, uint64(pc), nil), inst.Len
+	},
+	"arm64": func(code []byte, pc int) (string, int) {
+		inst, err := arm64asm.Decode(code)
+		if err != nil {
+			return "(bad)", 4
+		}
+		return arm64asm.GNUSyntax(inst), 4
+	},
+	"s390x": func(code []byte, pc int) (string, int) {
+		inst, err := s390xasm.Decode(code)
+		if err != nil || inst.Len == 0 {
+			return "(bad)", 2
+		}
+		return s390xasm.GNUSyntax(inst, uint64(pc)), inst.Len
+	},
 }
 
 func (c *cmd) netList() error {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"regexp"
 	"strconv"
 	"strings"
@@ -198,9 +199,14 @@ func TestLinkList(t *testing.T) {
 func TestProgDumpJited(t *testing.T) {
 	id := load(t, filepath.Join(programsDir(t), "xdp_drop.bpf.o"))
 	out := oreoreCmd(t, "prog", "dump", "jited", id)
-	// XDP_DROP is 1: the JIT loads it into eax.
-	if !strings.Contains(out, "mov eax, 0x1") {
-		t.Errorf("the x86 of xdp_drop does not set eax to 1:\n%s", out)
+	// XDP_DROP is 1: the JIT loads it into the register that holds BPF's
+	// r0 (x86-64: eax; arm64: x7).
+	want := map[string]string{"amd64": "mov eax, 0x1", "arm64": "mov x7, #0x1"}[runtime.GOARCH]
+	if want == "" {
+		t.Fatalf("no expected instruction for %s's JIT", runtime.GOARCH)
+	}
+	if !strings.Contains(out, want) {
+		t.Errorf("the %s code of xdp_drop lacks %q:\n%s", runtime.GOARCH, want, out)
 	}
 }
 
