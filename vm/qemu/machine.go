@@ -31,6 +31,9 @@ type Machine struct {
 	KernelArgs []string
 	// Image is kbuild's boot image, relative to its output folder.
 	Image string
+	// NoDump says why a panic's memory cannot be dumped on this machine
+	// ("": it can, with pvpanic-pci and vmcoreinfo).
+	NoDump string
 	// resultsArgs attach the results port to a file.
 	resultsArgs func(path string) []string
 	// smp is -smp for n CPUs.
@@ -73,6 +76,7 @@ var Machines = map[string]Machine{
 		// The SCLP console, and virtio-ccw for the results port.
 		Board: []string{"-M", "s390-ccw-virtio"}, TCGCPU: "max", Console: "ttysclp0", ResultsDevice: "/dev/hvc0",
 		Image:       "arch/s390/boot/bzImage",
+		NoDump:      "s390x's QEMU has no pvpanic-pci and the board no fw_cfg for vmcoreinfo",
 		resultsArgs: virtconsole("virtio-serial-ccw"),
 		smp:         func(n int) string { return fmt.Sprint(n) },
 	},

@@ -182,6 +182,12 @@ func Run(cfg Config) Result {
 	if cfg.TSCkHz == 0 {
 		cfg.TSCkHz = HostTSCkHz()
 	}
+	if cfg.Dump != nil && cfg.machine().NoDump != "" {
+		cfg.Dump = nil
+		if cfg.Console != nil {
+			fmt.Fprintf(cfg.Console, "vm: no vmcore on a panic: %s\n", cfg.machine().NoDump)
+		}
+	}
 	accel := cfg.Accel
 	var why string
 	if !cfg.machine().Native() && accel != TCG {
