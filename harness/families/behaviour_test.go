@@ -36,7 +36,7 @@ func behaviourThreeWays(t *testing.T, k *progtype.Kernel) {
 		}
 		for _, v := range gen.Inputs(seed, 4) {
 			ctx := make([]byte, k.Ctx.Size)
-			binary.LittleEndian.PutUint32(ctx[in.Off:], v)
+			binary.NativeEndian.PutUint32(ctx[in.Off:], v)
 			viaTrigger, errT := k.Trigger.Run(v)
 			res, errR := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: ctx})
 			viaInterp, errI := interp.RunCtx(insns, ctx, nil)

@@ -9,6 +9,7 @@ package families
 
 import (
 	"cmp"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"testing"
@@ -240,12 +241,19 @@ func ctxBytes(k *progtype.Kernel) []byte {
 	return k.Ctx.Inputs(b)
 }
 
-func littleEndian(b []byte) uint64 {
-	var v uint64
-	for i := len(b) - 1; i >= 0; i-- {
-		v = v<<8 | uint64(b[i])
+// native is the value of a narrow load of b: its bytes in the machine's
+// order (a byte at the field's lowest address is the low byte on x86-64 and
+// arm64, the high one on s390x).
+func native(b []byte) uint64 {
+	switch len(b) {
+	case 1:
+		return uint64(b[0])
+	case 2:
+		return uint64(binary.NativeEndian.Uint16(b))
+	case 4:
+		return uint64(binary.NativeEndian.Uint32(b))
 	}
-	return v
+	return binary.NativeEndian.Uint64(b)
 }
 
 // Input fields round-trip: a program that returns a field (each readable
@@ -271,7 +279,7 @@ func contextValues(t *testing.T, k *progtype.Kernel) {
 				}
 				prog := mustLoad(t, k, Instructions{LoadMem(R0, R1, int16(off), sz.size), Return()})
 				res, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: ctx})
-				want := uint32(littleEndian(ctx[off : off+sz.bytes]))
+				want := uint32(native(ctx[off : off+sz.bytes]))
 				if err != nil || res.Retval != want {
 					t.Errorf("field %q: a %d-byte load at %d returns %#x, %v; ctx_in holds %#x there", f.Name, sz.bytes, off, res.Retval, err, want)
 				}

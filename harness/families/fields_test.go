@@ -72,7 +72,7 @@ func filledAndOutputFields(t *testing.T, k *progtype.Kernel) {
 					t.Errorf("%s on CPU %d: test_run gives %d, %v", f.Name, cpu, res.Retval, err)
 				}
 				if f.Output && k.TestRun.CtxOut && err == nil {
-					if got := binary.LittleEndian.Uint32(res.CtxOut[f.Off:]); got != uint32(cpu) {
+					if got := binary.NativeEndian.Uint32(res.CtxOut[f.Off:]); got != uint32(cpu) {
 						t.Errorf("%s on CPU %d: ctx_out has %d", f.Name, cpu, got)
 					}
 				}
@@ -101,8 +101,8 @@ func filledAndOutputFields(t *testing.T, k *progtype.Kernel) {
 		if err != nil {
 			t.Fatalf("%s: test_run: %v", f.Name, err)
 		}
-		want := binary.LittleEndian.Uint32(ctx[in.Off:]) + 5
-		if got := binary.LittleEndian.Uint32(res.CtxOut[f.Off:]); got != want {
+		want := binary.NativeEndian.Uint32(ctx[in.Off:]) + 5
+		if got := binary.NativeEndian.Uint32(res.CtxOut[f.Off:]); got != want {
 			t.Errorf("%s: ctx_out has %#x; the program wrote %#x", f.Name, got, want)
 		}
 		for _, g := range k.Ctx.Fields {
@@ -126,7 +126,7 @@ func linkCookie(t *testing.T, k *progtype.Kernel) {
 	high := mustLoad(t, k, Instructions{CallHelper(bpfGetAttachCookie), RSh.Imm(R0, 32), Return()})
 	withCookie := func(prog bpf.FD, c uint64) bpf.FD {
 		a := bpf.LinkCreateAttr{Prog: prog, AttachType: k.Numbers.AttachType}
-		binary.LittleEndian.PutUint64(a.Union[:8], c)
+		binary.NativeEndian.PutUint64(a.Union[:8], c)
 		link, err := bpf.LinkCreate(a)
 		if err != nil {
 			t.Fatal(err)

@@ -40,7 +40,7 @@ func TestRuntimeRules(t *testing.T) {
 
 func TestMapLookup(t *testing.T) {
 	m := &ArrayMap{ValueSize: 4, Values: [][]byte{make([]byte, 4), make([]byte, 4)}}
-	binary.LittleEndian.PutUint32(m.Values[1], 100)
+	binary.NativeEndian.PutUint32(m.Values[1], 100)
 	prog := Instructions{
 		StoreImm(RFP, -4, 1, Word),
 		LoadMapFD(R1, 7),

@@ -180,7 +180,7 @@ func run(p *pair, insns asm.Instructions, ctx []byte, maps map[int]*interp.Array
 }
 
 // u32Ctx is oreore's context holding in.
-func u32Ctx(in uint32) []byte { return binary.LittleEndian.AppendUint32(nil, in) }
+func u32Ctx(in uint32) []byte { return binary.NativeEndian.AppendUint32(nil, in) }
 
 // running describes typ on this kernel, or fails the test.
 func running(t *testing.T, typ *progtype.Type) *progtype.Kernel {

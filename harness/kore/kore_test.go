@@ -47,7 +47,7 @@ func load(t *testing.T, k *progtype.Kernel, insns Instructions) bpf.FD {
 func link(t *testing.T, k *progtype.Kernel, prog bpf.FD, cookie uint64) bpf.FD {
 	t.Helper()
 	a := bpf.LinkCreateAttr{Prog: prog, AttachType: k.Numbers.AttachType}
-	binary.LittleEndian.PutUint64(a.Union[:8], cookie)
+	binary.NativeEndian.PutUint64(a.Union[:8], cookie)
 	l, err := bpf.LinkCreate(a)
 	if err != nil {
 		t.Fatal(err)
@@ -136,10 +136,10 @@ func TestLinkInfo(t *testing.T) {
 			t.Fatal(err)
 		}
 		u := info.Union[:]
-		if info.Type != k.Numbers.LinkType || binary.LittleEndian.Uint32(u[0:]) != k.Numbers.AttachType ||
-			binary.LittleEndian.Uint32(u[4:]) != attached || binary.LittleEndian.Uint64(u[8:]) != cookie {
+		if info.Type != k.Numbers.LinkType || binary.NativeEndian.Uint32(u[0:]) != k.Numbers.AttachType ||
+			binary.NativeEndian.Uint32(u[4:]) != attached || binary.NativeEndian.Uint64(u[8:]) != cookie {
 			t.Errorf("%s: link info type %d, kore {attach_type %d, attached %d, cookie %#x}; want %d, {%d, %d, %#x}", what,
-				info.Type, binary.LittleEndian.Uint32(u[0:]), binary.LittleEndian.Uint32(u[4:]), binary.LittleEndian.Uint64(u[8:]),
+				info.Type, binary.NativeEndian.Uint32(u[0:]), binary.NativeEndian.Uint32(u[4:]), binary.NativeEndian.Uint64(u[8:]),
 				k.Numbers.LinkType, k.Numbers.AttachType, attached, uint64(cookie))
 		}
 	}

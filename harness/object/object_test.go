@@ -104,7 +104,7 @@ func TestXDPMapDropFollowsTheFlag(t *testing.T) {
 			defer c.Close()
 			prog, flag := c.Programs["xdp_map_drop"], c.Maps["drop_flag"]
 			for _, tt := range []struct{ flag, want uint32 }{{0, xdpPass}, {1, xdpDrop}, {2, xdpPass}, {1, xdpDrop}} {
-				v := binary.LittleEndian.AppendUint32(nil, tt.flag)
+				v := binary.NativeEndian.AppendUint32(nil, tt.flag)
 				if err := bpf.MapUpdateElem(flag, make([]byte, 4), v, 0); err != nil {
 					t.Fatal(err)
 				}
@@ -141,17 +141,17 @@ func TestXDPCountUsesMapsBSSAndRodata(t *testing.T) {
 	}
 	xdpRun(t, prog, udpFrame(true))
 	value := make([]byte, 8)
-	if err := bpf.MapLookupElem(c.Maps["proto_count"], binary.LittleEndian.AppendUint32(nil, unix.IPPROTO_UDP), value); err != nil {
+	if err := bpf.MapLookupElem(c.Maps["proto_count"], binary.NativeEndian.AppendUint32(nil, unix.IPPROTO_UDP), value); err != nil {
 		t.Fatal(err)
 	}
-	if got := binary.LittleEndian.Uint64(value); got != 3 {
+	if got := binary.NativeEndian.Uint64(value); got != 3 {
 		t.Errorf("proto_count[UDP] = %d, want 3 (IPv6 counts as proto 0)", got)
 	}
 	bss := make([]byte, 8)
 	if err := bpf.MapLookupElem(c.Maps[".bss"], make([]byte, 4), bss); err != nil {
 		t.Fatal(err)
 	}
-	if got := binary.LittleEndian.Uint64(bss); got != 4 {
+	if got := binary.NativeEndian.Uint64(bss); got != 4 {
 		t.Errorf(".bss counter = %d, want 4", got)
 	}
 	if err := bpf.MapUpdateElem(c.Maps[".rodata"], make([]byte, 4), make([]byte, o.Maps[len(o.Maps)-1].ValueSize), 0); err == nil {
@@ -283,7 +283,7 @@ func TestCOREKinds(t *testing.T) {
 	if err := bpf.MapLookupElem(c.Maps[".bss"], make([]byte, 4), out); err != nil {
 		t.Fatal(err)
 	}
-	got := func(i int) uint32 { return binary.LittleEndian.Uint32(out[4*i:]) }
+	got := func(i int) uint32 { return binary.NativeEndian.Uint32(out[4*i:]) }
 	want := []struct {
 		name string
 		v    uint32

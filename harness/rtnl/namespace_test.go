@@ -30,8 +30,8 @@ func TestRequestAndDumpInANamespace(t *testing.T) {
 		// ifi_change naming the flag).
 		for _, want := range []uint32{0, unix.IFF_UP} {
 			h := Ifinfomsg(lo.index)
-			binary.LittleEndian.PutUint32(h[8:], want)
-			binary.LittleEndian.PutUint32(h[12:], unix.IFF_UP)
+			binary.NativeEndian.PutUint32(h[8:], want)
+			binary.NativeEndian.PutUint32(h[12:], unix.IFF_UP)
 			if err := Request(unix.RTM_NEWLINK, 0, h); err != nil {
 				t.Errorf("setting lo's IFF_UP to %#x: %v", want, err)
 			}
@@ -69,7 +69,7 @@ func loopback(t *testing.T) link {
 			t.Fatalf("a link message of %d bytes", len(m))
 		}
 		if string(Attrs(m[unix.SizeofIfInfomsg:])[unix.IFLA_IFNAME]) == "lo\x00" {
-			return link{index: int32(binary.LittleEndian.Uint32(m[4:])), flags: binary.LittleEndian.Uint32(m[8:])}
+			return link{index: int32(binary.NativeEndian.Uint32(m[4:])), flags: binary.NativeEndian.Uint32(m[8:])}
 		}
 	}
 	t.Fatalf("no lo among %d links", len(msgs))

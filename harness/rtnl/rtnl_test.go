@@ -37,10 +37,10 @@ func TestAttrsReadsBack(t *testing.T) {
 	if string(got[unix.IFLA_IFNAME]) != "lo\x00" {
 		t.Errorf("IFLA_IFNAME %q", got[unix.IFLA_IFNAME])
 	}
-	if v := got[unix.IFLA_MTU]; len(v) != 4 || binary.LittleEndian.Uint32(v) != 1500 {
+	if v := got[unix.IFLA_MTU]; len(v) != 4 || binary.NativeEndian.Uint32(v) != 1500 {
 		t.Errorf("IFLA_MTU %v", v)
 	}
-	if inner := Attrs(got[unix.IFLA_XDP]); len(inner[1]) != 4 || binary.LittleEndian.Uint32(inner[1]) != 9 {
+	if inner := Attrs(got[unix.IFLA_XDP]); len(inner[1]) != 4 || binary.NativeEndian.Uint32(inner[1]) != 9 {
 		t.Errorf("nested IFLA_XDP %v", got[unix.IFLA_XDP])
 	}
 	bad := append(String(unix.IFLA_IFNAME, "lo").encode(), 200, 0, 3, 0, 1)

@@ -24,7 +24,7 @@ import (
 // first.
 func TestTestRunRefusesEachFieldAlone(t *testing.T) {
 	prog := loadAdd42(t)
-	ctx := binary.LittleEndian.AppendUint32(nil, 1)
+	ctx := binary.NativeEndian.AppendUint32(nil, 1)
 	buf := make([]byte, 64)
 	addr := func(b []byte) uintptr { return uintptr(unsafe.Pointer(&b[0])) }
 	valid := bpf.TestRunRaw{CtxSizeIn: 4, CtxIn: addr(ctx)}
@@ -103,7 +103,7 @@ func TestQueryFaultsWhereItCannotWrite(t *testing.T) {
 	defer unix.Munmap(page)
 	// union bpf_attr's query: target_fd, attach_type, query_flags,
 	// attach_flags, prog_ids (u64), prog_cnt; the rest zero.
-	binary.LittleEndian.PutUint32(page[4:], uapi(t).AttachType)
+	binary.NativeEndian.PutUint32(page[4:], uapi(t).AttachType)
 	if err := unix.Mprotect(page, unix.PROT_READ); err != nil {
 		t.Fatal(err)
 	}

@@ -115,7 +115,7 @@ func TestXDPMapDropFlagFlips(t *testing.T) {
 				flag uint32
 				want int
 			}{{0, 10}, {1, 0}, {0, 10}, {1, 0}} {
-				v := binary.LittleEndian.AppendUint32(nil, tt.flag)
+				v := binary.NativeEndian.AppendUint32(nil, tt.flag)
 				if err := bpf.MapUpdateElem(c.Maps["drop_flag"], make([]byte, 4), v, 0); err != nil {
 					t.Fatal(err)
 				}
@@ -137,10 +137,10 @@ func TestXDPCountCountsUDP(t *testing.T) {
 		t.Errorf("xdp_count passes everything: %d of 7 arrived", got)
 	}
 	v := make([]byte, 8)
-	if err := bpf.MapLookupElem(c.Maps["proto_count"], binary.LittleEndian.AppendUint32(nil, unix.IPPROTO_UDP), v); err != nil {
+	if err := bpf.MapLookupElem(c.Maps["proto_count"], binary.NativeEndian.AppendUint32(nil, unix.IPPROTO_UDP), v); err != nil {
 		t.Fatal(err)
 	}
-	if got := binary.LittleEndian.Uint64(v); got != 7 {
+	if got := binary.NativeEndian.Uint64(v); got != 7 {
 		t.Errorf("proto_count[UDP] = %d, want 7", got)
 	}
 }
@@ -257,7 +257,7 @@ func TestXDPMapDropFlipsBetweenBursts(t *testing.T) {
 	flags := []uint32{0, 1, 0}
 	var counts [3]int
 	for burst, flag := range flags {
-		if err := bpf.MapUpdateElem(c.Maps["drop_flag"], make([]byte, 4), binary.LittleEndian.AppendUint32(nil, flag), 0); err != nil {
+		if err := bpf.MapUpdateElem(c.Maps["drop_flag"], make([]byte, 4), binary.NativeEndian.AppendUint32(nil, flag), 0); err != nil {
 			t.Fatal(err)
 		}
 		var payloads [][]byte

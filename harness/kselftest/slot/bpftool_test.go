@@ -178,7 +178,7 @@ func TestBpftoolShowsTheKoreLink(t *testing.T) {
 	defer prog.Close()
 	const cookie = 0x1122334455667788
 	a := bpf.LinkCreateAttr{Prog: prog, AttachType: k.Numbers.AttachType}
-	binary.LittleEndian.PutUint64(a.Union[:8], cookie)
+	binary.NativeEndian.PutUint64(a.Union[:8], cookie)
 	link, err := bpf.LinkCreate(a)
 	if err != nil {
 		t.Fatal(err)
