@@ -1,3 +1,7 @@
+//go:build !guest
+
+// clang and gcc are host tools: the guest build (-tags guest) leaves this out.
+
 package object
 
 import (
