@@ -195,23 +195,26 @@ func TestBpftoolShowsTheKoreLink(t *testing.T) {
 		Attached   bool   `json:"attached"`
 		Cookie     uint64 `json:"cookie"`
 	}
-	var all []linkJSON
-	if err := json.Unmarshal([]byte(bpftool(t, "--json", "link", "show")), &all); err != nil {
-		t.Fatal(err)
-	}
-	want := linkJSON{info.ID, "kore", "kore_attach", true, cookie}
-	found := false
-	for _, l := range all {
-		if l.ID == info.ID {
-			found = true
-			if l != want {
-				t.Errorf("bpftool --json link show: %+v, want %+v", l, want)
+	// bpftool --json link show lists the link as want says: asked for by
+	// id, 7.3's bpftool exits 255 after printing a detached one.
+	listed := func(when string, want linkJSON) {
+		t.Helper()
+		var all []linkJSON
+		if err := json.Unmarshal([]byte(bpftool(t, "--json", "link", "show")), &all); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range all {
+			if l.ID == want.ID {
+				if l != want {
+					t.Errorf("%s: bpftool --json link show: %+v, want %+v", when, l, want)
+				}
+				return
 			}
 		}
+		t.Errorf("%s: bpftool --json link show does not list link %d: %+v", when, want.ID, all)
 	}
-	if !found {
-		t.Errorf("bpftool --json link show does not list link %d: %+v", info.ID, all)
-	}
+	want := linkJSON{info.ID, "kore", "kore_attach", true, cookie}
+	listed("attached", want)
 	plain := bpftool(t, "link", "show")
 	if !strings.Contains(plain, fmt.Sprintf("%d: kore  prog ", info.ID)) || !strings.Contains(plain, fmt.Sprintf("attach_type kore_attach  attached  cookie %d  ", uint64(cookie))) {
 		t.Errorf("bpftool link show:\n%s", plain)
@@ -221,25 +224,8 @@ func TestBpftoolShowsTheKoreLink(t *testing.T) {
 	if err := bpf.LinkDetach(link); err != nil {
 		t.Fatal(err)
 	}
-	// The whole list, as above: 7.3's bpftool exits 255 after printing a
-	// detached link asked for by id.
-	all = nil
-	if err := json.Unmarshal([]byte(bpftool(t, "--json", "link", "show")), &all); err != nil {
-		t.Fatal(err)
-	}
 	want.Attached = false
-	found = false
-	for _, l := range all {
-		if l.ID == info.ID {
-			found = true
-			if l != want {
-				t.Errorf("bpftool --json link show after BPF_LINK_DETACH: %+v, want %+v", l, want)
-			}
-		}
-	}
-	if !found {
-		t.Errorf("bpftool --json link show does not list the detached link %d: %+v", info.ID, all)
-	}
+	listed("after BPF_LINK_DETACH", want)
 	if plain := bpftool(t, "link", "show"); !strings.Contains(plain, fmt.Sprintf("attach_type kore_attach  detached  cookie %d  ", uint64(cookie))) {
 		t.Errorf("bpftool link show after BPF_LINK_DETACH:\n%s", plain)
 	}
