@@ -9,10 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -238,82 +236,6 @@ func TestDetachWithFlagsIsEINVALAndKeepsTheProgram(t *testing.T) {
 			}
 		})
 	}
-}
-
-// The module's files go before its text: writers that loop on the file
-// (one opening it per write, one holding it open) while the module is
-// removed and loaded again see the program's answer, ENOENT (no file) or
-// ENODEV (a file removed under an open fd), and nothing else. With
-// CONFIG_DEBUG_KOBJECT_RELEASE (the debug flavor) a module that only puts
-// its kobject leaves the files behind for seconds, and this crashes.
-func TestWritersWhileTheModuleIsRemovedAndLoaded(t *testing.T) {
-	requireEmptySlot(t)
-	attach(t, loadAdd42(t))
-	cycles := moduleCycles(t, 20, 5)
-	stop := make(chan struct{})
-	errs := make(chan error, 2)
-	var runs [2]atomic.Int64
-	writer := func(n int, write func(uint32) error) {
-		for i := uint32(0); ; i++ {
-			select {
-			case <-stop:
-				errs <- nil
-				return
-			default:
-			}
-			err := write(i)
-			switch {
-			case err == nil:
-				runs[n].Add(1)
-			case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENODEV):
-			default:
-				errs <- fmt.Errorf("writer %d: %w", n, err)
-				return
-			}
-		}
-	}
-	go writer(0, oreore.Write)
-	go writer(1, func(in uint32) error {
-		f, err := os.OpenFile(oreore.SysfsPath, os.O_WRONLY, 0)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		for j := 0; j < 100; j++ {
-			if _, err := f.WriteAt([]byte(fmt.Sprint(in)), 0); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	for i := 0; i < cycles; i++ {
-		rmmod(t)
-		insmod(t)
-		// Both writers get through to the new module before the next
-		// reload, so that every reload races writes of both kinds.
-		before := [2]int64{runs[0].Load(), runs[1].Load()}
-		for deadline := time.Now().Add(5 * time.Second); runs[0].Load() == before[0] || runs[1].Load() == before[1]; {
-			select {
-			case err := <-errs:
-				t.Fatalf("reload %d: %v", i, err)
-			default:
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("reload %d: a writer got no write through in 5 s", i)
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}
-	close(stop)
-	for i := 0; i < 2; i++ {
-		if err := <-errs; err != nil {
-			t.Error(err)
-		}
-	}
-	if got, err := oreore.Run(7); err != nil || got != 49 {
-		t.Errorf("after %d reloads: %d, %v; want 49", cycles, got, err)
-	}
-	t.Logf("%d reloads; successful writes: %d opening the file each time, %d on an open file", cycles, runs[0].Load(), runs[1].Load())
 }
 
 // The slot lives in the kernel: the module can come and go under it.

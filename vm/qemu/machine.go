@@ -29,8 +29,6 @@ type Machine struct {
 	ResultsDevice string
 	// KernelArgs are the machine's own kernel parameters.
 	KernelArgs []string
-	// Image is kbuild's boot image, relative to its output folder.
-	Image string
 	// NoDump says why a panic's memory cannot be dumped on this machine
 	// ("": it can, with pvpanic-pci and vmcoreinfo).
 	NoDump string
@@ -53,7 +51,6 @@ var Machines = map[string]Machine{
 		// nolapic_timer: calibrating the local APIC timer against the PIT
 		// costs 0.2 s under TCG; the PIT then drives the tick for all CPUs.
 		KernelArgs: []string{"tsc=reliable", "pty.legacy_count=0", "nolapic_timer"},
-		Image:      "arch/x86/boot/bzImage",
 		// The second serial port: the first is the console.
 		resultsArgs: func(path string) []string { return []string{"-serial", "file:" + path} },
 		// One CPU per socket: the kernel has no ACPI, so it finds CPUs in
@@ -67,7 +64,6 @@ var Machines = map[string]Machine{
 		// virt with GICv3, as BPF CI boots aarch64; the PL011 is the console,
 		// and virtio-mmio carries the results port.
 		Board: []string{"-M", "virt,gic-version=3"}, TCGCPU: "max", Console: "ttyAMA0", ResultsDevice: "/dev/hvc0",
-		Image:       "arch/arm64/boot/Image",
 		resultsArgs: virtconsole("virtio-serial-device"),
 		smp:         func(n int) string { return fmt.Sprint(n) },
 	},
@@ -75,7 +71,6 @@ var Machines = map[string]Machine{
 		Name: "s390x", GOARCH: "s390x", QEMU: "qemu-system-s390x",
 		// The SCLP console, and virtio-ccw for the results port.
 		Board: []string{"-M", "s390-ccw-virtio"}, TCGCPU: "max", Console: "ttysclp0", ResultsDevice: "/dev/hvc0",
-		Image:       "arch/s390/boot/bzImage",
 		NoDump:      "s390x's QEMU has no pvpanic-pci and the board no fw_cfg for vmcoreinfo",
 		resultsArgs: virtconsole("virtio-serial-ccw"),
 		smp:         func(n int) string { return fmt.Sprint(n) },
