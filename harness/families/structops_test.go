@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -351,8 +352,8 @@ func moduleHeld(t *testing.T, k *progtype.KernelStructOps) {
 	}
 	m.Close()
 	// Every program of the families' earlier subtests was closed with them.
-	if err := guest.RmmodWhenFree(k.Module, 10*time.Second); err != nil {
-		t.Fatalf("once nothing is registered: %v", err)
+	if err := guest.RmmodWhenFree(k.Module, guest.ModuleFreeWait); err != nil {
+		t.Fatalf("once nothing is registered: %v; struct_ops maps still alive: %s", err, liveStructOpsMaps())
 	}
 	if err := guest.Insmod(k.Module); err != nil {
 		t.Fatal(err)
@@ -363,6 +364,31 @@ func moduleHeld(t *testing.T, k *progtype.KernelStructOps) {
 	}
 	defer reloaded.ModuleBTF.Close()
 	registerRuns(t, reloaded, "the reloaded module", 6)
+}
+
+// liveStructOpsMaps names the struct_ops maps the kernel has not yet freed,
+// to tell a slow free from a reference the harness leaked.
+func liveStructOpsMaps() string {
+	ids, err := bpf.MapIDs()
+	if err != nil {
+		return err.Error()
+	}
+	var live []string
+	for _, id := range ids {
+		m, err := bpf.MapGetFDByID(id)
+		if err != nil {
+			continue // freed since the walk
+		}
+		info, err := bpf.MapGetInfo(m)
+		m.Close()
+		if err == nil && info.Type == unix.BPF_MAP_TYPE_STRUCT_OPS {
+			live = append(live, fmt.Sprintf("id %d %q", id, info.Name))
+		}
+	}
+	if len(live) == 0 {
+		return "none"
+	}
+	return strings.Join(live, ", ")
 }
 
 // Each command a struct_ops type's user makes, on a thread with exactly

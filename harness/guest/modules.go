@@ -23,18 +23,25 @@ func Insmod(name string) error {
 	return nil
 }
 
+// ModuleFreeWait is how long RmmodWhenFree waits for the kernel to drop
+// what held a module. Freeing a struct_ops map waits for an RCU and an
+// RCU Tasks grace period (bpf_struct_ops_map_free), and maps are freed one
+// after another from a workqueue; with other lanes busy in the kernel an
+// RCU Tasks grace period took over 10 s on a 7.3 guest under KVM.
+const ModuleFreeWait = 60 * time.Second
+
 // RmmodWhenFree removes the module called name, trying again while it is
 // in use (EAGAIN) for at most wait: a struct_ops map, or a program that
 // calls the module's kfuncs, holds it until the kernel frees it from a
 // workqueue some time after its last fd is closed.
 func RmmodWhenFree(name string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
+	start := time.Now()
 	for {
 		err := unix.DeleteModule(name, unix.O_NONBLOCK)
-		if !errors.Is(err, unix.EAGAIN) || time.Now().After(deadline) {
+		if !errors.Is(err, unix.EAGAIN) || time.Since(start) > wait {
 			if err != nil {
 				refs, _ := os.ReadFile(filepath.Join("/sys/module", name, "refcnt"))
-				return fmt.Errorf("rmmod %s: %w (refcnt %q)", name, err, refs)
+				return fmt.Errorf("rmmod %s: %w after %.1fs (refcnt %q)", name, err, time.Since(start).Seconds(), refs)
 			}
 			return nil
 		}

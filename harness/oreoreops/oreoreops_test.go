@@ -16,7 +16,6 @@ import (
 	"runtime"
 	"strings"
 	"testing"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -96,7 +95,7 @@ func reload(t *testing.T) {
 	t.Helper()
 	// Maps and programs of earlier tests hold the module until the kernel
 	// frees them.
-	if err := guest.RmmodWhenFree("oreore_ops", 10*time.Second); err != nil {
+	if err := guest.RmmodWhenFree("oreore_ops", guest.ModuleFreeWait); err != nil {
 		t.Fatalf("%v (an instance or a kfunc caller left behind?)", err)
 	}
 	if err := guest.Insmod("oreore_ops"); err != nil {
