@@ -45,6 +45,34 @@ func Run(insns asm.Instructions, ctx uint32, maps map[int]*ArrayMap) (uint32, er
 // anywhere in it are allowed: the verifier, not the interpreter, keeps
 // programs to the type's readable fields. Stores change ctx.
 func RunCtx(insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap) (uint32, error) {
+	return runCtx(insns, ctx, maps, binary.NativeEndian, Interpreter)
+}
+
+// JIT is how a machine's JIT computes what the BPF runtime leaves to it.
+// The kernel's interpreter masks a register shift's count with 63, or 31
+// for a 32-bit shift; a JIT's result for a count at least the width is
+// implementation-defined (kernel/bpf/core.c, above its SHT macro). x86-64
+// (shr r32, cl) and arm64 (lsrv w) mask a 32-bit shift's count with 31 too;
+// s390x (srl, sll, sra) takes its six low bits, so w1 >>= w2 with w2 = 63
+// gives 0 there.
+type JIT struct {
+	Shift32Mask uint64
+}
+
+// JITs are the JITs of the machines the harness runs on, by GOARCH.
+var JITs = map[string]JIT{"amd64": {31}, "arm64": {31}, "s390x": {63}}
+
+// Interpreter is the kernel's interpreter, as a JIT would be.
+var Interpreter = JIT{Shift32Mask: 31}
+
+// RunCtxAs is RunCtx as jit computes it.
+func RunCtxAs(jit JIT, insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap) (uint32, error) {
+	return runCtx(insns, ctx, maps, binary.NativeEndian, jit)
+}
+
+// runCtx is RunCtx for a machine whose memory is in order: the guest's is
+// the machine's own, and a host test runs the other.
+func runCtx(insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap, order binary.ByteOrder, jit JIT) (uint32, error) {
 	stack := make([]byte, stackSize)
 	var r [11]value
 	r[1] = value{mem: ctx}
@@ -86,7 +114,8 @@ func RunCtx(insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap) (uint32,
 				r[ins.Dst].off += int64(src)
 				break
 			}
-			res, err := alu(asm.ALUOp(ins.OpCode&0xf0), class == asm.ClassALU64, r[ins.Dst].v, src)
+			op := asm.ALUOp(ins.OpCode & 0xf0)
+			res, err := alu(op, class == asm.ClassALU64, r[ins.Dst].v, src, jit)
 			if err != nil {
 				return 0, fmt.Errorf("slot %d (%v): %w", pc, ins, err)
 			}
@@ -104,7 +133,7 @@ func RunCtx(insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap) (uint32,
 				if m == nil {
 					return 0, fmt.Errorf("slot %d: r1 is not a map", pc)
 				}
-				key, err := load(r[2], 0, 4)
+				key, err := load(order, r[2], 0, 4)
 				if err != nil {
 					return 0, err
 				}
@@ -136,7 +165,7 @@ func RunCtx(insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap) (uint32,
 				}
 			}
 		case asm.ClassLDX:
-			v, err := load(r[ins.Src], int64(ins.Offset), asm.Size(ins.OpCode&0x18).Bytes())
+			v, err := load(order, r[ins.Src], int64(ins.Offset), asm.Size(ins.OpCode&0x18).Bytes())
 			if err != nil {
 				return 0, fmt.Errorf("slot %d (%v): %w", pc, ins, err)
 			}
@@ -146,7 +175,7 @@ func RunCtx(insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap) (uint32,
 			if class == asm.ClassSTX {
 				v = r[ins.Src].v
 			}
-			if err := store(r[ins.Dst], int64(ins.Offset), asm.Size(ins.OpCode&0x18).Bytes(), v); err != nil {
+			if err := store(order, r[ins.Dst], int64(ins.Offset), asm.Size(ins.OpCode&0x18).Bytes(), v); err != nil {
 				return 0, fmt.Errorf("slot %d (%v): %w", pc, ins, err)
 			}
 		case asm.ClassLD:
@@ -169,11 +198,11 @@ func RunCtx(insns asm.Instructions, ctx []byte, maps map[int]*ArrayMap) (uint32,
 	return 0, fmt.Errorf("no exit after a million steps")
 }
 
-func alu(op asm.ALUOp, is64 bool, dst, src uint64) (uint64, error) {
+func alu(op asm.ALUOp, is64 bool, dst, src uint64, jit JIT) (uint64, error) {
 	if !is64 {
 		dst, src = uint64(uint32(dst)), uint64(uint32(src))
 	}
-	bits := uint64(31)
+	bits := jit.Shift32Mask // a count past 31 shifts every bit out, or in
 	if is64 {
 		bits = 63
 	}
@@ -267,23 +296,38 @@ func region(p value, off int64, size int) ([]byte, error) {
 	return p.mem[at : at+int64(size)], nil
 }
 
-func load(p value, off int64, size int) (uint64, error) {
+func load(order binary.ByteOrder, p value, off int64, size int) (uint64, error) {
 	b, err := region(p, off, size)
 	if err != nil {
 		return 0, err
 	}
-	var buf [8]byte
-	copy(buf[:], b)
-	return binary.NativeEndian.Uint64(buf[:]), nil
+	switch size {
+	case 1:
+		return uint64(b[0]), nil
+	case 2:
+		return uint64(order.Uint16(b)), nil
+	case 4:
+		return uint64(order.Uint32(b)), nil
+	}
+	return order.Uint64(b), nil
 }
 
-func store(p value, off int64, size int, v uint64) error {
+func store(order binary.ByteOrder, p value, off int64, size int, v uint64) error {
 	b, err := region(p, off, size)
 	if err != nil {
 		return err
 	}
-	var buf [8]byte
-	binary.NativeEndian.PutUint64(buf[:], v)
-	copy(b, buf[:size])
+	// A narrow access is the value's low bytes, wherever the machine's
+	// order keeps them.
+	switch size {
+	case 1:
+		b[0] = byte(v)
+	case 2:
+		order.PutUint16(b, uint16(v))
+	case 4:
+		order.PutUint32(b, uint32(v))
+	default:
+		order.PutUint64(b, v)
+	}
 	return nil
 }

@@ -76,3 +76,72 @@ func TestRegistersPastR10AreAnError(t *testing.T) {
 		}
 	}
 }
+
+// Memory is in the machine's order: a narrow load or store touches the
+// bytes that order gives the value's low end, so a guest on s390x and one
+// on x86_64 each agree with their own kernel. Both orders run here.
+func TestNarrowAccessInEitherOrder(t *testing.T) {
+	store32load := func(off int16, size Size) Instructions {
+		return Instructions{StoreImm(RFP, -8, 0x01020304, Word), LoadMem(R0, RFP, -8+off, size), Return()}
+	}
+	tests := []struct {
+		name   string
+		insns  Instructions
+		le, be uint32
+	}{
+		{"first byte of a word", store32load(0, Byte), 0x04, 0x01},
+		{"second half of a word", store32load(2, Half), 0x0102, 0x0304},
+		{"half stored, word read", Instructions{StoreImm(RFP, -8, 0, Word), StoreImm(RFP, -8, 0x0506, Half), LoadMem(R0, RFP, -8, Word), Return()}, 0x0506, 0x05060000},
+		{"context's first byte", Instructions{LoadMem(R0, R1, 0, Byte), Return()}, 0xa8, 0xa1},
+	}
+	for _, tt := range tests {
+		for _, o := range []struct {
+			order binary.ByteOrder
+			want  uint32
+		}{{binary.LittleEndian, tt.le}, {binary.BigEndian, tt.be}} {
+			ctx := make([]byte, 4)
+			o.order.PutUint32(ctx, 0xa1a2a3a8)
+			got, err := runCtx(tt.insns, ctx, nil, o.order, Interpreter)
+			if err != nil {
+				t.Fatalf("%s, %v: %v", tt.name, o.order, err)
+			}
+			if got != o.want {
+				t.Errorf("%s, %v: got %#x, want %#x", tt.name, o.order, got, o.want)
+			}
+		}
+	}
+}
+
+// A shift by a register at least the operand's width: the interpreter
+// masks the count, as the kernel's does, and a JIT as its machine does.
+func TestWideShifts(t *testing.T) {
+	for _, tt := range []struct {
+		name        string
+		count       int32
+		shift       Instruction
+		interp, jit uint32 // the interpreter's r0, s390x's JIT's
+	}{
+		{"32-bit by 31", 31, RSh.Reg32(R0, R2), 1, 1},
+		{"32-bit by 63", 63, RSh.Reg32(R0, R2), 1, 0},
+		{"32-bit by 32", 32, RSh.Reg32(R0, R2), 0xffffffff, 0},
+		{"32-bit left by 33", 33, LSh.Reg32(R0, R2), 0xfffffffe, 0},
+		{"32-bit arithmetic by 40", 40, ArSh.Reg32(R0, R2), 0xffffffff, 0xffffffff},
+		{"32-bit by 2^32-1", -1, LSh.Reg32(R0, R2), 0x80000000, 0},
+		{"64-bit by 64", 64, RSh.Reg(R0, R2), 0xffffffff, 0xffffffff},
+		{"by an immediate", 0, RSh.Imm32(R0, 31), 1, 1},
+	} {
+		insns := Instructions{LoadImm64(R0, -1), Mov.Imm(R2, tt.count), tt.shift, Return()}
+		for _, m := range []struct {
+			jit  JIT
+			want uint32
+		}{{Interpreter, tt.interp}, {JITs["amd64"], tt.interp}, {JITs["arm64"], tt.interp}, {JITs["s390x"], tt.jit}} {
+			got, err := RunCtxAs(m.jit, insns, make([]byte, 4), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != m.want {
+				t.Errorf("%s, %+v: r0 %#x, want %#x", tt.name, m.jit, got, m.want)
+			}
+		}
+	}
+}
