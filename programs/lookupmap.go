@@ -21,8 +21,8 @@ func LookupMap() (bpf.FD, *interp.ArrayMap, error) {
 	model := &interp.ArrayMap{ValueSize: 4}
 	for i := uint32(0); i < LookupMapEntries; i++ {
 		key, value := make([]byte, 4), make([]byte, 4)
-		binary.LittleEndian.PutUint32(key, i)
-		binary.LittleEndian.PutUint32(value, LookupMapValue(i))
+		binary.NativeEndian.PutUint32(key, i)
+		binary.NativeEndian.PutUint32(value, LookupMapValue(i))
 		if err := bpf.MapUpdateElem(m, key, value, 0); err != nil {
 			m.Close()
 			return m, nil, err

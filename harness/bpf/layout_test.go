@@ -1,6 +1,7 @@
 package bpf
 
 import (
+	"encoding/binary"
 	"testing"
 	"unsafe"
 )
@@ -93,5 +94,17 @@ func TestBTFLoadLayoutIsTheKernels(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%s at %d, the kernel's is %d", tt.field, tt.got, tt.want)
 		}
+	}
+}
+
+// gpl_compatible is bpf_prog_info's first bit field: bit 0 of its word on
+// x86_64 and arm64, bit 31 on s390x (as gcc lays out bit fields on a
+// big-endian target). The guest's prog show test on s390x reads it back.
+func TestFirstBitFieldInEitherOrder(t *testing.T) {
+	if got := firstBitField(binary.LittleEndian); got != 1 {
+		t.Errorf("little-endian: %#x, want 0x1", got)
+	}
+	if got := firstBitField(binary.BigEndian); got != 1<<31 {
+		t.Errorf("big-endian: %#x, want 0x80000000", got)
 	}
 }

@@ -2,6 +2,7 @@ package bpf
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"runtime"
@@ -427,7 +428,7 @@ type progInfo struct {
 	mapIDs          uint64
 	name            [unix.BPF_OBJ_NAME_LEN]byte
 	ifindex         uint32
-	flags           uint32 // bit 0: gpl_compatible
+	flags           uint32 // the bit fields: gpl_compatible first
 	netnsDev        uint64
 	netnsIno        uint64
 	nrJitedKsyms    uint32
@@ -484,7 +485,7 @@ func ProgGetInfo(prog FD) (ProgInfo, error) {
 		LoadTime:      time.Duration(raw.loadTime),
 		CreatedByUID:  raw.createdByUID,
 		Name:          unix.ByteSliceToString(raw.name[:]),
-		GPLCompatible: raw.flags&1 != 0,
+		GPLCompatible: raw.flags&firstBitField(binary.NativeEndian) != 0,
 		BTFID:         raw.btfID,
 		RunTime:       time.Duration(raw.runTimeNs),
 		RunCount:      raw.runCnt,
@@ -620,4 +621,14 @@ func ProgJited(prog FD) ([]byte, error) {
 		return nil, err
 	}
 	return code, nil
+}
+
+// firstBitField is the bit C gives a struct's first one-bit field in a
+// 32-bit unit (bpf_prog_info's gpl_compatible): the lowest on a
+// little-endian machine, the highest on a big-endian one.
+func firstBitField(order binary.ByteOrder) uint32 {
+	if order.Uint32([]byte{1, 0, 0, 0}) == 1 {
+		return 1
+	}
+	return 1 << 31
 }

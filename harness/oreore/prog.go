@@ -80,10 +80,9 @@ func TestRun(prog bpf.FD, in uint32) (uint32, error) {
 	return res.Retval, err
 }
 
-// ctx is the program's context as the kernel lays it out: one u32.
-func ctx(in uint32) []byte {
-	return []byte{byte(in), byte(in >> 8), byte(in >> 16), byte(in >> 24)}
-}
+// ctx is the program's context as the kernel lays it out: one u32, in the
+// machine's order.
+func ctx(in uint32) []byte { return binary.NativeEndian.AppendUint32(nil, in) }
 
 // Attached returns the id of the attached program, or 0 for none.
 func Attached() (uint32, error) {

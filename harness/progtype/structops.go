@@ -1,6 +1,7 @@
 package progtype
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -189,9 +190,8 @@ func (k *KernelStructOps) Value(progs map[string]bpf.FD) []byte {
 	v := make([]byte, k.ValueSize)
 	for name, fd := range progs {
 		off := k.DataOff + k.OpOff[name]
-		for i := 0; i < 8; i++ {
-			v[int(off)+i] = byte(uint64(fd) >> (8 * i))
-		}
+		// The kernel reads each op's slot as an unsigned long.
+		binary.NativeEndian.PutUint64(v[off:], uint64(fd))
 	}
 	return v
 }

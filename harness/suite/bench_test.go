@@ -3,6 +3,7 @@
 package suite
 
 import (
+	"encoding/binary"
 	"testing"
 
 	"oreore/harness/bpf"
@@ -77,7 +78,7 @@ func BenchmarkTestRunRepeat(b *testing.B) {
 	var total float64
 	runs := 0
 	for b.Loop() {
-		res, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: []byte{1, 0, 0, 0}, Repeat: repeat})
+		res, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: binary.NativeEndian.AppendUint32(nil, 1), Repeat: repeat})
 		if err != nil {
 			b.Fatal(err)
 		}

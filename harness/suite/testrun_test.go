@@ -3,6 +3,7 @@
 package suite
 
 import (
+	"encoding/binary"
 	"errors"
 	"testing"
 
@@ -15,7 +16,7 @@ import (
 // u32, and everything that has no meaning for the type is refused.
 func TestTestRunArgumentsRejected(t *testing.T) {
 	prog := loadAdd42(t)
-	ctx := []byte{1, 0, 0, 0}
+	ctx := binary.NativeEndian.AppendUint32(nil, 1)
 	buf := make([]byte, 64)
 	tests := []struct {
 		name string
@@ -53,7 +54,7 @@ func TestTestRunRepeatRunsTheProgramRepeatTimes(t *testing.T) {
 	prog := loadAdd42(t)
 	before := runCount(t, prog)
 	const repeat = 1000
-	res, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: []byte{1, 0, 0, 0}, Repeat: repeat})
+	res, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: binary.NativeEndian.AppendUint32(nil, 1), Repeat: repeat})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func TestTestRunRepeatRunsTheProgramRepeatTimes(t *testing.T) {
 	}
 	// repeat 0 means one run, as for every program type.
 	before = runCount(t, prog)
-	if _, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: []byte{1, 0, 0, 0}}); err != nil {
+	if _, err := bpf.ProgTestRun(prog, bpf.TestRun{CtxIn: binary.NativeEndian.AppendUint32(nil, 1)}); err != nil {
 		t.Fatal(err)
 	}
 	if got := runCount(t, prog) - before; got != 1 {
