@@ -200,8 +200,8 @@ func TestProgDumpJited(t *testing.T) {
 	id := load(t, filepath.Join(programsDir(t), "xdp_drop.bpf.o"))
 	out := oreoreCmd(t, "prog", "dump", "jited", id)
 	// XDP_DROP is 1: the JIT loads it into the register that holds BPF's
-	// r0 (x86-64: eax; arm64: x7).
-	want := map[string]string{"amd64": "mov eax, 0x1", "arm64": "mov x7, #0x1"}[runtime.GOARCH]
+	// r0 (x86-64: eax; arm64: x7; s390x: r14).
+	want := map[string]string{"amd64": "mov eax, 0x1", "arm64": "mov x7, #0x1", "s390x": "lgfi %r14,1"}[runtime.GOARCH]
 	if want == "" {
 		t.Fatalf("no expected instruction for %s's JIT", runtime.GOARCH)
 	}
