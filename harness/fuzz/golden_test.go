@@ -4,6 +4,7 @@ package fuzz
 
 import (
 	"bufio"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -235,12 +236,28 @@ func TestCheckWant(t *testing.T) {
 		t.Errorf("alternatives refused:\n%s\n%s", alt, strings.Join(bad, "\n"))
 	}
 
+	// An outcome for one byte order holds there only.
+	mine, other := onLittleEndian, onBigEndian
+	if binary.NativeEndian.Uint16([]byte{0, 1}) == 1 {
+		mine, other = other, mine
+	}
+	byOrder := strings.Replace(want, "ok, returned 7", "ok, returned 7"+mine+" | ok, returned 9"+other, 1)
+	if bad := checkWant(p, outs, byOrder); len(bad) > 0 {
+		t.Errorf("this machine's order refused:\n%s\n%s", byOrder, strings.Join(bad, "\n"))
+	}
+	for _, o := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
+		if v, ok := forThisOrder("ok, returned 7"+onBigEndian, o); v != "ok, returned 7" || ok != (o == binary.BigEndian) {
+			t.Errorf("%v: a big-endian outcome is %q, holds %v", o, v, ok)
+		}
+	}
+
 	for name, text := range map[string]string{
-		"a call less":   strings.Join(lines[:2], "\n"),
-		"a call more":   want + lines[0],
-		"another type":  strings.Replace(want, "kore test_run", "oreore test_run", 1),
-		"no separator":  strings.Replace(want, wantSep, " ", 1),
-		"another order": lines[1] + "\n" + lines[0] + "\n" + lines[2],
+		"the other order's value": strings.Replace(want, "ok, returned 7", "ok, returned 7"+other+" | ok, returned 9"+mine, 1),
+		"a call less":             strings.Join(lines[:2], "\n"),
+		"a call more":             want + lines[0],
+		"another type":            strings.Replace(want, "kore test_run", "oreore test_run", 1),
+		"no separator":            strings.Replace(want, wantSep, " ", 1),
+		"another order":           lines[1] + "\n" + lines[0] + "\n" + lines[2],
 	} {
 		if bad := checkWant(p, outs, text); len(bad) == 0 {
 			t.Errorf("%s: accepted:\n%s", name, text)
