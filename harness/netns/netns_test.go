@@ -2,6 +2,8 @@ package netns
 
 import (
 	"net"
+	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +47,29 @@ func TestPairCarriesUDP(t *testing.T) {
 		buf := make([]byte, 64)
 		n, from, err := conn.ReadFromUDP(buf)
 		if err != nil || string(buf[:n]) != "oreore" || !from.IP.Equal(tt.src) {
-			t.Errorf("%s: got %q from %v, %v; want \"oreore\" from %v", tt.network, buf[:n], from, err, tt.src)
+			t.Errorf("%s: got %q from %v, %v; want \"oreore\" from %v\nthe receiver's counters that are not 0:\n%s", tt.network, buf[:n], from, err, tt.src, counters(p.B))
 		}
 	}
+}
+
+// counters are the non-zero lines of a namespace's /proc/net/snmp6 and
+// snmp: where a packet that did not arrive was dropped.
+func counters(ns NS) string {
+	var out []string
+	ns.Do(func() error {
+		for _, f := range []string{"/proc/net/snmp6", "/proc/net/netstat"} {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				out = append(out, err.Error())
+				continue
+			}
+			for _, l := range strings.Split(string(b), "\n") {
+				if fs := strings.Fields(l); len(fs) == 2 && fs[1] != "0" {
+					out = append(out, l)
+				}
+			}
+		}
+		return nil
+	})
+	return strings.Join(out, "\n")
 }

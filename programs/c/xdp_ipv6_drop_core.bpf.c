@@ -6,10 +6,11 @@
  */
 #include <linux/types.h>
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_endian.h>
 
 #define XDP_DROP 1
 #define XDP_PASS 2
-#define ETH_P_IPV6_BE 0xdd86 /* htons(0x86dd) */
+#define ETH_P_IPV6 0x86dd
 
 struct xdp_md {
 	__u32 data;
@@ -40,7 +41,8 @@ int xdp_ipv6_drop(struct xdp_md *ctx)
 	/* 14 bytes: the real header's size, whatever the local layout says */
 	if (data + 14 > data_end)
 		return XDP_PASS;
-	if (eth->h_proto == ETH_P_IPV6_BE)
+	/* in network order for the target: 0xdd86 for bpfel, 0x86dd for bpfeb */
+	if (eth->h_proto == bpf_htons(ETH_P_IPV6))
 		return XDP_DROP;
 	return XDP_PASS;
 }
