@@ -10,13 +10,16 @@ KVER    ?= 6.1
 # Every kernel series that kernel-patches/ holds (v6.1, v6.12, v7.3): make deps installs or fetches each one's source.
 ALL_KVERS := $(patsubst kernel-patches/v%,%,$(wildcard kernel-patches/v*))
 # normal, or debug: KASAN, lockdep, PROVE_RCU, DEBUG_ATOMIC_SLEEP, DEBUG_PREEMPT and kmemleak (own build folder);
-# cover: gcov of the series' objects and the module (make vm-cover, own build folder)
+# cover: gcov of the series' objects and the module (make vm-cover, own build folder); fuzz: debug without
+# DEBUG_KOBJECT_RELEASE, for make fuzz (own build folder)
 FLAVOR  ?= normal
 BUILD   ?= build
-TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),30m,15m)
+# The flavors whose kernel has debug's checks.
+DEBUGGING := $(filter debug fuzz,$(FLAVOR))
+TIMEOUT ?= $(if $(DEBUGGING),30m,15m)
 # Guest memory: KASAN's shadow, its quarantine and kmemleak's records leave 1G too little for test_verifier (OOM),
 # and so does 7.3's test_verifier beside the slot lane (the OOM killer took both at 25 s).
-MEMORY  ?= $(if $(filter debug,$(FLAVOR))$(filter 7.3,$(KVER)),1536M,1G)
+MEMORY  ?= $(if $(DEBUGGING)$(filter 7.3,$(KVER)),1536M,1G)
 # auto: the faster of KVM and TCG on this host, measured once per host boot, QEMU and kernel (vm/qemu/accel.go) and
 # kept in $(BUILD)/accel; kvm or tcg: that one. Exported, so that every boot honours it: the runner's self-tests too.
 ACCEL   ?= auto
@@ -91,7 +94,7 @@ $(if $(KARCH_$(ARCH)),,$(error ARCH=$(ARCH): not a machine this Makefile knows (
 FOREIGN := $(filter-out x86_64,$(ARCH))
 CROSS   := $(CROSS_$(ARCH))
 # A developer tree (KERNEL_SRC) gets build folders of its own: one kbuild output folder serves one source tree.
-FLAVORED := $(KVER)$(if $(filter debug cover,$(FLAVOR)),-$(FLAVOR))$(if $(KERNEL_SRC),-own)$(if $(BASE),-base)$(if $(FOREIGN),-$(ARCH))
+FLAVORED := $(KVER)$(if $(filter debug cover fuzz,$(FLAVOR)),-$(FLAVOR))$(if $(KERNEL_SRC),-own)$(if $(BASE),-base)$(if $(FOREIGN),-$(ARCH))
 KOUT     := $(TOP)/$(BUILD)/kernel-$(FLAVORED)
 KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(FLAVORED)
 # The cover flavor's test binaries are built with Go coverage: a folder of their own.
@@ -105,7 +108,7 @@ COVER_TEXT := kernel-patches/v$(KVER)/cover-letter.txt
 PATCHES  := $(sort $(filter-out %/$(COVER),$(wildcard $(PATCH_DIR)/*.patch)))
 # A series may add a fragment of its own (kernel-patches/oreore-KVER.config), merged after the common one.
 FRAGMENTS := kernel-patches/oreore.config $(wildcard kernel-patches/arch-$(ARCH).config) $(wildcard kernel-patches/oreore-$(KVER).config) \
-	$(if $(filter debug cover,$(FLAVOR)),kernel-patches/$(FLAVOR).config)
+	$(if $(DEBUGGING),kernel-patches/debug.config) $(if $(filter cover fuzz,$(FLAVOR)),kernel-patches/$(FLAVOR).config)
 # What the build knows about program types (TYPES, TYPE_MODULES, COVER_OBJECTS, SERIES_SELFTESTS) comes from their
 # descriptors in harness/progtype, written out by vm/cmd/types. COVER_OBJECTS are the objects the cover flavor
 # profiles, by file name as kbuild's GCOV_PROFILE_<name>.o takes them: each type's own files and the shared
@@ -121,7 +124,7 @@ include $(BUILD)/types.mk
 # The cover flavor profiles COVER_OBJECTS with gcov (vm-cover); the debug flavor instruments them for KCOV, whose
 # per-thread coverage guides make fuzz.
 PROFILE_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y)) \
-	$(if $(filter debug,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),KCOV_INSTRUMENT_$(o)=y))
+	$(if $(DEBUGGING),$(foreach o,$(COVER_OBJECTS),KCOV_INSTRUMENT_$(o)=y))
 BZIMAGE  := $(KOUT)/arch/$(KARCH_$(ARCH))/boot/$(KIMAGE_$(ARCH))
 # One trigger module per described type (TYPE_MODULES, from types.mk), and the modules that register the described
 # struct_ops types where the series can (OPS_MODULES_<KVER>: a module registers struct_ops from Linux 6.9 on), all
@@ -130,7 +133,7 @@ MODULES  := $(TYPE_MODULES) $(OPS_MODULES_$(KVER))
 KOS      := $(foreach m,$(MODULES),$(KMOD_OUT)/$(m).ko)
 INITRAMFS := $(GUEST)/initramfs-$(FLAVORED).cpio
 # The debug guest scans for leaks at the end; the init fails the run if it cannot.
-GUEST_APPEND := $(if $(filter debug,$(FLAVOR)),oreore.kmemleak=1)
+GUEST_APPEND := $(if $(DEBUGGING),oreore.kmemleak=1)
 
 # Fixed build identity, so that a rebuild of the same tree compiles the same bytes and hits ccache.
 # ccache's depend mode: kbuild asks gcc for the dependency list (-MMD), so ccache hashes the headers it names
@@ -192,7 +195,7 @@ help:
 	@echo "Variables:"
 	@echo "  KVER=$(KVER)            kernel series: $(ALL_KVERS)"
 	@echo "  ARCH=$(ARCH)        the guest's machine: x86_64, arm64 or s390x (cross-built, under TCG; our suites only)"
-	@echo "  FLAVOR=$(FLAVOR)        normal, debug (KASAN, lockdep, PROVE_RCU, kmemleak) or cover (gcov; make vm-cover)"
+	@echo "  FLAVOR=$(FLAVOR)        normal, debug (KASAN, lockdep, PROVE_RCU, kmemleak), cover (gcov; make vm-cover) or fuzz (make fuzz's)"
 	@echo "  FRESH=1             boot even when a passing verdict could be reused"
 	@echo "  TIMEOUT=$(TIMEOUT)          the guest's time limit"
 	@echo "  TEST_TIMEOUT=...    one test's time limit (2m, 10m for debug): the guest dumps its stacks, code 4"
@@ -310,7 +313,7 @@ patches-roundtrip: $(SRC_STAMP)
 # (Ctrl-C) left a .config newer than its inputs that the next run took for a finished one (tinyconfig's, with
 # modules off).
 KCONFIG_DONE := $(KOUT)/.oreore-config-done
-$(KCONFIG_DONE): $(FRAGMENTS) $(SRC_STAMP)
+$(KCONFIG_DONE): $(FRAGMENTS) $(SRC_STAMP) | $(BIN)/kconfigcheck
 	mkdir -p $(KOUT)
 	@rm -f $@
 	@# A new config rebuilds only what its changes touch: the last build's count says nothing of the next.
@@ -318,12 +321,9 @@ $(KCONFIG_DONE): $(FRAGMENTS) $(SRC_STAMP)
 	$(KMAKE) -s tinyconfig >/dev/null
 	cd $(SRC) && scripts/kconfig/merge_config.sh -m -O $(KOUT) $(KOUT)/.config $(addprefix $(TOP)/,$(FRAGMENTS)) >/dev/null
 	$(KMAKE) -s olddefconfig
-	@# olddefconfig drops options whose dependencies are missing, silently: say so.
+	@# olddefconfig drops options whose dependencies are missing, and keeps selected ones, silently: say so.
 	@# The base tree lacks the series' own options (TYPE_CONFIGS).
-	@missing=$$(cat $(FRAGMENTS) | grep -oE '^CONFIG_[A-Z0-9_]+=.+' $(if $(BASE),| grep -vE '^($(subst $(space),|,$(TYPE_CONFIGS)))=') | while read -r opt; do \
-		grep -qxF "$$opt" $(KOUT)/.config || echo "$$opt"; done); \
-	if [ -n "$$missing" ]; then echo "kernel config: dropped by olddefconfig (missing dependencies?):"; \
-		echo "$$missing"; exit 1; fi
+	@$(BIN)/kconfigcheck -config $(KOUT)/.config $(if $(BASE),-skip $(subst $(space),$(comma),$(TYPE_CONFIGS))) $(FRAGMENTS)
 	@touch $@
 
 # The key covers what the kernel is built from; an unchanged key skips kbuild's ~10 s no-op walk.
@@ -494,7 +494,7 @@ vm-selftest: initramfs shell-bin $(BIN)/vmrun
 # the arguments. vm-test says so when it reuses one; FRESH=1 boots regardless. A failure is never reused.
 # The runner on this flavor's kernel and initramfs; each use adds -out and the guest's arguments.
 # The per-test watchdog: a test running longer has the guest dump its stacks (SysRq) and end the run (code 4).
-TEST_TIMEOUT ?= $(if $(filter debug,$(FLAVOR)),10m,2m)
+TEST_TIMEOUT ?= $(if $(DEBUGGING),10m,2m)
 # The debugging flags of vmtest and vmrun: the module's folder (lx-symbols, the vmcore's commands), gdb, panic_on_warn.
 DEBUG_FLAGS = -kmod $(KMOD_OUT) $(if $(GDB),-gdb) $(if $(GDB_SCRIPT),-gdb-script $(abspath $(GDB_SCRIPT))) \
 	$(if $(PANIC_ON_WARN),-panic-on-warn)
@@ -670,8 +670,9 @@ vm-test-all:
 	$(MAKE) vm-test FLAVOR=normal
 	$(MAKE) vm-test FLAVOR=debug
 
-# --- fuzzing: harness/fuzz's FuzzSeries under `go test -fuzz` in the guest, on the debug kernel (KASAN, and KCOV on
-# COVER_OBJECTS, whose coverage is the fuzzer's signal). vm/cmd/fuzz keeps the corpus in FUZZ_OUT/corpus, prints
+# --- fuzzing: harness/fuzz's FuzzSeries under `go test -fuzz` in the guest, on the fuzz flavor's kernel: debug's
+# (KASAN, lockdep, and KCOV on COVER_OBJECTS, whose coverage is the fuzzer's signal) without DEBUG_KOBJECT_RELEASE,
+# whose delayed release made each module reload's rmmod take 3-8 s (kernel-patches/fuzz.config). vm/cmd/fuzz keeps the corpus in FUZZ_OUT/corpus, prints
 # executions per second and the series' lines reached, and turns a kernel report into a minimised regression input
 # in harness/fuzz/testdata. kmemleak is off: its periodic scan cut the executions tenfold under TCG.
 DURATION ?= 10m
@@ -680,7 +681,7 @@ DURATION ?= 10m
 MINIMIZE ?= 5s
 FUZZ_OUT := $(TOP)/$(BUILD)/fuzz-$(KVER)
 fuzz:
-	$(MAKE) fuzz-run FLAVOR=debug KERNEL_TESTS=0
+	$(MAKE) fuzz-run FLAVOR=fuzz KERNEL_TESTS=0
 fuzz-run: initramfs $(BIN)/vmrun $(BIN)/fuzz
 	$(BIN)/fuzz -vmrun $(BIN)/vmrun -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -kmod $(KMOD_OUT) -accel $(ACCEL) \
 		-m $(MEMORY) -append "kmemleak=off" -out $(FUZZ_OUT) -src $(SRC) -duration $(DURATION) -minimize-time $(MINIMIZE)

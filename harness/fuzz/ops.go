@@ -57,8 +57,8 @@ const Slots = 4
 const MaxOps = 24
 
 // MaxReloads bounds an input's module reloads: on the debug flavor each
-// takes seconds (rmmod waits for DEBUG_KOBJECT_RELEASE's delayed release),
-// and Go's fuzz worker ends itself ("deadlocked!", exit status 2) when one
+// takes seconds (rmmod waits for DEBUG_KOBJECT_RELEASE's delayed release,
+// which make fuzz's kernel is built without), and Go's fuzz worker ends itself ("deadlocked!", exit status 2) when one
 // input runs for 10 s. Decode drops the reloads past it.
 const MaxReloads = 1
 
