@@ -365,8 +365,10 @@ kernel: $(KCONFIG_DONE) $(BIN)/progress
 # an unchanged key skips kbuild's walk (1.4 s), a changed one relinks.
 # KMOD_SRC: the modules' sources (make bench's module loop edits a copy, never kmod/ itself).
 KMOD_SRC ?= kmod
-kmod_key = $$( { cat $(KMOD_SRC)/*; $(CROSS)objcopy -O binary --only-section=.BTF $(KOUT)/vmlinux /dev/stdout; \
-	cat $(KOUT)/Module.symvers $(KOUT)/.config; echo $(PROFILE_VARS) $(MODULES); } | sha256sum)
+# (objcopy cannot write a section to a pipe: the dump goes through a file.)
+kmod_key = $$( btf=$$(mktemp) && $(CROSS)objcopy --dump-section .BTF=$$btf $(KOUT)/vmlinux /dev/null && \
+	{ cat $(KMOD_SRC)/* $$btf $(KOUT)/Module.symvers $(KOUT)/.config; echo $(PROFILE_VARS) $(MODULES); } | sha256sum; \
+	rm -f $$btf)
 kmod: kernel
 	@key=$(kmod_key); \
 	if ls $(KOS) >/dev/null 2>&1 && [ "$$key" = "$$(cat $(KMOD_OUT)/.oreore-key 2>/dev/null)" ]; then exit 0; fi; \
