@@ -50,8 +50,9 @@ func cutAround(s, prefix, suffix string) (string, bool) {
 
 // Seeds are inputs that already do what each type is for, so that the
 // fuzzer starts from working calls: a link's life with runs, an attachment
-// replaced, two threads racing updates against runs, the context's edges,
-// a module reload under a link, and a raw write to the trigger.
+// replaced, two threads racing updates against runs and against a detach,
+// the context's edges, a module reload under a link, and a raw write to the
+// trigger.
 func Seeds(types []*progtype.Type) [][]byte {
 	var out [][]byte
 	for ti, t := range types {
@@ -73,6 +74,19 @@ func Seeds(types []*progtype.Type) [][]byte {
 			}
 			race = append(race, Op{Kind: OpLinkDetach, Type: ti}, run(1, 9), Op{Kind: OpClose, Type: ti, Choice: [4]uint8{1}}, run(1, 10))
 			out = append(out, Encode(types, race...))
+			// A detach on thread 1 against updates of the same link on
+			// thread 0: thread 1 loads first, as thread 0 does, so that
+			// its detaches land among the updates.
+			detach := []Op{load(0, 1, 1), load(1, 1, 2), Op{Kind: OpLinkCreate, Type: ti}}
+			for i := range 6 {
+				detach = append(detach, Op{Kind: OpLinkUpdate, Type: ti, Prog: (i + 1) % 2})
+			}
+			detach = append(detach, Op{Kind: OpLoad, Type: ti, Thread: 1, Prog: 2, Choice: [4]uint8{1}, N: 3},
+				Op{Kind: OpLoad, Type: ti, Thread: 1, Prog: 3, Choice: [4]uint8{1}, N: 4})
+			for range 4 {
+				detach = append(detach, Op{Kind: OpLinkDetach, Type: ti, Thread: 1})
+			}
+			out = append(out, Encode(types, detach...))
 			if t.Module != "" {
 				out = append(out, Encode(types, load(0, 1, 3), Op{Kind: OpLinkCreate, Type: ti}, Op{Kind: OpModuleReload, Type: ti}, run(0, 1)))
 			}
