@@ -170,6 +170,13 @@ func run(c config, w io.Writer) (int, error) {
 			return 1, errors.New("FAIL: an input ran for more than 10 s, and Go's fuzz worker ended itself (\"deadlocked!\"): " +
 				"a kernel hang, or an input the harness must keep shorter (harness/fuzz: MaxOps, MaxReloads); no regression input is written")
 		}
+		if seed := failedSeed(string(console)); seed != "" {
+			// Go stops before fuzzing and writes no input: the seed is
+			// already kept (harness/fuzz: Seeds; FuzzSeries runs it in
+			// every make vm-test).
+			return 1, fmt.Errorf("FAIL: the seed input %s failed before fuzzing began: %s; console in %s",
+				seed, strings.Join(goFailure(string(console)), "; "), filepath.Join(runDir, "console.log"))
+		}
 		goFail, _ := filepath.Glob(filepath.Join(runDir, "collected", "testdata", "fuzz", target, "*"))
 		for _, f := range goFail {
 			b, err := os.ReadFile(f)
@@ -398,6 +405,20 @@ func coverage(c config, runDir string, w io.Writer) error {
 			r.total(), strings.Join(units, ", "), c.vmlinux)
 	}
 	return nil
+}
+
+// seedFailure is what Go's fuzzer prints when an input of the seed corpus
+// fails, before it fuzzes (internal/fuzz).
+const seedFailure = "failure while testing seed corpus entry: "
+
+// failedSeed names the seed input whose failure stopped the run, or "".
+func failedSeed(console string) string {
+	for _, line := range strings.Split(console, "\n") {
+		if _, after, ok := strings.Cut(line, seedFailure); ok {
+			return strings.TrimSpace(after)
+		}
+	}
+	return ""
 }
 
 // goFailure is what a failed Go test printed: the lines after its

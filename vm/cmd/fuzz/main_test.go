@@ -140,3 +140,13 @@ func TestGoFailureFindsTheTestsMessage(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestFailedSeedIsNamed(t *testing.T) {
+	console := "oreore-init: loaded /lib/modules/oreore.ko\nfailure while testing seed corpus entry: FuzzSeries/seed#2\n--- FAIL: FuzzSeries (6.74s)\n"
+	if got := failedSeed(console); got != "FuzzSeries/seed#2" {
+		t.Errorf("got %q", got)
+	}
+	if got := failedSeed("--- FAIL: FuzzSeries (0.01s)\n"); got != "" {
+		t.Errorf("a failure while fuzzing named the seed %q", got)
+	}
+}
