@@ -19,6 +19,7 @@ func TestAttrLayoutIsTheKernels(t *testing.T) {
 		link   linkCreateAttr
 		pin    objPinAttr
 		run    progTestRunAttr
+		mi     mapInfo
 	)
 	tests := []struct {
 		field     string
@@ -60,6 +61,10 @@ func TestAttrLayoutIsTheKernels(t *testing.T) {
 		{"test (size)", unsafe.Sizeof(run), 80},
 		{"link_create.flags", unsafe.Offsetof(link.flags), 12},
 		{"link_create.target_btf_id (the union)", unsafe.Offsetof(link.union), 16},
+		{"map_info.btf_vmlinux_value_type_id", unsafe.Offsetof(mi.btfVmlinuxValueTypeID), 44},
+		{"map_info.btf_value_type_id", unsafe.Offsetof(mi.btfValueTypeID), 72},
+		{"map_info.btf_vmlinux_id", unsafe.Offsetof(mi.btfVmlinuxID), 76},
+		{"sizeof map_info", unsafe.Sizeof(mi), 88},
 		{"pathname", unsafe.Offsetof(pin.pathname), 0},
 		{"file_flags", unsafe.Offsetof(pin.fileFlags), 12},
 		{"path_fd", unsafe.Offsetof(pin.pathFD), 16},

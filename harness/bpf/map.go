@@ -354,6 +354,10 @@ type MapInfo struct {
 	Type, ID, KeySize, ValueSize, MaxEntries, Flags uint32
 	Name                                            string
 	BTFID, BTFKeyTypeID, BTFValueTypeID             uint32
+	// A struct_ops map's kernel value type (bpf_struct_ops_<name>) and,
+	// from 6.9, the kernel BTF object it is in: vmlinux's or a module's
+	// (0 before 6.9, where it is always vmlinux's).
+	BTFVmlinuxValueTypeID, BTFVmlinuxID uint32
 }
 
 type mapInfo struct {
@@ -371,7 +375,7 @@ type mapInfo struct {
 	btfID                 uint32
 	btfKeyTypeID          uint32
 	btfValueTypeID        uint32
-	_                     uint32
+	btfVmlinuxID          uint32
 	mapExtra              uint64
 }
 
@@ -385,6 +389,7 @@ func MapGetInfo(m FD) (MapInfo, error) {
 		Type: raw.mapType, ID: raw.id, KeySize: raw.keySize, ValueSize: raw.valueSize, MaxEntries: raw.maxEntries,
 		Flags: raw.mapFlags, Name: unix.ByteSliceToString(raw.name[:]),
 		BTFID: raw.btfID, BTFKeyTypeID: raw.btfKeyTypeID, BTFValueTypeID: raw.btfValueTypeID,
+		BTFVmlinuxValueTypeID: raw.btfVmlinuxValueTypeID, BTFVmlinuxID: raw.btfVmlinuxID,
 	}, nil
 }
 

@@ -56,6 +56,9 @@ func (s *Spec) format(id uint32, data []byte, depth int) string {
 			return fmt.Sprintf("%#x", le.Uint64(data))
 		}
 	case KindArray:
+		if str, ok := s.charArray(t.Array.Elem, data); ok {
+			return str
+		}
 		elem, err := s.size(t.Array.Elem, depth+1)
 		if err != nil || elem == 0 || uint64(elem)*uint64(t.Array.Nelems) > uint64(len(data)) {
 			break
@@ -79,4 +82,23 @@ func (s *Spec) format(id uint32, data []byte, depth int) string {
 		return "{" + strings.Join(parts, ", ") + "}"
 	}
 	return fmt.Sprintf("%x", data)
+}
+
+// charArray prints an array of char as a quoted string when it holds one
+// (printable bytes up to a NUL), as bpftool's btf_dumper does: a struct_ops
+// value's name, a task's comm.
+func (s *Spec) charArray(elem uint32, data []byte) (string, bool) {
+	t, err := s.Skip(elem)
+	if err != nil || t.Kind != KindInt || t.Size != 1 || (t.Extra>>24&2 == 0 && t.Name != "char") {
+		return "", false
+	}
+	for i, b := range data {
+		if b == 0 {
+			return fmt.Sprintf("%q", data[:i]), true
+		}
+		if b < 0x20 || b >= 0x7f {
+			break
+		}
+	}
+	return "", false
 }

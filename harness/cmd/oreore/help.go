@@ -49,6 +49,11 @@ var verbs = []*verb{
 	{group: "map", name: "delete", usage: "map delete MAP KEY", note: hexNote, run: func(c *cmd, args []string) error {
 		return c.withMap(args, 1, mapDelete)
 	}},
+	{group: "struct_ops", name: "list", usage: "struct_ops list [MAP]", run: (*cmd).structOpsList},
+	{group: "struct_ops", name: "dump", usage: "struct_ops dump [MAP]", run: (*cmd).structOpsDump},
+	{group: "struct_ops", name: "register", usage: "struct_ops register OBJ [LINK_DIR]", run: (*cmd).structOpsRegister,
+		note: "a .struct_ops.link variable's link is pinned in LINK_DIR; without one it unregisters when the command ends"},
+	{group: "struct_ops", name: "unregister", usage: "struct_ops unregister MAP", run: (*cmd).structOpsUnregister},
 	{group: "link", name: "list", usage: "link list", run: noArgs((*cmd).linkList)},
 	{group: "net", name: "list", usage: "net list", run: noArgs((*cmd).netList)},
 	{group: "net", name: "attach", usage: "net attach xdp PROG dev IFACE", run: (*cmd).netAttach},

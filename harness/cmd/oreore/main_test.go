@@ -304,3 +304,31 @@ func TestMapDumpTyped(t *testing.T) {
 		}
 	}
 }
+
+// The struct_ops verbs take only struct_ops maps: one named that is not is
+// refused with what it is, and one that names no map says so.
+func TestStructOpsVerbsRefuseOtherMaps(t *testing.T) {
+	if unix.Geteuid() != 0 {
+		t.Skip("bpf(2) needs root")
+	}
+	fd, err := bpf.MapCreate(bpf.MapCreateAttr{Type: unix.BPF_MAP_TYPE_ARRAY, KeySize: 4, ValueSize: 4, MaxEntries: 1, Name: "not_ops"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	info, err := bpf.MapGetInfo(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("map %d (not_ops) is a array map, not struct_ops", info.ID)
+	for _, verb := range []string{"list", "dump", "unregister"} {
+		var out bytes.Buffer
+		if err := run([]string{"struct_ops", verb, "id", fmt.Sprint(info.ID)}, &out); err == nil || err.Error() != want {
+			t.Errorf("struct_ops %s of an array map: %v, want %q", verb, err, want)
+		}
+	}
+	var out bytes.Buffer
+	if err := run([]string{"struct_ops", "register", "/nonexistent.bpf.o"}, &out); err == nil || !strings.Contains(err.Error(), "no such file") {
+		t.Errorf("struct_ops register of a missing object: %v", err)
+	}
+}
