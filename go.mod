@@ -3,7 +3,7 @@ module oreore
 go 1.26.8
 
 require (
-	github.com/cilium/ebpf v0.20.0
+	github.com/cilium/ebpf v0.22.0
 	github.com/hashicorp/go-multierror v1.1.1
 	github.com/u-root/u-root v0.16.0
 	golang.org/x/arch v0.32.0
@@ -33,7 +33,7 @@ require (
 	github.com/rivo/uniseg v0.4.4 // indirect
 	github.com/sahilm/fuzzy v0.1.0 // indirect
 	github.com/u-root/uio v0.0.0-20240224005618-d2acac8f3701 // indirect
-	golang.org/x/sync v0.18.0 // indirect
+	golang.org/x/sync v0.20.0 // indirect
 	golang.org/x/term v0.37.0 // indirect
 	golang.org/x/text v0.31.0 // indirect
 	mvdan.cc/sh/v3 v3.11.0 // indirect

@@ -1,6 +1,7 @@
 package object_test
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/cilium/ebpf"
+	cbtf "github.com/cilium/ebpf/btf"
 	"golang.org/x/sys/unix"
 
 	"oreore/harness/asm"
@@ -111,4 +113,63 @@ func firstDifference(a, b asm.Instructions) string {
 		return fmt.Sprintf("%d instructions, cilium/ebpf %d", len(a), len(b))
 	}
 	return ""
+}
+
+// Each .struct_ops and .struct_ops.link variable as cilium/ebpf reads it
+// (v0.21 on; it refuses .struct_ops, so those are compared by name only):
+// the map per variable, its struct, BPF_F_LINK, the variable's bytes, and
+// which program each member names (cilium's AttachTo "struct:member"), with
+// struct_ops.s/ programs sleepable. No kernel is needed: both read the ELF.
+func TestStructOpsAgreesWithCilium(t *testing.T) {
+	dir := os.Getenv("OREORE_PROGRAMS")
+	if dir == "" {
+		t.Fatal("OREORE_PROGRAMS is not set: run `make test`, which compiles programs/c first")
+	}
+	objs, _ := filepath.Glob(filepath.Join(dir, "*.bpf.o"))
+	compared := 0
+	for _, obj := range objs {
+		ours, err := object.Open(obj)
+		if err != nil || len(ours.StructOps) == 0 {
+			continue // the loader's own tests cover what it cannot open
+		}
+		t.Run(filepath.Base(obj), func(t *testing.T) {
+			spec, err := ebpf.LoadCollectionSpec(obj)
+			if err != nil {
+				t.Fatalf("cilium/ebpf: %v", err)
+			}
+			for _, so := range ours.StructOps {
+				m := spec.Maps[so.Name]
+				if m == nil || m.Type != ebpf.StructOpsMap {
+					t.Errorf("variable %s: cilium/ebpf has %v", so.Name, m)
+					continue
+				}
+				compared++
+				if st, ok := m.Value.(*cbtf.Struct); !ok || st.Name != so.Type {
+					t.Errorf("%s: struct %s, cilium/ebpf %v", so.Name, so.Type, m.Value)
+				}
+				if link := m.Flags&unix.BPF_F_LINK != 0; link != so.Link {
+					t.Errorf("%s: link %v, cilium/ebpf's flags %#x", so.Name, so.Link, m.Flags)
+				}
+				if len(m.Contents) != 1 || !bytes.Equal(m.Contents[0].Value.([]byte), so.Data) {
+					t.Errorf("%s: bytes % x, cilium/ebpf %v", so.Name, so.Data, m.Contents)
+				}
+				// Members set to programs, as cilium/ebpf's programs name them.
+				theirs := map[string]string{}
+				for name, p := range spec.Programs {
+					if typ, member, ok := strings.Cut(p.AttachTo, ":"); ok && typ == so.Type {
+						theirs[member] = name
+						if sleepable := p.Flags&unix.BPF_F_SLEEPABLE != 0; sleepable != strings.HasPrefix(p.SectionName, "struct_ops.s/") {
+							t.Errorf("%s: program %s in %s, cilium/ebpf's flags %#x", so.Name, name, p.SectionName, p.Flags)
+						}
+					}
+				}
+				if fmt.Sprint(theirs) != fmt.Sprint(so.Progs) {
+					t.Errorf("%s: members to programs %v, cilium/ebpf %v", so.Name, so.Progs, theirs)
+				}
+			}
+		})
+	}
+	if compared == 0 {
+		t.Fatalf("no struct_ops variable compared among the %d objects of %s", len(objs), dir)
+	}
 }

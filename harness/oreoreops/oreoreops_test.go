@@ -17,6 +17,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/cilium/ebpf"
+	"github.com/cilium/ebpf/link"
 	"golang.org/x/sys/unix"
 
 	. "oreore/harness/asm"
@@ -238,10 +240,38 @@ func TestOreoreOpsFromAnObjectFile(t *testing.T) {
 	if !ok {
 		t.Fatalf("no struct_ops instance from_elf in %v", c.StructOps)
 	}
-	link, err := inst.Register()
+	l, err := inst.Register()
 	if err != nil {
 		t.Fatalf("registering from_elf: %v", err)
 	}
+	fromElfRuns(t, l.Close)
+}
+
+// The same object loaded and registered by cilium/ebpf, the differential
+// for harness/object's lookup of the module's type, its map and its value:
+// through the trigger it runs alike.
+func TestOreoreOpsFromCilium(t *testing.T) {
+	series(t)
+	spec, err := ebpf.LoadCollectionSpec(filepath.Join(guest.ProgramsDir, "oreore_ops.bpf.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := ebpf.NewCollection(spec)
+	if err != nil {
+		t.Fatalf("cilium/ebpf: %v", err)
+	}
+	defer c.Close()
+	l, err := link.AttachStructOps(link.StructOpsOptions{Map: c.Maps["from_elf"]})
+	if err != nil {
+		t.Fatalf("cilium/ebpf: registering from_elf: %v", err)
+	}
+	fromElfRuns(t, l.Close)
+}
+
+// fromElfRuns checks what the registered from_elf does (run returns in +
+// 100 and leaves in * 3 in out), and that unregister ends the runs.
+func fromElfRuns(t *testing.T, unregister func() error) {
+	t.Helper()
 	if err := write("5"); err != nil {
 		t.Fatal(err)
 	}
@@ -250,7 +280,9 @@ func TestOreoreOpsFromAnObjectFile(t *testing.T) {
 			t.Errorf("%s: %q, %v; want %s", f, got, err, want)
 		}
 	}
-	link.Close()
+	if err := unregister(); err != nil {
+		t.Fatal(err)
+	}
 	if err := write("5"); !errors.Is(err, unix.ENODEV) {
 		t.Errorf("a run after the link's close: %v, want ENODEV", err)
 	}
