@@ -5,12 +5,17 @@ package slot
 import (
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"oreore/harness/asm"
 	"oreore/harness/bpf"
@@ -229,4 +234,151 @@ func TestBpftoolShowsTheKoreLink(t *testing.T) {
 	if plain := bpftool(t, "link", "show"); !strings.Contains(plain, fmt.Sprintf("attach_type kore_attach  detached  cookie %d  ", uint64(cookie))) {
 		t.Errorf("bpftool link show after BPF_LINK_DETACH:\n%s", plain)
 	}
+}
+
+// bpftool struct_ops on a module's type, which bpftool looked up in
+// vmlinux's BTF and crashed on until the series' last patch ("bpftool: Find
+// a module's struct_ops type in the module's BTF"): register pins the
+// object's link, show names the module's type for the map that link holds,
+// dump names each op's program as the kernel keeps it, and unregister of a
+// map registered without a link ends the trigger's runs.
+func TestBpftoolStructOpsOfAModulesType(t *testing.T) {
+	s, err := progtype.RunningSeries()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !progtype.OreoreOps.Available(s) {
+		t.Skipf("a %s module cannot register struct_ops; oreore_ops is tested on %v", s, progtype.OreoreOps.Series)
+	}
+	dir := filepath.Join("/sys/fs/bpf", "kselftest_ops")
+	os.RemoveAll(dir)
+	defer os.RemoveAll(dir)
+	bpftool(t, "struct_ops", "register", filepath.Join(guest.ProgramsDir, "oreore_ops.bpf.o"), dir)
+	link, err := bpf.ObjGet(filepath.Join(dir, "from_elf"))
+	if err != nil {
+		t.Fatalf("bpftool struct_ops register pinned no link for from_elf: %v", err)
+	}
+	li, err := bpf.LinkGetInfo(link)
+	link.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	mapID := binary.NativeEndian.Uint32(li.Union[:4])
+	if got, err := opsRun("5"); err != nil || got != "105" {
+		t.Errorf("the trigger after bpftool struct_ops register: %q, %v; want 105", got, err)
+	}
+
+	var shown []struct {
+		ID     uint32 `json:"id"`
+		Name   string `json:"name"`
+		Kernel string `json:"kernel_struct_ops"`
+	}
+	if err := json.Unmarshal([]byte(bpftool(t, "--json", "struct_ops", "show")), &shown); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range shown {
+		if m.ID == mapID {
+			found = true
+			if m.Name != "from_elf" || m.Kernel != "oreore_ops" {
+				t.Errorf("bpftool struct_ops show: map %d is %+v, want from_elf of oreore_ops", mapID, m)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("bpftool struct_ops show does not list map %d, which the pinned link holds: %+v", mapID, shown)
+	}
+
+	// The dump is the map's bpf_map_info, then its value by the module's
+	// value type, each an object of the array.
+	raw := bpftool(t, "--json", "struct_ops", "dump", "id", fmt.Sprint(mapID))
+	var dumped []map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(raw), &dumped); err != nil {
+		t.Fatal(err)
+	}
+	var value struct {
+		Data map[string]any `json:"data"`
+	}
+	for _, d := range dumped {
+		if v, ok := d["bpf_struct_ops_oreore_ops"]; ok {
+			if err := json.Unmarshal(v, &value); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if value.Data == nil {
+		t.Fatalf("bpftool struct_ops dump id %d has no bpf_struct_ops_oreore_ops:\n%s", mapID, raw)
+	}
+	if value.Data["name"] != "from_elf" {
+		t.Errorf("bpftool struct_ops dump: name %v, want from_elf", value.Data["name"])
+	}
+	for member, prog := range map[string]string{"run": "ops_run", "note": "ops_note"} {
+		text, _ := value.Data[member].(string)
+		_, after, ok := strings.Cut(text, " "+prog+"/prog_id:")
+		fd, err := bpf.ProgGetFDByID(atoi(after))
+		if !ok || err != nil {
+			t.Errorf("bpftool struct_ops dump: %s is %q, want the program %s and its ID (%v)", member, text, prog, err)
+			continue
+		}
+		info, err := bpf.ProgGetInfo(fd)
+		fd.Close()
+		if err != nil || info.Name != prog {
+			t.Errorf("bpftool struct_ops dump: %s names program %s, which is %q (%v)", member, after, info.Name, err)
+		}
+	}
+	os.RemoveAll(dir)
+
+	// A map registered without a link: bpftool unregister deletes it.
+	k, err := progtype.RunningStructOps(&progtype.OreoreOps, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.ModuleBTF.Close()
+	prog, err := k.LoadOp("run", asm.Instructions{asm.Mov.Imm32(asm.R0, 7), asm.Return()}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer prog.Close()
+	m, err := k.NewMap(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	// The pin's removal releases the link from an RCU callback: the one
+	// instance the module takes may still be held for a moment.
+	registration := k.Value(map[string]bpf.FD{"run": prog})
+	for deadline := time.Now().Add(guest.Patience(2 * time.Second)); ; time.Sleep(10 * time.Millisecond) {
+		err = bpf.MapUpdateElem(m, make([]byte, 4), registration, 0)
+		if !errors.Is(err, unix.EEXIST) || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	mi, err := bpf.MapGetInfo(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := opsRun("1"); err != nil || got != "7" {
+		t.Fatalf("the trigger: %q, %v; want 7", got, err)
+	}
+	bpftool(t, "struct_ops", "unregister", "id", fmt.Sprint(mi.ID))
+	if _, err := opsRun("1"); !errors.Is(err, unix.ENODEV) {
+		t.Errorf("the trigger after bpftool struct_ops unregister: %v, want ENODEV", err)
+	}
+}
+
+// opsRun runs oreore_ops's registered instance through its trigger.
+func opsRun(in string) (string, error) {
+	if err := os.WriteFile("/sys/oreore_ops/run", []byte(in), 0); err != nil {
+		return "", err
+	}
+	b, err := os.ReadFile("/sys/oreore_ops/run")
+	return strings.TrimSpace(string(b)), err
+}
+
+func atoi(s string) uint32 {
+	n, _ := strconv.ParseUint(s, 10, 32)
+	return uint32(n)
 }
