@@ -478,10 +478,12 @@ func structOpsCaps(t *testing.T, k *progtype.KernelStructOps) {
 }
 
 // Writers run the trigger while the main goroutine creates, updates,
-// detaches and closes links: every run gives one of the registered
-// programs' answers or ENODEV, never another error. The debug flavor
-// (KASAN, lockdep, PROVE_RCU) is where a missed grace period or a bad
-// lock order in the module's reg/unreg/update shows.
+// detaches and closes links, and a third tries to remove the module: every
+// run gives one of the registered programs' answers or ENODEV, never
+// another error, and every rmmod is EAGAIN (the maps and programs hold the
+// module, registered or not). The debug flavor (KASAN, lockdep, PROVE_RCU)
+// is where a missed grace period or a bad lock order in the module's
+// reg/unreg/update, or in its unload against them, shows.
 func runsRaceRegistration(t *testing.T, k *progtype.KernelStructOps) {
 	const in = 1000
 	a, b := opsMap(t, k, unix.BPF_F_LINK), opsMap(t, k, unix.BPF_F_LINK)
@@ -536,6 +538,29 @@ func runsRaceRegistration(t *testing.T, k *progtype.KernelStructOps) {
 			}
 		}()
 	}
+	type rmmods struct {
+		tries int
+		err   error
+	}
+	unloads := make(chan rmmods, 1)
+	go func() {
+		var r rmmods
+		for {
+			select {
+			case <-stop:
+				unloads <- r
+				return
+			default:
+			}
+			r.tries++
+			if err := unix.DeleteModule(k.Module, unix.O_NONBLOCK); !errors.Is(err, unix.EAGAIN) {
+				r.err = fmt.Errorf("rmmod %s during the race: %v, want EAGAIN (held by the race's maps and programs)", k.Module, err)
+				unloads <- r
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
 	for i := 0; i < cycles; i++ {
 		link, err := bpf.LinkCreate(bpf.LinkCreateAttr{Prog: a, AttachType: unix.BPF_STRUCT_OPS})
 		if err != nil {
@@ -566,7 +591,11 @@ func runsRaceRegistration(t *testing.T, k *progtype.KernelStructOps) {
 			total.answers[a] += n
 		}
 	}
-	t.Logf("%d cycles: answers %v, ENODEV %d", cycles, total.answers, total.nodev)
+	u := <-unloads
+	if u.err != nil {
+		t.Error(u.err)
+	}
+	t.Logf("%d cycles: answers %v, ENODEV %d, rmmod refused %d times", cycles, total.answers, total.nodev, u.tries)
 	if total.answers[in+1] == 0 || total.answers[in+2] == 0 {
 		t.Errorf("the writers never met one of the programs (answers %v): the race was not run", total.answers)
 	}
