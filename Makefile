@@ -70,26 +70,16 @@ PATCHED_SRC := $(TOP)/$(BUILD)/src/linux-source-$(KVER)
 BASE ?=
 BASE_SRC := $(TOP)/$(BUILD)/src/base-linux-source-$(KVER)
 SRC      := $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(if $(BASE),$(BASE_SRC),$(PATCHED_SRC)))
-# Per architecture: kbuild's ARCH, the cross compiler's prefix, the boot image, Go's GOARCH, clang's BPF target
-# (the machine's byte order), QEMU, and the Debian packages that bring the last two.
-KARCH_x86_64 := x86
-KARCH_arm64  := arm64
-KARCH_s390x  := s390
-CROSS_arm64  := aarch64-linux-gnu-
-CROSS_s390x  := s390x-linux-gnu-
-KIMAGE_x86_64 := bzImage
-KIMAGE_arm64  := Image
-KIMAGE_s390x  := bzImage
-GOARCH_x86_64 := amd64
-GOARCH_arm64  := arm64
-GOARCH_s390x  := s390x
-BPF_TARGET_s390x := bpfeb
-QEMU_x86_64 := qemu-system-x86_64
-QEMU_arm64  := qemu-system-aarch64
-QEMU_s390x  := qemu-system-s390x
-ARCH_PACKAGES_arm64 := gcc-aarch64-linux-gnu qemu-system-arm
-ARCH_PACKAGES_s390x := gcc-s390x-linux-gnu qemu-system-misc
-$(if $(KARCH_$(ARCH)),,$(error ARCH=$(ARCH): not a machine this Makefile knows (x86_64, arm64, s390x)))
+# Per machine (ARCH): kbuild's ARCH, the cross compiler's prefix, the boot image, Go's GOARCH, clang's BPF target
+# (the machine's byte order), QEMU, and the Debian packages that bring the last two: KARCH_<m>, CROSS_<m>,
+# KIMAGE_<m>, GOARCH_<m>, BPF_TARGET_<m>, QEMU_<m>, ARCH_PACKAGES_<m>, written by vm/cmd/machines from vm/qemu's
+# Machines, where the runner finds the same machines.
+MACHINES_INPUTS := $(wildcard vm/qemu/machine.go vm/cmd/machines/main.go)
+$(BUILD)/machines.mk: $(MACHINES_INPUTS)
+	@mkdir -p $(@D) && go run ./vm/cmd/machines > $@.tmp && mv $@.tmp $@
+include $(BUILD)/machines.mk
+# make reads machines.mk once it has written it: only then can ARCH be checked.
+$(if $(MACHINES),$(if $(filter $(ARCH),$(MACHINES)),,$(error ARCH=$(ARCH): not a machine vm/qemu knows ($(MACHINES)))))
 # FOREIGN is the architecture when it is not x86_64's: cross-built, its own build folders.
 FOREIGN := $(filter-out x86_64,$(ARCH))
 CROSS   := $(CROSS_$(ARCH))

@@ -17,6 +17,15 @@ type Machine struct {
 	// it is the host's.
 	GOARCH string
 	QEMU   string
+	// KbuildArch is kbuild's ARCH, CrossCompile its CROSS_COMPILE ("" for
+	// the host's compiler), and KernelImage the boot image it makes.
+	KbuildArch, CrossCompile, KernelImage string
+	// BPFTarget is clang's target for the guest's BPF objects when it is
+	// not the host's byte order ("bpfeb" on a big-endian machine).
+	BPFTarget string
+	// Packages are the Debian packages that bring the cross compiler and
+	// QEMU's emulator (make deps ARCH=...).
+	Packages []string
 	// Board is the machine and what it needs on QEMU's command line.
 	Board []string
 	// TCGCPU is -cpu under TCG ("": the board's default).
@@ -42,6 +51,7 @@ type Machine struct {
 var Machines = map[string]Machine{
 	"x86_64": {
 		Name: "x86_64", GOARCH: "amd64", QEMU: "qemu-system-x86_64",
+		KbuildArch: "x86", KernelImage: "bzImage",
 		Board: []string{"-M", "q35"}, Console: "ttyS0", ResultsDevice: "/dev/ttyS1",
 		// Without ACPI there is no HPET or PM timer; under TCG the watchdog then
 		// drops the TSC for jiffies, and every duration the guest measures
@@ -61,6 +71,8 @@ var Machines = map[string]Machine{
 	},
 	"arm64": {
 		Name: "arm64", GOARCH: "arm64", QEMU: "qemu-system-aarch64",
+		KbuildArch: "arm64", CrossCompile: "aarch64-linux-gnu-", KernelImage: "Image",
+		Packages: []string{"gcc-aarch64-linux-gnu", "qemu-system-arm"},
 		// virt with GICv3, as BPF CI boots aarch64; the PL011 is the console,
 		// and virtio-mmio carries the results port.
 		Board: []string{"-M", "virt,gic-version=3"}, TCGCPU: "max", Console: "ttyAMA0", ResultsDevice: "/dev/hvc0",
@@ -69,6 +81,8 @@ var Machines = map[string]Machine{
 	},
 	"s390x": {
 		Name: "s390x", GOARCH: "s390x", QEMU: "qemu-system-s390x",
+		KbuildArch: "s390", CrossCompile: "s390x-linux-gnu-", KernelImage: "bzImage", BPFTarget: "bpfeb",
+		Packages: []string{"gcc-s390x-linux-gnu", "qemu-system-misc"},
 		// The SCLP console, and virtio-ccw for the results port.
 		Board: []string{"-M", "s390-ccw-virtio"}, TCGCPU: "max", Console: "ttysclp0", ResultsDevice: "/dev/hvc0",
 		NoDump:      "s390x's QEMU has no pvpanic-pci and the board no fw_cfg for vmcoreinfo",
