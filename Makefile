@@ -719,7 +719,7 @@ bench: $(BIN)/bench $(BIN)/benchtree
 HOST_TEST_ENV = OREORE_KERNEL_SRC=$(SRC) OREORE_PROGRAMS=$(PROGRAMS_OUT)
 test: $(SRC_STAMP) programs
 	$(GO) vet ./...
-	$(GO) vet -tags guest ./harness/suite/ ./harness/families/ ./harness/kore/ ./harness/oreoreops/ ./harness/object/ ./harness/cmd/oreore/ ./harness/jitdiff/ ./harness/fuzz/
+	$(GO) vet -tags guest ./harness/...
 	$(GO) vet -tags vmselftest ./vm/selftest/
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt would change: $$unformatted"; exit 1; fi
