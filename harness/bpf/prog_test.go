@@ -2,7 +2,9 @@ package bpf
 
 import (
 	"errors"
+	"runtime"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -254,4 +256,67 @@ func TestMapCreateAttributesReachTheKernel(t *testing.T) {
 			}
 		})
 	}
+}
+
+// run_cnt grows by exactly repeat for each repeated test_run, though Go's
+// preemption signal (SIGURG) reaches the thread all along, as the runtime
+// may send it to a thread that has just entered the system call: a run
+// it interrupted would stop with EINTR after some of its runs, and the
+// retry would count those twice (1003 runs for repeat 1000, seen under
+// KASAN).
+func TestRepeatedRunsCountedOnce(t *testing.T) {
+	requireRoot(t)
+	fd, err := ProgLoad(ProgLoadAttr{
+		Type:    unix.BPF_PROG_TYPE_SOCKET_FILTER,
+		Insns:   asm.Instructions{asm.Mov.Imm(asm.R0, 0), asm.Return()},
+		License: "GPL",
+		Name:    "ret0",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	stats, err := EnableStats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stats.Close()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	pid, tid := unix.Getpid(), unix.Gettid()
+	stop, sent := make(chan struct{}), make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				sent <- n
+				return
+			default:
+			}
+			if unix.Tgkill(pid, tid, unix.SIGURG) == nil {
+				n++
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	const repeat, runs = 200000, 20
+	for i := 0; i < runs; i++ {
+		before, err := ProgGetInfo(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ProgTestRun(fd, TestRun{DataIn: make([]byte, 64), Repeat: repeat}); err != nil {
+			t.Fatal(err)
+		}
+		after, err := ProgGetInfo(fd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := after.RunCount - before.RunCount; got != repeat {
+			t.Errorf("test run %d: run_cnt grew by %d for repeat %d", i, got, repeat)
+		}
+	}
+	close(stop)
+	t.Logf("%d SIGURGs sent to the thread", <-sent)
 }
