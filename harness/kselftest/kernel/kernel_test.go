@@ -64,6 +64,10 @@ func TestSeriesTestsSkipWithoutTheTypes(t *testing.T) {
 			t.Errorf("%s: %s on a kernel without the types; want SKIP\n%s", r.Name, r.Status, r.Log)
 			continue
 		}
+		// A subtest skips with its test; the test itself says why.
+		if !strings.Contains(r.Name, "/") && !strings.Contains(r.Log, ":SKIP:") {
+			t.Errorf("%s skips without saying why (no \"NAME:SKIP:reason\" line):\n%s", r.Name, r.Log)
+		}
 		t.Logf("%s%s: %s", SkipMarker, r.Name, strings.ReplaceAll(r.Log, "\n", " | "))
 	}
 	for _, o := range own {
