@@ -15,9 +15,16 @@
  * write. A failed write keeps the previous results.
  *
  * /sys/kore/runs counts the runs since the module was loaded.
+ *
+ * /sys/kore/softirq takes and gives what /sys/kore/bpf does, but the
+ * program runs from a tasklet, in softirq context, where bpf_kore_run()'s
+ * callers may also call it; the write waits for that run. One softirq run
+ * at a time.
  */
 
 #include <linux/bpf_kore.h>
+#include <linux/completion.h>
+#include <linux/interrupt.h>
 #include <linux/kernel.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
@@ -51,8 +58,44 @@ static int kore_parse(const char *buf, u32 *val)
 	return kstrtou32(buf, 10, val);
 }
 
-static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
-			 const char *buf, size_t count)
+/* The softirq run's input and answers, handed over under the mutex */
+static DEFINE_MUTEX(kore_softirq_lock);
+static DECLARE_COMPLETION(kore_softirq_done);
+static u32 kore_softirq_in, kore_softirq_result, kore_softirq_out;
+static int kore_softirq_err;
+
+static void kore_softirq(struct tasklet_struct *t)
+{
+	if (WARN_ON_ONCE(!in_serving_softirq()))
+		kore_softirq_err = -EIO;
+	else
+		kore_softirq_err = bpf_kore_run(kore_softirq_in,
+						&kore_softirq_result,
+						&kore_softirq_out);
+	complete(&kore_softirq_done);
+}
+
+static DECLARE_TASKLET(kore_tasklet, kore_softirq);
+
+static int kore_run_softirq(u32 in, u32 *result, u32 *out)
+{
+	int ret;
+
+	mutex_lock(&kore_softirq_lock);
+	kore_softirq_in = in;
+	reinit_completion(&kore_softirq_done);
+	tasklet_schedule(&kore_tasklet);
+	wait_for_completion(&kore_softirq_done);
+	ret = kore_softirq_err;
+	*result = kore_softirq_result;
+	*out = kore_softirq_out;
+	mutex_unlock(&kore_softirq_lock);
+
+	return ret;
+}
+
+static ssize_t kore_store(const char *buf, size_t count,
+			  int (*run)(u32 in, u32 *result, u32 *out))
 {
 	u32 in, result, out;
 	int ret;
@@ -64,7 +107,7 @@ static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
 	if (ret)
 		return ret;
 
-	ret = bpf_kore_run(in, &result, &out);
+	ret = run(in, &result, &out);
 	if (ret)
 		return ret;
 
@@ -78,6 +121,18 @@ static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
 	return count;
 }
 
+static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
+			 const char *buf, size_t count)
+{
+	return kore_store(buf, count, bpf_kore_run);
+}
+
+static ssize_t softirq_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	return kore_store(buf, count, kore_run_softirq);
+}
+
 static ssize_t bpf_show(struct kobject *kobj, struct kobj_attribute *attr,
 			char *buf)
 {
@@ -89,6 +144,12 @@ static ssize_t bpf_show(struct kobject *kobj, struct kobj_attribute *attr,
 	mutex_unlock(&kore_lock);
 
 	return ret;
+}
+
+static ssize_t softirq_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return bpf_show(kobj, attr, buf);
 }
 
 static ssize_t out_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -117,11 +178,13 @@ static ssize_t runs_show(struct kobject *kobj, struct kobj_attribute *attr,
 }
 
 static struct kobj_attribute bpf_attr = __ATTR_RW_MODE(bpf, 0600);
+static struct kobj_attribute softirq_attr = __ATTR_RW_MODE(softirq, 0600);
 static struct kobj_attribute out_attr = __ATTR_RO_MODE(out, 0400);
 static struct kobj_attribute runs_attr = __ATTR_RO(runs);
 
 static struct attribute *kore_attrs[] = {
 	&bpf_attr.attr,
+	&softirq_attr.attr,
 	&out_attr.attr,
 	&runs_attr.attr,
 	NULL,
@@ -154,6 +217,8 @@ static void __exit kore_exit(void)
 	 */
 	kobject_del(kore_kobj);
 	kobject_put(kore_kobj);
+	/* No writer is left to schedule it */
+	tasklet_kill(&kore_tasklet);
 }
 
 module_init(kore_init);

@@ -18,12 +18,18 @@
  * /sys/oreore/runs counts the runs since the module was loaded, so that a
  * test can hold it against the program's run_cnt.
  *
+ * /sys/oreore/softirq takes and gives the same, but the program runs from
+ * a tasklet, in softirq context, where bpf_oreore_run()'s callers may also
+ * call it; the write waits for that run. One softirq run at a time.
+ *
  * Writers run the program concurrently: bpf_oreore_run() needs no lock.
  * The last result is global, not per writer: with several writers a read
  * returns whichever run stored its result last.
  */
 
 #include <linux/bpf_oreore.h>
+#include <linux/completion.h>
+#include <linux/interrupt.h>
 #include <linux/kernel.h>
 #include <linux/kobject.h>
 #include <linux/module.h>
@@ -56,8 +62,42 @@ static int oreore_parse(const char *buf, u32 *val)
 	return kstrtou32(buf, 10, val);
 }
 
-static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
-			 const char *buf, size_t count)
+/* The softirq run's input and answer, handed over under the mutex */
+static DEFINE_MUTEX(oreore_softirq_lock);
+static DECLARE_COMPLETION(oreore_softirq_done);
+static u32 oreore_softirq_in, oreore_softirq_out;
+static int oreore_softirq_err;
+
+static void oreore_softirq(struct tasklet_struct *t)
+{
+	if (WARN_ON_ONCE(!in_serving_softirq()))
+		oreore_softirq_err = -EIO;
+	else
+		oreore_softirq_err = bpf_oreore_run(oreore_softirq_in,
+						    &oreore_softirq_out);
+	complete(&oreore_softirq_done);
+}
+
+static DECLARE_TASKLET(oreore_tasklet, oreore_softirq);
+
+static int oreore_run_softirq(u32 in, u32 *out)
+{
+	int ret;
+
+	mutex_lock(&oreore_softirq_lock);
+	oreore_softirq_in = in;
+	reinit_completion(&oreore_softirq_done);
+	tasklet_schedule(&oreore_tasklet);
+	wait_for_completion(&oreore_softirq_done);
+	ret = oreore_softirq_err;
+	*out = oreore_softirq_out;
+	mutex_unlock(&oreore_softirq_lock);
+
+	return ret;
+}
+
+static ssize_t oreore_store(const char *buf, size_t count,
+			    int (*run)(u32 in, u32 *out))
 {
 	u32 in, out;
 	int ret;
@@ -69,7 +109,7 @@ static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
 	if (ret)
 		return ret;
 
-	ret = bpf_oreore_run(in, &out);
+	ret = run(in, &out);
 	if (ret)
 		return ret;
 
@@ -80,6 +120,18 @@ static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
 	mutex_unlock(&oreore_lock);
 
 	return count;
+}
+
+static ssize_t bpf_store(struct kobject *kobj, struct kobj_attribute *attr,
+			 const char *buf, size_t count)
+{
+	return oreore_store(buf, count, bpf_oreore_run);
+}
+
+static ssize_t softirq_store(struct kobject *kobj, struct kobj_attribute *attr,
+			     const char *buf, size_t count)
+{
+	return oreore_store(buf, count, oreore_run_softirq);
 }
 
 static ssize_t bpf_show(struct kobject *kobj, struct kobj_attribute *attr,
@@ -95,6 +147,12 @@ static ssize_t bpf_show(struct kobject *kobj, struct kobj_attribute *attr,
 	return ret;
 }
 
+static ssize_t softirq_show(struct kobject *kobj, struct kobj_attribute *attr,
+			    char *buf)
+{
+	return bpf_show(kobj, attr, buf);
+}
+
 static ssize_t runs_show(struct kobject *kobj, struct kobj_attribute *attr,
 			 char *buf)
 {
@@ -108,10 +166,12 @@ static ssize_t runs_show(struct kobject *kobj, struct kobj_attribute *attr,
 }
 
 static struct kobj_attribute bpf_attr = __ATTR_RW_MODE(bpf, 0600);
+static struct kobj_attribute softirq_attr = __ATTR_RW_MODE(softirq, 0600);
 static struct kobj_attribute runs_attr = __ATTR_RO(runs);
 
 static struct attribute *oreore_attrs[] = {
 	&bpf_attr.attr,
+	&softirq_attr.attr,
 	&runs_attr.attr,
 	NULL,
 };
@@ -143,6 +203,8 @@ static void __exit oreore_exit(void)
 	 */
 	kobject_del(oreore_kobj);
 	kobject_put(oreore_kobj);
+	/* No writer is left to schedule it */
+	tasklet_kill(&oreore_tasklet);
 }
 
 module_init(oreore_init);

@@ -53,6 +53,13 @@ func TestFamilies(t *testing.T) {
 				t.Run("writers against links", func(t *testing.T) { writersAgainstLinks(t, k) })
 				t.Run("writers across module reload", func(t *testing.T) { writersAcrossReload(t, k) })
 			}
+			if st, ok := k.Trigger.(interface {
+				InSoftirq() (progtype.Trigger, bool)
+			}); ok && k.Attach.Link {
+				if softirq, ok := st.InSoftirq(); ok {
+					t.Run("runs from softirq", func(t *testing.T) { runsFromSoftirq(t, k, softirq) })
+				}
+			}
 			if k.Attach.Cookie {
 				t.Run("link cookie", func(t *testing.T) { linkCookie(t, k) })
 			}

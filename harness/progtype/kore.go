@@ -25,7 +25,7 @@ var Kore = &Type{
 	Attach:      AttachPoint{Slots: 1, Link: true, Global: true, Cookie: true, ReportsAttached: true},
 	Caps:        koreCaps(),
 	BaseHelpers: true,
-	Trigger:     SysfsTrigger{Path: "/sys/kore/bpf", Runs: "/sys/kore/runs"},
+	Trigger:     SysfsTrigger{Path: "/sys/kore/bpf", Runs: "/sys/kore/runs", Softirq: "/sys/kore/softirq"},
 
 	Module:        "kore",
 	KernelObjects: []string{"kore.o"},

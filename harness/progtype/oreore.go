@@ -17,7 +17,7 @@ var Oreore = &Type{
 	Attach:      AttachPoint{Slots: 1, Link: true, Global: true, ProgAttach: true, ReportsAttached: true},
 	Caps:        oreoreCaps,
 	BaseHelpers: true,
-	Trigger:     SysfsTrigger{Path: "/sys/oreore/bpf", Runs: "/sys/oreore/runs"},
+	Trigger:     SysfsTrigger{Path: "/sys/oreore/bpf", Runs: "/sys/oreore/runs", Softirq: "/sys/oreore/softirq"},
 
 	Module:        "oreore",
 	KernelObjects: []string{"oreore.o"},

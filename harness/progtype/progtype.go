@@ -339,8 +339,19 @@ type Trigger interface {
 // SysfsTrigger is a trigger through a file that takes the input as a
 // decimal number and, read back, gives the last result: what the module's
 // /sys/oreore/bpf does, and what `make new-type` scaffolds. Runs is the
-// module's count of the runs since it was loaded.
-type SysfsTrigger struct{ Path, Runs string }
+// module's count of the runs since it was loaded. Softirq, when set, is a
+// file that does the same from softirq context (the module's tasklet), as
+// the type's run function promises its callers may.
+type SysfsTrigger struct{ Path, Runs, Softirq string }
+
+// InSoftirq is the trigger that runs the program from softirq context, if
+// the module has one.
+func (s SysfsTrigger) InSoftirq() (Trigger, bool) {
+	if s.Softirq == "" {
+		return nil, false
+	}
+	return SysfsTrigger{Path: s.Softirq, Runs: s.Runs}, true
+}
 
 // Run writes in and reads back the result, in one open file.
 func (s SysfsTrigger) Run(in uint32) (uint32, error) {
