@@ -32,12 +32,12 @@ const dir = "/sys/oreore_ops"
 
 func series(t *testing.T) string {
 	t.Helper()
-	s, err := progtype.RunningSeries()
+	s, why, err := progtype.OreoreOps.SeriesFor()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !progtype.OreoreOps.Available(s) {
-		t.Skipf("a %s module cannot register struct_ops; oreore_ops is tested on %v", s, progtype.OreoreOps.Series)
+	if why != "" {
+		t.Skip(why)
 	}
 	return s
 }

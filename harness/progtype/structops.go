@@ -231,6 +231,30 @@ func (k *KernelStructOps) LoadOp(op string, insns asm.Instructions, mod func(*bp
 	return bpf.ProgLoad(a)
 }
 
+// SeriesFor is the running series, and why a module of it cannot register
+// the type ("" when it can), for the tests that then skip.
+func (o *StructOps) SeriesFor() (series, unavailable string, err error) {
+	s, err := RunningSeries()
+	if err != nil || o.Available(s) {
+		return s, "", err
+	}
+	return s, fmt.Sprintf("a %s module cannot register struct_ops (register_bpf_struct_ops() is Linux 6.9's); %s is tested on %v", s, o.Name, o.Series), nil
+}
+
+// ConstInstance loads a program for op that returns v, and a map (flags:
+// BPF_F_LINK or 0) with the value that registers it; release closes both.
+func (k *KernelStructOps) ConstInstance(op string, v int32, flags uint32) (m bpf.FD, value []byte, release func(), err error) {
+	prog, err := k.LoadOp(op, asm.Instructions{asm.Mov.Imm32(asm.R0, v), asm.Return()}, nil)
+	if err != nil {
+		return -1, nil, nil, fmt.Errorf("loading %s: %w", op, err)
+	}
+	if m, err = k.NewMap(flags); err != nil {
+		prog.Close()
+		return -1, nil, nil, err
+	}
+	return m, k.Value(map[string]bpf.FD{op: prog}), func() { m.Close(); prog.Close() }, nil
+}
+
 // NewMap creates a struct_ops map of the type; flags is BPF_F_LINK or 0.
 func (k *KernelStructOps) NewMap(flags uint32) (bpf.FD, error) {
 	return bpf.StructOpsMapCreate(bpf.StructOpsMapAttr{Name: k.Name, ValueTypeID: k.ValueID, ValueSize: k.ValueSize,

@@ -93,29 +93,44 @@ func withMaps(args []string, f func(bpf.FD, bpf.MapInfo) error) error {
 	return nil
 }
 
-func (c *cmd) mapList() error {
+// eachMap runs f on every map the kernel has, skipping those gone since
+// they were listed.
+func eachMap(f func(bpf.FD, bpf.MapInfo) error) error {
 	ids, err := bpf.MapIDs()
 	if err != nil {
 		return err
 	}
-	all := []mapOut{}
-	var text strings.Builder
 	for _, id := range ids {
 		fd, err := bpf.MapGetFDByID(id)
 		if errors.Is(err, unix.ENOENT) {
-			continue // gone since it was listed
+			continue
 		}
 		if err != nil {
 			return err
 		}
 		info, err := bpf.MapGetInfo(fd)
+		if err == nil {
+			err = f(fd, info)
+		}
 		fd.Close()
 		if err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+func (c *cmd) mapList() error {
+	all := []mapOut{}
+	var text strings.Builder
+	err := eachMap(func(_ bpf.FD, info bpf.MapInfo) error {
 		m := mapJSON(info)
 		all = append(all, m)
 		text.WriteString(m.text())
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	return c.print(all, text.String())
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -85,28 +84,12 @@ func withStructOps(args []string, f func(bpf.FD, bpf.MapInfo) error) error {
 			return f(fd, info)
 		})
 	}
-	ids, err := bpf.MapIDs()
-	if err != nil {
-		return err
-	}
-	for _, id := range ids {
-		fd, err := bpf.MapGetFDByID(id)
-		if errors.Is(err, unix.ENOENT) {
-			continue // gone since it was listed
+	return eachMap(func(fd bpf.FD, info bpf.MapInfo) error {
+		if info.Type != unix.BPF_MAP_TYPE_STRUCT_OPS {
+			return nil
 		}
-		if err != nil {
-			return err
-		}
-		info, err := bpf.MapGetInfo(fd)
-		if err == nil && info.Type == unix.BPF_MAP_TYPE_STRUCT_OPS {
-			err = f(fd, info)
-		}
-		fd.Close()
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+		return f(fd, info)
+	})
 }
 
 // structOpsList lists the struct_ops maps MAP names, or all of them.

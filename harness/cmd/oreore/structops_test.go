@@ -16,7 +16,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	. "oreore/harness/asm"
 	"oreore/harness/bpf"
 	"oreore/harness/guest"
 	"oreore/harness/progtype"
@@ -41,12 +40,12 @@ func oreoreRun(args ...string) (string, error) {
 
 func opsSeries(t *testing.T) string {
 	t.Helper()
-	s, err := progtype.RunningSeries()
+	s, why, err := progtype.OreoreOps.SeriesFor()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !progtype.OreoreOps.Available(s) {
-		t.Skipf("a %s module cannot register struct_ops; oreore_ops is tested on %v", s, progtype.OreoreOps.Series)
+	if why != "" {
+		t.Skip(why)
 	}
 	return s
 }
@@ -155,17 +154,12 @@ func TestStructOpsUnregister(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.ModuleBTF.Close()
-	prog, err := k.LoadOp("run", Instructions{Mov.Imm32(R0, 7), Return()}, nil)
+	m, value, release, err := k.ConstInstance("run", 7, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer prog.Close()
-	m, err := k.NewMap(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
-	if err := bpf.MapUpdateElem(m, make([]byte, 4), k.Value(map[string]bpf.FD{"run": prog}), 0); err != nil {
+	defer release()
+	if err := bpf.MapUpdateElem(m, make([]byte, 4), value, 0); err != nil {
 		t.Fatal(err)
 	}
 	info, err := bpf.MapGetInfo(m)

@@ -243,12 +243,12 @@ func TestBpftoolShowsTheKoreLink(t *testing.T) {
 // dump names each op's program as the kernel keeps it, and unregister of a
 // map registered without a link ends the trigger's runs.
 func TestBpftoolStructOpsOfAModulesType(t *testing.T) {
-	s, err := progtype.RunningSeries()
+	s, why, err := progtype.OreoreOps.SeriesFor()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !progtype.OreoreOps.Available(s) {
-		t.Skipf("a %s module cannot register struct_ops; oreore_ops is tested on %v", s, progtype.OreoreOps.Series)
+	if why != "" {
+		t.Skip(why)
 	}
 	dir := filepath.Join("/sys/fs/bpf", "kselftest_ops")
 	os.RemoveAll(dir)
@@ -334,19 +334,13 @@ func TestBpftoolStructOpsOfAModulesType(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer k.ModuleBTF.Close()
-	prog, err := k.LoadOp("run", asm.Instructions{asm.Mov.Imm32(asm.R0, 7), asm.Return()}, nil)
+	m, registration, release, err := k.ConstInstance("run", 7, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer prog.Close()
-	m, err := k.NewMap(0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer m.Close()
+	defer release()
 	// The pin's removal releases the link from an RCU callback: the one
 	// instance the module takes may still be held for a moment.
-	registration := k.Value(map[string]bpf.FD{"run": prog})
 	for deadline := time.Now().Add(guest.Patience(2 * time.Second)); ; time.Sleep(10 * time.Millisecond) {
 		err = bpf.MapUpdateElem(m, make([]byte, 4), registration, 0)
 		if !errors.Is(err, unix.EEXIST) || time.Now().After(deadline) {
