@@ -326,6 +326,22 @@ func TestBpftoolStructOpsOfAModulesType(t *testing.T) {
 			t.Errorf("bpftool struct_ops dump: %s names program %s, which is %q (%v)", member, after, info.Name, err)
 		}
 	}
+
+	// bpftool map dump formats the value with the same BTF: the module's.
+	raw = bpftool(t, "--json", "map", "dump", "id", fmt.Sprint(mapID))
+	var elems []struct {
+		Formatted struct {
+			Value struct {
+				Data map[string]any `json:"data"`
+			} `json:"value"`
+		} `json:"formatted"`
+	}
+	if err := json.Unmarshal([]byte(raw), &elems); err != nil {
+		t.Fatal(err)
+	}
+	if len(elems) != 1 || elems[0].Formatted.Value.Data["name"] != "from_elf" {
+		t.Errorf("bpftool map dump id %d: want one value whose data names from_elf:\n%s", mapID, raw)
+	}
 	os.RemoveAll(dir)
 
 	// A map registered without a link: bpftool unregister deletes it.
