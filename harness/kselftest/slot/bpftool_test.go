@@ -240,8 +240,9 @@ func TestBpftoolShowsTheKoreLink(t *testing.T) {
 // vmlinux's BTF and crashed on until the series' last patch ("bpftool: Find
 // a module's struct_ops type in the module's BTF"): register pins the
 // object's link, show names the module's type for the map that link holds,
-// dump names each op's program as the kernel keeps it, and unregister of a
-// map registered without a link ends the trigger's runs.
+// dump names each op's program as the kernel keeps it, map dump formats the
+// value by the module's type, and unregister of a map registered without a
+// link ends the trigger's runs.
 func TestBpftoolStructOpsOfAModulesType(t *testing.T) {
 	s, why, err := progtype.OreoreOps.SeriesFor()
 	if err != nil {
