@@ -107,7 +107,10 @@ func TestRegressions(t *testing.T) {
 	}
 	for _, r := range rs {
 		t.Run(r.name, func(t *testing.T) {
-			p := Decode(r.data, e.Types())
+			p, err := r.decode(e.Types())
+			if err != nil {
+				t.Fatal(err)
+			}
 			res, err := e.Run(p)
 			if err != nil {
 				t.Fatalf("%v\ninput:\n%s", err, p)

@@ -23,10 +23,11 @@ var (
 	wantFrom = flag.String("want-from", "", "write each kept input's testdata/regressions/NAME.want from the outcomes TestRegressions wrote to this go test -json file (a make vm-test's build/vm-KVER/test-events.json; a relative path is from harness/fuzz)")
 )
 
-// Each kept input decodes, over progtype.All, to the calls in its
-// NAME.decoded: what an input means depends on the types' order and on
-// Decode's layout, and a change to either must be seen, not met later as a
-// regression that no longer tests its bug.
+// Each kept input decodes, over the types its NAME.decoded's first line
+// names (those described when it was kept), to the calls in the rest of
+// the file: what an input means depends on Decode's layout, and a change
+// to it must be seen, not met later as a regression that no longer tests
+// its bug. A type described since changes nothing.
 func TestRegressionsDecode(t *testing.T) {
 	rs := readRegressions(t)
 	if *update {
@@ -35,7 +36,20 @@ func TestRegressionsDecode(t *testing.T) {
 		}
 	}
 	for _, r := range rs {
-		got := Decode(r.data, progtype.All).String()
+		names := r.types
+		if *update && len(names) == 0 {
+			// A new input: the types described now.
+			for _, typ := range progtype.All {
+				names = append(names, typ.Name)
+			}
+			r.types = names
+		}
+		p, err := r.decode(progtype.All)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		got := decodedText(names, p)
 		switch {
 		case *update:
 			if err := os.WriteFile(decodedFile(r.name), []byte(got), 0o644); err != nil {
@@ -72,7 +86,12 @@ func TestRegressionsWant(t *testing.T) {
 			t.Errorf("%s: %v", wantFile(r.name), err)
 			continue
 		}
-		for _, bad := range checkWantCalls(Decode(r.data, progtype.All), lines) {
+		p, err := r.decode(progtype.All)
+		if err != nil {
+			t.Error(err)
+			continue
+		}
+		for _, bad := range checkWantCalls(p, lines) {
 			t.Errorf("%s: %s", wantFile(r.name), bad)
 		}
 	}
@@ -293,6 +312,37 @@ func TestWantOutput(t *testing.T) {
 	for name, text := range want {
 		if got[name] != text {
 			t.Errorf("%s: %q, want %q", name, got[name], text)
+		}
+	}
+}
+
+// A type described after an input was kept (make new-type appends one to
+// progtype.All) leaves its calls as they were: it decodes over the types
+// its file names, and only the indexes move.
+func TestRegressionsIgnoreTypesAddedLater(t *testing.T) {
+	later := *progtype.All[0]
+	later.Name = "later"
+	more := append(append([]*progtype.Type{}, progtype.All...), &later)
+	var names []string
+	for _, typ := range progtype.All {
+		names = append(names, typ.Name)
+	}
+	// A load whose type byte, 5, picks another type once there is one more.
+	synthetic := regression{name: "synthetic", data: []byte{byte(OpLoad), 5}, types: names}
+	if Decode(synthetic.data, more).String() == Decode(synthetic.data, progtype.All).String() {
+		t.Fatal("the synthetic input decodes alike over both lists: it tests nothing")
+	}
+	for _, r := range append(readRegressions(t), synthetic) {
+		before, err := r.decode(progtype.All)
+		if err != nil {
+			t.Fatal(err)
+		}
+		after, err := r.decode(more)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if before.String() != after.String() {
+			t.Errorf("%s decodes to other calls once a type is added:\n%s", r.name, lineDiff(before.String(), after.String()))
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"sort"
 	"strings"
 	"testing"
+
+	"oreore/harness/progtype"
 )
 
 // Regressions are inputs the fuzzer once crashed the kernel with, in the
@@ -32,8 +34,45 @@ type regression struct {
 	name string
 	data []byte
 	// decoded and want are NAME.decoded's and NAME.want's text, "" when
-	// the file is missing.
+	// the file is missing; decoded without its first line, types, which
+	// names the types the input decodes over, in order.
 	decoded, want string
+	types         []string
+}
+
+// typesLine opens NAME.decoded: the types an input was kept with. A type
+// described later (make new-type) changes no kept input's calls.
+const typesLine = "types:"
+
+// decode decodes r over the types it was kept with, found by name in
+// types, and gives each call the index of its type in types.
+func (r regression) decode(types []*progtype.Type) (Program, error) {
+	var over []*progtype.Type
+	at := map[string]int{}
+	for i, t := range types {
+		at[t.Name] = i
+	}
+	for _, n := range r.types {
+		i, ok := at[n]
+		if !ok {
+			return Program{}, fmt.Errorf("%s: kept with type %s, which is not described here", decodedFile(r.name), n)
+		}
+		over = append(over, types[i])
+	}
+	if len(over) == 0 {
+		return Program{}, fmt.Errorf("%s: no %q first line naming the types the input decodes over", decodedFile(r.name), typesLine)
+	}
+	p := Decode(r.data, over)
+	for i := range p.Ops {
+		p.Ops[i].Type = at[over[p.Ops[i].Type].Name]
+	}
+	p.Types = types
+	return p, nil
+}
+
+// decodedText is NAME.decoded's text for p, decoded over names.
+func decodedText(names []string, p Program) string {
+	return typesLine + " " + strings.Join(names, " ") + "\n" + p.String()
 }
 
 func decodedFile(name string) string { return path.Join(goldenDir, name+".decoded") }
@@ -61,6 +100,9 @@ func readRegressions(tb testing.TB) []regression {
 		r := regression{name: e.Name(), data: data}
 		if b, err := regressions.ReadFile(decodedFile(r.name)); err == nil {
 			r.decoded = string(b)
+			if first, _, _ := strings.Cut(r.decoded, "\n"); strings.HasPrefix(first, typesLine) {
+				r.types = strings.Fields(strings.TrimPrefix(first, typesLine))
+			}
 		}
 		if b, err := regressions.ReadFile(wantFile(r.name)); err == nil {
 			r.want = string(b)
