@@ -117,10 +117,11 @@ include $(BUILD)/types.mk
 PROFILE_VARS := $(if $(filter cover,$(FLAVOR)),$(foreach o,$(COVER_OBJECTS),GCOV_PROFILE_$(o)=y)) \
 	$(if $(DEBUGGING),$(foreach o,$(COVER_OBJECTS),KCOV_INSTRUMENT_$(o)=y))
 BZIMAGE  := $(KOUT)/arch/$(KARCH_$(ARCH))/boot/$(KIMAGE_$(ARCH))
-# One trigger module per described type (TYPE_MODULES, from types.mk), and the modules that register the described
-# struct_ops types where the series can (OPS_MODULES_<KVER>: a module registers struct_ops from Linux 6.9 on), all
-# built from kmod/ in one kbuild run: kmod/Kbuild takes the list from here.
-MODULES  := $(TYPE_MODULES) $(OPS_MODULES_$(KVER))
+# One trigger module per described type that the series carries (TYPE_MODULES_<KVER>, from types.mk: make new-type
+# stacks a type only where there is room), and the modules that register the described struct_ops types where the
+# series can (OPS_MODULES_<KVER>: a module registers struct_ops from Linux 6.9 on), all built from kmod/ in one
+# kbuild run: kmod/Kbuild takes the list from here.
+MODULES  := $(TYPE_MODULES_$(KVER)) $(OPS_MODULES_$(KVER))
 KOS      := $(foreach m,$(MODULES),$(KMOD_OUT)/$(m).ko)
 INITRAMFS := $(GUEST)/initramfs-$(FLAVORED).cpio
 # The debug guest scans for leaks at the end; the init fails the run if it cannot.
@@ -508,6 +509,7 @@ RUNNER_NOT_7.3 := on 7.3, TRACE=1 with both lanes traced Oopses in the guest (RI
 	and gdb's breakpoints in the module never resolve: TRACE and GDB are for 6.1 and 6.12 until then
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@$(if $(OPS_ABSENT_$(KVER)),echo "vm-test: no struct_ops lane for $(OPS_ABSENT_$(KVER)) on $(KVER): a module can register struct_ops from Linux 6.9 on (register_bpf_struct_ops())")
+	@$(if $(TYPE_ABSENT_$(KVER)),echo "vm-test: series $(KVER) does not carry $(TYPE_ABSENT_$(KVER)): make new-type found no room for it there")
 	@$(if $(FOREIGN),echo "vm-test: ARCH=$(ARCH): our suites only (the kernel's own tests are not cross-built yet); the runner's self-tests run on x86_64"; exit 0;) \
 	$(if $(filter $(KVER),$(RUNNER_KVERS)),,echo "vm-test: the runner's self-tests are not run on $(KVER) ($(RUNNER_NOT_$(KVER))); make vm-selftest KVER=$(KVER) runs them"; exit 0;) \
 	if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
@@ -532,9 +534,10 @@ vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 # 6.12's verifier suite (test_progs -t verifier, where test_verifier's cases moved) is not in the default: with our
 # config 284 of its ~1400 cases fail (program types not built in; test_loader does not skip them as test_verifier
 # does), and without a run on the base kernel those cannot be told from regressions. SELFTESTS='... verifier' runs it.
-# The series' own tests (SERIES_SELFTESTS, from types.mk): each type's, and libbpf_str (libbpf's names against the
-# kernel's enums). They fail or skip on the base kernel by design and are never put on a known-failures list.
-SELFTESTS   ?= $(SERIES_SELFTESTS)
+# The series' own tests (SERIES_SELFTESTS_<KVER>, from types.mk): each type's that the series carries, and libbpf_str
+# (libbpf's names against the kernel's enums). They fail or skip on the base kernel by design and are never put on a
+# known-failures list.
+SELFTESTS   ?= $(SERIES_SELFTESTS_$(KVER))
 BPF_CLANG   := clang-19
 SELFTESTS_OUT  := $(TOP)/$(BUILD)/selftests-$(FLAVORED)
 SELFTESTS_TREE := $(SELFTESTS_OUT)/tree

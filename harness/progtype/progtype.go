@@ -237,6 +237,14 @@ func Series() []string {
 	return out
 }
 
+// InSeries reports whether series carries the type: its patches add the
+// type's program type. make new-type stacks a type only on the series with
+// room for it (7.3 has none: its attach type would be the 65th).
+func (t *Type) InSeries(series string) bool {
+	_, ok := seriesNumbers[series][t.ProgTypeEnum]
+	return ok
+}
+
 // Numbers returns the type's numbers in a series, as its patches define
 // them.
 func (t *Type) Numbers(series string) (Numbers, error) {

@@ -185,3 +185,15 @@ func HeaderEnumerators(header []byte) (map[string]uint32, error) {
 	}
 	return out, sc.Err()
 }
+
+// EnumOf tells which uapi enum an enumerator of the series is of: "prog"
+// (BPF_PROG_TYPE_*), "link" (BPF_LINK_TYPE_*) or "attach".
+func EnumOf(name string) string {
+	switch {
+	case strings.HasPrefix(name, "BPF_PROG_TYPE_"):
+		return "prog"
+	case strings.HasPrefix(name, "BPF_LINK_TYPE_"):
+		return "link"
+	}
+	return "attach"
+}

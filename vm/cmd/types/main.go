@@ -18,6 +18,10 @@
 //	                  types on series s (a module can from Linux 6.9 on)
 //	OPS_ABSENT_<s>    the struct_ops types series s cannot have, which
 //	                  vm-test names
+//	TYPE_MODULES_<s>, SERIES_SELFTESTS_<s>
+//	                  the same lists for the types series s carries (make
+//	                  new-type stacks a type only where there is room), and
+//	TYPE_ABSENT_<s>   the types it does not carry, which vm-test names
 //
 // The Makefile includes its output (build/types.mk), which make rebuilds
 // when a descriptor changes.
@@ -39,7 +43,7 @@ var sharedObjects = []string{"syscall.o", "test_run.o"}
 // sharedSelftests are the kernel selftests that concern every type.
 var sharedSelftests = []string{"libbpf_str"}
 
-func write(w io.Writer, types []*progtype.Type, ops []*progtype.StructOps, series []string) {
+func write(w io.Writer, types []*progtype.Type, ops []*progtype.StructOps, series []string, carries func(t *progtype.Type, series string) bool) {
 	var names, modules, objects, selftests, configs, tests, pkgs []string
 	for _, t := range types {
 		names = append(names, t.Name)
@@ -77,6 +81,18 @@ func write(w io.Writer, types []*progtype.Type, ops []*progtype.StructOps, serie
 		}
 		fmt.Fprintf(w, "OPS_MODULES_%s := %s\n", s, strings.Join(modules, " "))
 		fmt.Fprintf(w, "OPS_ABSENT_%s := %s\n", s, strings.Join(absent, " "))
+		var typeModules, selftests, typeAbsent []string
+		for _, t := range types {
+			if carries(t, s) {
+				typeModules = append(typeModules, t.Module)
+				selftests = append(selftests, t.Selftests...)
+			} else {
+				typeAbsent = append(typeAbsent, t.Name)
+			}
+		}
+		fmt.Fprintf(w, "TYPE_MODULES_%s := %s\n", s, strings.Join(typeModules, " "))
+		fmt.Fprintf(w, "SERIES_SELFTESTS_%s := %s\n", s, strings.Join(append(selftests, sharedSelftests...), " "))
+		fmt.Fprintf(w, "TYPE_ABSENT_%s := %s\n", s, strings.Join(typeAbsent, " "))
 	}
 }
 
@@ -85,5 +101,5 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: types > build/types.mk")
 		os.Exit(2)
 	}
-	write(os.Stdout, progtype.All, progtype.AllStructOps, progtype.Series())
+	write(os.Stdout, progtype.All, progtype.AllStructOps, progtype.Series(), (*progtype.Type).InSeries)
 }
