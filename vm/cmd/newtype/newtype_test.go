@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strconv"
@@ -12,13 +13,14 @@ import (
 	"testing"
 )
 
-// The scaffold of a throwaway type, in each series: it applies to the base
-// tree with git am and every patch passes checkpatch --strict; in the
-// newest series, the kernel's BPF objects that the series touches compile
-// with the type built in (a full worktree and kbuild's prepare cost about
-// three minutes a series here, and the older series' own build is
-// checked by make series-build-check). Its descriptor and module are
-// renamed from oreore's.
+// The scaffold of a throwaway type, in each series that has room for it:
+// it applies with git am after the series (the tree's HEAD, as make
+// kernel-src leaves it), continues its numbering, and every patch passes
+// checkpatch --strict; in the newest such series, the kernel's BPF objects
+// that the series touches compile with the type built in (a full worktree
+// and kbuild's prepare cost about three minutes a series here). A series
+// without room (7.3: a 65th attach type) gets no patches and no option.
+// Its descriptor and module are renamed from oreore's.
 func TestScaffoldAppliesChecksAndBuilds(t *testing.T) {
 	out := t.TempDir()
 	c := config{name: "zzz", patches: "../../../kernel-patches", trees: "../../../build/src", out: out, repo: "../../.."}
@@ -41,10 +43,55 @@ func TestScaffoldAppliesChecksAndBuilds(t *testing.T) {
 		t.Errorf("the struct_ops descriptor is not oreore_ops's renamed, registering itself:\n%s", desc)
 	}
 	desc, err := os.ReadFile(filepath.Join(out, "harness", "progtype", "zzz.go"))
-	if err != nil || !strings.Contains(string(desc), `ProgTypeEnum:   "BPF_PROG_TYPE_ZZZ"`) || strings.Contains(string(desc), "oreore") {
-		t.Errorf("the descriptor is not oreore's renamed (%v):\n%s", err, desc)
+	if err != nil || !strings.Contains(string(desc), `ProgTypeEnum:   "BPF_PROG_TYPE_ZZZ"`) || strings.Contains(string(desc), "oreore") ||
+		!strings.Contains(string(desc), "Register(Zzz)") {
+		t.Errorf("the descriptor is not oreore's renamed, adding itself to All (%v):\n%s", err, desc)
 	}
-	series, _ := filepath.Glob(filepath.Join(out, "kernel-patches", "new-types", "zzz", "v*"))
+	numbers, err := os.ReadFile(filepath.Join(out, "harness", "progtype", "numbers_gen.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var series []string
+	all, _ := filepath.Glob("../../../kernel-patches/v*")
+	for _, dir := range all {
+		kver := strings.TrimPrefix(filepath.Base(dir), "v")
+		why, err := room(filepath.Join("../../../build/src", "linux-source-"+kver))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := filepath.Join(out, "kernel-patches", "v"+kver)
+		frag, _ := os.ReadFile(filepath.Join(out, "kernel-patches", "oreore-"+kver+".config"))
+		_, statErr := os.Stat(got)
+		switch {
+		case why != "" && (statErr == nil || len(frag) > 0):
+			t.Errorf("%s has no room for another type (%s), yet has patches or an option for zzz", kver, why)
+		case why == "" && !strings.Contains(string(frag), "\nCONFIG_BPF_ZZZ=y\n"):
+			t.Errorf("%s: the series' fragment does not ask for CONFIG_BPF_ZZZ:\n%s", kver, frag)
+		case why == "":
+			series = append(series, got)
+		}
+		// numbers_gen.go: the series' numbers, and the new type's where
+		// it is stacked, each one past kore's.
+		block := string(numbers)
+		if i := strings.Index(block, fmt.Sprintf("%q: {", kver)); i >= 0 {
+			block, _, _ = strings.Cut(block[i:], "},")
+		}
+		kore := regexp.MustCompile(`"BPF_PROG_TYPE_KORE":\s+(\d+)`).FindStringSubmatch(block)
+		zzz := regexp.MustCompile(`"BPF_PROG_TYPE_ZZZ":\s+(\d+)`).FindStringSubmatch(block)
+		switch {
+		case kore == nil:
+			t.Errorf("numbers_gen.go has no kore in %s:\n%s", kver, block)
+		case why != "" && zzz != nil, why == "" && (zzz == nil || atoi(zzz[1]) != atoi(kore[1])+1):
+			t.Errorf("numbers_gen.go's %s: zzz %v, kore %v (room: %q)", kver, zzz, kore, why)
+		case why == "":
+			// The cover letter states them, as make test's
+			// TestCoverLettersStateTheNumbers wants of a series.
+			letter, _ := os.ReadFile(filepath.Join(got, "cover-letter.txt"))
+			if want := "BPF_PROG_TYPE_ZZZ = " + zzz[1]; !strings.Contains(strings.Join(strings.Fields(string(letter)), " "), want) {
+				t.Errorf("%s: the cover letter's paragraph does not say %q:\n%s", kver, want, letter)
+			}
+		}
+	}
 	if len(series) == 0 {
 		t.Fatal("no series scaffolded")
 	}
@@ -73,9 +120,35 @@ func checkSeries(t *testing.T, kver, dir, kmod string, build bool) {
 	if len(patches) == 0 {
 		t.Fatalf("%s: no patches", dir)
 	}
+	own, err := seriesPatches(filepath.Join("../../../kernel-patches", "v"+kver), newRenamer("zzz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("%04d-", own+1); !strings.HasPrefix(filepath.Base(patches[0]), want) {
+		t.Errorf("the first patch is %s: want the series' numbering continued (%s...)", filepath.Base(patches[0]), want)
+	}
+	// No patch brings oreore's name: its message names none, and its
+	// changed lines name it as often as the lines they replace (context
+	// and changed lines of a list are the series', which names oreore).
 	for _, p := range patches {
-		if b, _ := os.ReadFile(p); strings.Contains(strings.ToLower(string(b)), "oreore") {
-			t.Errorf("%s still names oreore", filepath.Base(p))
+		b, _ := os.ReadFile(p)
+		message, diff, _ := strings.Cut(string(b), "\n---\n")
+		if strings.Contains(strings.ToLower(message), "oreore") {
+			t.Errorf("%s's message names oreore:\n%s", filepath.Base(p), message)
+		}
+		added, removed := 0, 0
+		for _, l := range strings.Split(diff, "\n") {
+			n := strings.Count(strings.ToLower(l), "oreore")
+			switch {
+			case strings.HasPrefix(l, "+++ "), strings.HasPrefix(l, "--- "):
+			case strings.HasPrefix(l, "+"):
+				added += n
+			case strings.HasPrefix(l, "-"):
+				removed += n
+			}
+		}
+		if added != removed {
+			t.Errorf("%s adds oreore %d times and removes it %d times", filepath.Base(p), added, removed)
 		}
 	}
 
@@ -83,9 +156,9 @@ func checkSeries(t *testing.T, kver, dir, kmod string, build bool) {
 	// and what checkpatch reads.
 	wt := filepath.Join(t.TempDir(), "tree")
 	if build {
-		run(t, tree, "git", "worktree", "add", "-q", "--detach", wt, "base")
+		run(t, tree, "git", "worktree", "add", "-q", "--detach", wt, "HEAD")
 	} else {
-		run(t, tree, "git", "worktree", "add", "-q", "--no-checkout", "--detach", wt, "base")
+		run(t, tree, "git", "worktree", "add", "-q", "--no-checkout", "--detach", wt, "HEAD")
 		files, err := touched(patches, newRenamer("zzz"))
 		if err != nil {
 			t.Fatal(err)
@@ -132,6 +205,9 @@ func checkSeries(t *testing.T, kver, dir, kmod string, build bool) {
 		t.Fatal("olddefconfig dropped CONFIG_BPF_ZZZ")
 	}
 	objs := []string{"kernel/bpf/zzz.o", "kernel/bpf/syscall.o", "kernel/bpf/btf.o", "kernel/bpf/verifier.o", "net/bpf/test_run.o"}
+	if _, err := os.Stat(filepath.Join(wt, "kernel/bpf/token.c")); err == nil {
+		objs = append(objs, "kernel/bpf/token.o") // its masks hold 64 types at most
+	}
 	run(t, wt, "make", append(append(kmake, "-j"+strconv.Itoa(runtime.NumCPU())), objs...)...)
 	// The struct_ops module, against the same prepared tree.
 	mod := t.TempDir()
@@ -151,4 +227,9 @@ func run(t *testing.T, dir, name string, args ...string) {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
 	}
+}
+
+func atoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
 }

@@ -81,9 +81,11 @@ func touched(patches []string, r renamer) ([]string, error) {
 }
 
 // scaffoldSeries applies oreore's patches of dir, renamed, one by one in a
-// worktree of tree's base tag, realigns what the renaming moved, and
-// exports the result to out. It returns the number of patches.
-func scaffoldSeries(r renamer, dir, tree, out string) (int, error) {
+// worktree of tree's base tag (where they apply as oreore's did), realigns
+// what the renaming moved, stacks the result after the series the tree
+// holds and exports it to out, numbered from start. It returns the number
+// of patches.
+func scaffoldSeries(r renamer, dir, tree, out string, start int) (int, error) {
 	patches, err := oreorePatches(dir)
 	if err != nil {
 		return 0, err
@@ -143,7 +145,7 @@ func scaffoldSeries(r renamer, dir, tree, out string) (int, error) {
 			text := string(b)
 			switch {
 			case strings.HasSuffix(f, ".rst"):
-				text = retitle(text)
+				text = retitle(text, r)
 			case strings.HasSuffix(f, ".c") || strings.HasSuffix(f, ".h"):
 				text = realign(text, r)
 			}
@@ -163,20 +165,13 @@ func scaffoldSeries(r renamer, dir, tree, out string) (int, error) {
 			}
 		}
 	}
-	if err := os.RemoveAll(out); err != nil {
-		return 0, err
-	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return 0, err
-	}
-	abs, err := filepath.Abs(out)
+	// The tree holds the series (make kernel-src): the skeleton goes after
+	// it, where make vm-test builds it.
+	head, err := git(wt, "rev-parse", "HEAD")
 	if err != nil {
 		return 0, err
 	}
-	if _, err := git(wt, "format-patch", "-q", "--no-signature", "-o", abs, "base..HEAD"); err != nil {
-		return 0, err
-	}
-	return len(patches), nil
+	return stackSeries(r, tree, strings.TrimSpace(head), files, out, start)
 }
 
 func git(dir string, args ...string) (string, error) {
@@ -248,7 +243,7 @@ func indentTo(s string, col int) string {
 
 // retitle makes reStructuredText title adornments as long as their titles
 // again after the renaming changed the titles' length.
-func retitle(text string) string {
+func retitle(text string, r renamer) string {
 	lines := strings.Split(text, "\n")
 	for i, l := range lines {
 		if !adornment(l) {
@@ -263,7 +258,9 @@ func retitle(text string) string {
 		default:
 			continue
 		}
-		if len(l) != len(title) && len(title) > 0 {
+		// Longer than its title is fine (bpftool's man pages have it);
+		// the renaming leaves the type's own titles shorter.
+		if len(title) > 0 && (len(l) < len(title) || len(l) > len(title) && r.names(title)) {
 			lines[i] = strings.Repeat(l[:1], len(title))
 		}
 	}
