@@ -93,28 +93,15 @@ func scaffoldSeries(r renamer, dir, tree, out string, start int) (int, error) {
 	if _, err := git(tree, "rev-parse", "-q", "--verify", "base"); err != nil {
 		return 0, fmt.Errorf("%s: no tree with a base tag (make kernel-src KVER=...): %w", tree, err)
 	}
-	work, err := os.MkdirTemp("", "newtype-")
-	if err != nil {
-		return 0, err
-	}
-	defer os.RemoveAll(work)
-	// A sparse worktree: only the files the series touches (a full one of
-	// 70,000 files takes a minute).
-	wt := filepath.Join(work, "tree")
-	if _, err := git(tree, "worktree", "add", "-q", "--no-checkout", "--detach", wt, "base"); err != nil {
-		return 0, err
-	}
-	defer git(tree, "worktree", "remove", "--force", wt)
 	files, err := touched(patches, r)
 	if err != nil {
 		return 0, err
 	}
-	if _, err := git(wt, append([]string{"sparse-checkout", "set", "--no-cone"}, files...)...); err != nil {
+	work, wt, done, err := sparseWorktree(tree, "base", files)
+	if err != nil {
 		return 0, err
 	}
-	if _, err := git(wt, "checkout", "-q"); err != nil {
-		return 0, err
-	}
+	defer done()
 
 	for _, p := range patches {
 		raw, err := os.ReadFile(p)
@@ -172,6 +159,32 @@ func scaffoldSeries(r renamer, dir, tree, out string, start int) (int, error) {
 		return 0, err
 	}
 	return stackSeries(r, tree, strings.TrimSpace(head), files, out, start)
+}
+
+// sparseWorktree checks rev of tree out in a temporary folder's "tree",
+// sparse: only files (a full worktree of 70,000 files takes a minute).
+// done removes both.
+func sparseWorktree(tree, rev string, files []string) (work, wt string, done func(), err error) {
+	work, err = os.MkdirTemp("", "newtype-")
+	if err != nil {
+		return "", "", nil, err
+	}
+	wt = filepath.Join(work, "tree")
+	done = func() {
+		git(tree, "worktree", "remove", "--force", wt)
+		os.RemoveAll(work)
+	}
+	if _, err := git(tree, "worktree", "add", "-q", "--no-checkout", "--detach", wt, rev); err != nil {
+		os.RemoveAll(work)
+		return "", "", nil, err
+	}
+	for _, args := range [][]string{append([]string{"sparse-checkout", "set", "--no-cone"}, files...), {"checkout", "-q"}} {
+		if _, err := git(wt, args...); err != nil {
+			done()
+			return "", "", nil, err
+		}
+	}
+	return work, wt, done, nil
 }
 
 func git(dir string, args ...string) (string, error) {

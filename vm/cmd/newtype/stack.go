@@ -23,22 +23,11 @@ func stackSeries(r renamer, tree, head string, files []string, out string, start
 	if err != nil {
 		return 0, err
 	}
-	work, err := os.MkdirTemp("", "newtype-stack-")
+	_, wt, done, err := sparseWorktree(tree, "HEAD", files)
 	if err != nil {
 		return 0, err
 	}
-	defer os.RemoveAll(work)
-	wt := filepath.Join(work, "tree")
-	if _, err := git(tree, "worktree", "add", "-q", "--no-checkout", "--detach", wt, "HEAD"); err != nil {
-		return 0, err
-	}
-	defer git(tree, "worktree", "remove", "--force", wt)
-	if _, err := git(wt, append([]string{"sparse-checkout", "set", "--no-cone"}, files...)...); err != nil {
-		return 0, err
-	}
-	if _, err := git(wt, "checkout", "-q"); err != nil {
-		return 0, err
-	}
+	defer done()
 	series, err := git(wt, "rev-parse", "HEAD")
 	if err != nil {
 		return 0, err
