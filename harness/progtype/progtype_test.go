@@ -164,6 +164,39 @@ func TestSeriesThatMovesAReleasedEnumeratorIsRefused(t *testing.T) {
 	}
 }
 
+// A later patch's hunk may show only the series' own enumerators as its
+// context (a third type after oreore and kore): their values come from the
+// earlier patches.
+func TestEnumeratorsAfterTheSeriesOwn(t *testing.T) {
+	dir := t.TempDir()
+	first := `+++ b/include/uapi/linux/bpf.h
+@@ -1,2 +1,4 @@
+ 	BPF_PROG_TYPE_NETFILTER,
++	BPF_PROG_TYPE_OREORE,
++	BPF_PROG_TYPE_KORE,
+ };
+`
+	second := `+++ b/include/uapi/linux/bpf.h
+@@ -1,3 +1,4 @@
+ 	BPF_PROG_TYPE_OREORE,
+ 	BPF_PROG_TYPE_KORE,
++	BPF_PROG_TYPE_FOO,
+ };
+`
+	var patches []string
+	for i, text := range []string{first, second} {
+		p := filepath.Join(dir, fmt.Sprintf("%04d.patch", i+1))
+		if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		patches = append(patches, p)
+	}
+	got, err := EnumeratorsAdded(patches, KnownEnumerator)
+	if err != nil || got["BPF_PROG_TYPE_KORE"] != 34 || got["BPF_PROG_TYPE_FOO"] != 35 {
+		t.Errorf("%v, %v; want BPF_PROG_TYPE_KORE 34 and BPF_PROG_TYPE_FOO 35", got, err)
+	}
+}
+
 // Every series, applied, keeps every enumerator of its base tree's header at
 // its value there, and every released value this package holds agrees with
 // each base tree: the numbers are checked against what is released, not

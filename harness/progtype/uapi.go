@@ -76,7 +76,11 @@ func enumeratorsInPatch(p string, known func(string) (uint32, bool), out map[str
 		case prevKnown:
 			v = prevValue + 1
 		default:
-			if kv, ok := known(name); ok {
+			// A context line may be one an earlier patch of the series
+			// added (a third type's hunk sees only the first two's).
+			if kv, ok := out[name]; ok && line[0] == ' ' {
+				v = kv
+			} else if kv, ok := known(name); ok {
 				v = kv
 			} else if line[0] == '+' {
 				return fmt.Errorf("%s: %s follows %q, whose value is not known here", p, name, prev)
