@@ -13,7 +13,11 @@ import (
 // numbers_gen.go is what the series say: a patch that moves an enumerator
 // without `go generate ./harness/progtype` fails here.
 func TestNumbersGenIsCurrent(t *testing.T) {
-	want, err := GenerateNumbers("../../kernel-patches", KnownEnumerator)
+	series, err := SeriesEnumerators("../../kernel-patches", KnownEnumerator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := GenerateNumbers(series)
 	if err != nil {
 		t.Fatal(err)
 	}

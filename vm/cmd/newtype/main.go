@@ -19,7 +19,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"oreore/harness/progtype"
@@ -185,14 +184,14 @@ func (c config) run() error {
 		fmt.Printf("newtype: %s\n", dst)
 	}
 	// The numbers the stacked patches give the type, beside the series'.
-	gen, src, err := c.numbers()
+	gen, numbers, err := c.numbers()
 	if err != nil {
 		return err
 	}
 	fmt.Printf("newtype: %s\n", gen)
 	for _, kver := range stacked {
 		letter := filepath.Join(c.out, "kernel-patches", "v"+kver, "cover-letter.txt")
-		if err := appendFile(letter, coverText(r, kver, src)); err != nil {
+		if err := appendFile(letter, coverText(r, numbers[kver])); err != nil {
 			return err
 		}
 		fmt.Printf("newtype: %s: %s states %s's numbers\n", kver, letter, r.lower)
@@ -209,63 +208,62 @@ harness/README.md's "Adding your own program type" says:
 // numbers writes OUT/harness/progtype/numbers_gen.go from the series and
 // the patches stacked on them, as go generate ./harness/progtype would
 // once they are in kernel-patches.
-func (c config) numbers() (string, string, error) {
+func (c config) numbers() (string, map[string]map[string]uint32, error) {
 	tmp, err := os.MkdirTemp("", "newtype-numbers-")
 	if err != nil {
-		return "", "", err
+		return "", nil, err
 	}
 	defer os.RemoveAll(tmp)
 	series, _ := filepath.Glob(filepath.Join(c.patches, "v*"))
 	for _, dir := range series {
 		v := filepath.Base(dir)
 		if err := os.MkdirAll(filepath.Join(tmp, v), 0o755); err != nil {
-			return "", "", err
+			return "", nil, err
 		}
 		for _, from := range []string{dir, filepath.Join(c.out, "kernel-patches", v)} {
 			patches, _ := filepath.Glob(filepath.Join(from, "*.patch"))
 			for _, p := range patches {
 				abs, err := filepath.Abs(p)
 				if err != nil {
-					return "", "", err
+					return "", nil, err
 				}
 				// The same folder twice (OUT is the repository): once.
 				if err := os.Symlink(abs, filepath.Join(tmp, v, filepath.Base(p))); err != nil && !os.IsExist(err) {
-					return "", "", err
+					return "", nil, err
 				}
 			}
 		}
 	}
-	src, err := progtype.GenerateNumbers(tmp, progtype.KnownEnumerator)
+	numbers, err := progtype.SeriesEnumerators(tmp, progtype.KnownEnumerator)
 	if err != nil {
-		return "", "", err
+		return "", nil, err
+	}
+	src, err := progtype.GenerateNumbers(numbers)
+	if err != nil {
+		return "", nil, err
 	}
 	dst := filepath.Join(c.out, "harness", "progtype", "numbers_gen.go")
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-		return "", "", err
+		return "", nil, err
 	}
-	return dst, string(src), os.WriteFile(dst, src, 0o644)
+	return dst, numbers, os.WriteFile(dst, src, 0o644)
 }
 
 // coverText is the cover letter's paragraph on the stacked type: the
-// values it takes in series kver (from numbers_gen.go's text src), and the
-// released enumerators of the same enum that have them in later kernels,
-// as the series' own paragraph states oreore's and kore's.
-func coverText(r renamer, kver, src string) string {
-	block := src
-	if i := strings.Index(src, fmt.Sprintf("%q: {", kver)); i >= 0 {
-		block, _, _ = strings.Cut(src[i:], "},")
-	}
+// values it takes in a series (numbers: the enumerators the series' patches
+// add), and the released enumerators of the same enum that have them in
+// later kernels, as the series' own paragraph states oreore's and kore's.
+func coverText(r renamer, numbers map[string]uint32) string {
 	var took, clash []string
 	for _, name := range []string{"BPF_PROG_TYPE_" + r.upper, "BPF_" + r.upper + "_ATTACH", "BPF_LINK_TYPE_" + r.upper} {
-		m := regexp.MustCompile(fmt.Sprintf(`%q:\s+(\d+)`, name)).FindStringSubmatch(block)
-		if m == nil {
+		v, ok := numbers[name]
+		if !ok {
 			continue
 		}
-		v, _ := strconv.Atoi(m[1])
 		took = append(took, fmt.Sprintf("%s = %d", name, v))
 		var same []string
 		for rname, rv := range progtype.Released {
-			if int(rv) == v && progtype.EnumOf(rname) == progtype.EnumOf(name) {
+			if rv == v && progtype.EnumOf(rname) == progtype.EnumOf(name) {
 				same = append(same, rname)
 			}
 		}

@@ -21,7 +21,11 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: uapinums -o FILE KERNEL_PATCHES_DIR")
 		os.Exit(2)
 	}
-	src, err := progtype.GenerateNumbers(flag.Arg(0), progtype.KnownEnumerator)
+	series, err := progtype.SeriesEnumerators(flag.Arg(0), progtype.KnownEnumerator)
+	var src []byte
+	if err == nil {
+		src, err = progtype.GenerateNumbers(series)
+	}
 	if err == nil {
 		err = os.WriteFile(*out, src, 0o644)
 	}
