@@ -9,6 +9,14 @@
 // Each package lands in INTO/NAME (its /usr/src/... below that), with
 // INTO/NAME.version naming what is there; a package whose version is already
 // extracted is left alone, so a second make deps costs one apt-get update.
+//
+// With -arch, the packages are another architecture's, all extracted into one
+// folder, -sysroot: the libraries a cross-built static binary links with
+// (libelf, zlib and libzstd for the kernel's selftests on arm64 or s390x).
+// apt is told the architecture itself, so the host's dpkg needs no foreign
+// architecture added.
+//
+//	backports -suite bookworm -arch arm64 -state build/apt-arm64 -sysroot build/sysroot-arm64 libelf-dev zlib1g-dev
 package main
 
 import (
@@ -26,12 +34,19 @@ func main() {
 	keyring := flag.String("keyring", "/usr/share/keyrings/debian-archive-keyring.gpg", "the keyring the suite is signed with")
 	state := flag.String("state", "build/apt", "apt's own sources list, lists and cache")
 	into := flag.String("into", "build/debs", "where each package is extracted (INTO/NAME)")
+	arch := flag.String("arch", "", "fetch this Debian architecture's packages (arm64, s390x) into -sysroot")
+	sysroot := flag.String("sysroot", "", "with -arch: the one folder every package is extracted into")
 	flag.Parse()
+	if (*arch == "") != (*sysroot == "") {
+		fmt.Fprintln(os.Stderr, "backports: -arch and -sysroot go together")
+		os.Exit(2)
+	}
 	if flag.NArg() == 0 {
 		fmt.Fprintln(os.Stderr, "usage: backports [-suite S] [-state DIR] [-into DIR] PACKAGE...")
 		os.Exit(2)
 	}
-	f := fetcher{suite: *suite, mirror: *mirror, keyring: *keyring, state: *state, into: *into, log: os.Stdout}
+	f := fetcher{suite: *suite, mirror: *mirror, keyring: *keyring, state: *state, into: *into, arch: *arch,
+		sysroot: *sysroot, log: os.Stdout}
 	if err := f.fetch(flag.Args()); err != nil {
 		fmt.Fprintln(os.Stderr, "backports:", err)
 		os.Exit(1)
@@ -41,6 +56,7 @@ func main() {
 type fetcher struct {
 	suite, mirror, keyring string
 	state, into            string
+	arch, sysroot          string
 	log                    *os.File
 }
 
@@ -48,17 +64,22 @@ type fetcher struct {
 // the host's sources.list(.d), preferences and dpkg status are not consulted.
 func (f fetcher) aptOptions() []string {
 	abs, _ := filepath.Abs(f.state)
-	return []string{
-		"-o", "Dir::Etc::SourceList=" + filepath.Join(abs, "sources.list"),
-		"-o", "Dir::Etc::SourceParts=" + filepath.Join(abs, "sources.list.d"),
-		"-o", "Dir::Etc::Preferences=" + filepath.Join(abs, "preferences"),
-		"-o", "Dir::Etc::PreferencesParts=" + filepath.Join(abs, "preferences.d"),
-		"-o", "Dir::State::Lists=" + filepath.Join(abs, "lists"),
-		"-o", "Dir::State::status=" + filepath.Join(abs, "status"),
-		"-o", "Dir::Cache=" + filepath.Join(abs, "cache"),
+	var arch []string
+	if f.arch != "" {
+		// Native and only architecture for these calls: no dpkg is asked which ones the host has.
+		arch = []string{"-o", "APT::Architecture=" + f.arch, "-o", "APT::Architectures::=" + f.arch}
+	}
+	return append(arch,
+		"-o", "Dir::Etc::SourceList="+filepath.Join(abs, "sources.list"),
+		"-o", "Dir::Etc::SourceParts="+filepath.Join(abs, "sources.list.d"),
+		"-o", "Dir::Etc::Preferences="+filepath.Join(abs, "preferences"),
+		"-o", "Dir::Etc::PreferencesParts="+filepath.Join(abs, "preferences.d"),
+		"-o", "Dir::State::Lists="+filepath.Join(abs, "lists"),
+		"-o", "Dir::State::status="+filepath.Join(abs, "status"),
+		"-o", "Dir::Cache="+filepath.Join(abs, "cache"),
 		"-o", "APT::Sandbox::User=root",
 		"-q",
-	}
+	)
 }
 
 // sourcesList is the one line apt reads: the suite's main component.
@@ -114,8 +135,12 @@ func (f fetcher) fetchOne(pkg string) error {
 	}
 	dest := filepath.Join(f.into, pkg)
 	stamp := dest + ".version"
+	if f.sysroot != "" {
+		dest = f.sysroot
+		stamp = filepath.Join(f.sysroot, ".debs", pkg+".version")
+	}
 	if have, err := os.ReadFile(stamp); err == nil && strings.TrimSpace(string(have)) == version {
-		fmt.Fprintf(f.log, "backports: %s %s from %s is in %s\n", pkg, version, f.suite, dest)
+		fmt.Fprintf(f.log, "backports: %s %s%s from %s is in %s\n", pkg, version, f.archSuffix(), f.suite, dest)
 		return nil
 	}
 	archives := filepath.Join(f.state, "archives")
@@ -132,11 +157,13 @@ func (f fetcher) fetchOne(pkg string) error {
 	if deb == "" {
 		return fmt.Errorf("apt-get download %s=%s left no .deb in %s", pkg, version, archives)
 	}
-	if err := os.RemoveAll(dest); err != nil {
-		return err
+	if f.sysroot == "" {
+		if err := os.RemoveAll(dest); err != nil {
+			return err
+		}
 	}
 	// dpkg-deb -x makes DEST but not its parents: on a fresh clone build/debs does not exist yet.
-	if err := os.MkdirAll(f.into, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(stamp), 0o755); err != nil {
 		return err
 	}
 	if out, err := exec.Command("dpkg-deb", "-x", deb, dest).CombinedOutput(); err != nil {
@@ -149,7 +176,8 @@ func (f fetcher) fetchOne(pkg string) error {
 	if st, err := os.Stat(deb); err == nil {
 		size = st.Size()
 	}
-	fmt.Fprintf(f.log, "backports: fetched %s %s from %s (%d MB) into %s\n", pkg, version, f.suite, size>>20, dest)
+	fmt.Fprintf(f.log, "backports: fetched %s %s%s from %s (%d MB) into %s\n", pkg, version, f.archSuffix(), f.suite,
+		size>>20, dest)
 	// The .deb is extracted: keeping it would double the space.
 	return os.Remove(deb)
 }
@@ -164,4 +192,11 @@ func candidate(policy string) string {
 		}
 	}
 	return ""
+}
+
+func (f fetcher) archSuffix() string {
+	if f.arch == "" {
+		return ""
+	}
+	return " (" + f.arch + ")"
 }
