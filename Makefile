@@ -83,9 +83,16 @@ include $(BUILD)/machines.mk
 $(if $(MACHINES),$(if $(filter $(ARCH),$(MACHINES)),,$(error ARCH=$(ARCH): not a machine vm/qemu knows ($(MACHINES)))))
 # FOREIGN is the architecture when it is not x86_64's: cross-built, its own build folders.
 FOREIGN := $(filter-out x86_64,$(ARCH))
+# The emulator: the host's, or for a machine whose QEMU in the host's suite is wrong (vm/qemu's QEMUBackport), a
+# newer one that make deps fetched from the suite's backports into build/debs, run from there, not installed.
+QEMU_BIN  := $(if $(QEMU_BACKPORT_$(ARCH)),$(TOP)/$(BUILD)/debs/$(QEMU_BACKPORT_$(ARCH))/usr/bin/$(QEMU_$(ARCH)),$(QEMU_$(ARCH)))
+QEMU_FLAG := $(if $(QEMU_BACKPORT_$(ARCH)),-qemu $(QEMU_BIN))
 CROSS   := $(CROSS_$(ARCH))
 # A developer tree (KERNEL_SRC) gets build folders of its own: one kbuild output folder serves one source tree.
-FLAVORED := $(KVER)$(if $(filter debug cover fuzz,$(FLAVOR)),-$(FLAVOR))$(if $(KERNEL_SRC),-own)$(if $(BASE),-base)$(if $(FOREIGN),-$(ARCH))
+flavored = $(KVER)$(if $(filter debug cover fuzz,$(FLAVOR)),-$(FLAVOR))$(if $(KERNEL_SRC),-own)$(1)$(if $(FOREIGN),-$(ARCH))
+FLAVORED := $(call flavored,$(if $(BASE),-base))
+# The base kernel's (BASE=1) folders' name, which make selftests-baseline uses without BASE=1.
+BASE_FLAVORED := $(call flavored,-base)
 KOUT     := $(TOP)/$(BUILD)/kernel-$(FLAVORED)
 KMOD_OUT := $(TOP)/$(BUILD)/kmod-$(FLAVORED)
 # The cover flavor's test binaries are built with Go coverage: a folder of their own.
@@ -186,7 +193,7 @@ help:
 	@echo
 	@echo "Variables:"
 	@echo "  KVER=$(KVER)            kernel series: $(ALL_KVERS)"
-	@echo "  ARCH=$(ARCH)        the guest's machine: x86_64, arm64 or s390x (cross-built, under TCG; our suites only)"
+	@echo "  ARCH=$(ARCH)        the guest's machine: x86_64, arm64 or s390x (cross-built, under TCG)"
 	@echo "  FLAVOR=$(FLAVOR)        normal, debug (KASAN, lockdep, PROVE_RCU, kmemleak), cover (gcov; make vm-cover) or fuzz (make fuzz's)"
 	@echo "  FRESH=1             boot even when a passing verdict could be reused"
 	@echo "  TIMEOUT=$(TIMEOUT)          the guest's time limit"
@@ -212,6 +219,10 @@ deps:
 	$(GO) mod download
 	$(GO) run ./vm/cmd/backports -suite $(BACKPORTS_SUITE) -state $(BUILD)/apt -into $(BUILD)/debs \
 		$(addprefix linux-source-,$(filter $(BACKPORT_KVERS),$(ALL_KVERS)))
+	$(if $(FOREIGN),$(GO) run ./vm/cmd/backports -suite $(HOST_SUITE) -arch $(ARCH) -state $(BUILD)/apt-$(ARCH) \
+		-sysroot $(SYSROOT) $(SYSROOT_PACKAGES))
+	$(if $(QEMU_BACKPORT_$(ARCH)),$(GO) run ./vm/cmd/backports -suite $(HOST_SUITE)-backports -state $(BUILD)/apt-backports \
+		-into $(BUILD)/debs $(QEMU_BACKPORT_$(ARCH)))
 
 # --- kernel source: Debian's tarball as a git tree, the series applied with git am ---------------------------
 # The stamp records which series is applied; a changed series is re-applied from the base tag, which would lose
@@ -411,8 +422,7 @@ $(BIN)/%: $(GO_INPUTS) $(GO_STAMP)
 # SHORT=1 leaves the harness's own packages out too (they run on the host in make test, and in the full vm-test):
 # under TCG the guest is CPU-bound, and the types' tests finish sooner alone.
 # The alone lane runs after both have ended, by itself: its tests flip what is global (net.core.bpf_jit_enable).
-# The kernel's own tests are not cross-built yet: on ARCH=arm64 and s390x, our suites only (vm-test says so).
-KERNEL_TESTS ?= $(if $(SHORT)$(FOREIGN),0,1)
+KERNEL_TESTS ?= $(if $(SHORT),0,1)
 KSELFTESTS := $(filter 1,$(KERNEL_TESTS))
 SLOT_LANE  := families $(TYPE_TESTS) fuzz $(if $(KSELFTESTS),kselftest-slot)
 OTHER_LANE := $(if $(SHORT),,bpf object xdp netns) $(if $(KSELFTESTS),kselftest-kernel)
@@ -497,10 +507,10 @@ DEBUG_FLAGS = -kmod $(KMOD_OUT) $(if $(GDB),-gdb) $(if $(GDB_SCRIPT),-gdb-script
 comma := ,
 space := $(subst ,, )
 EXPECTED = $(subst $(space),$(comma),$(strip $(SLOT_LANE) $(OTHER_LANE) $(ALONE_LANE)))
-VMTEST = $(BIN)/vmtest -arch $(ARCH) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL) $(DEBUG_FLAGS) $(if $(TRACE),-trace) \
+VMTEST = $(BIN)/vmtest -arch $(ARCH) $(QEMU_FLAG) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL) $(DEBUG_FLAGS) $(if $(TRACE),-trace) \
 	-expect $(EXPECTED)
 VERDICT_KEY := $(VMOUT)/verdict.key
-verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; $(QEMU_$(ARCH)) --version; \
+verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; $(QEMU_BIN) --version; \
 	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(GUEST_TESTARGS) $(PANIC_ON_WARN) $(TRACE)"; } | sha256sum | cut -c1-16)
 
 # The kernels the runner's self-tests pass on, and why not on the others (say it on every run).
@@ -510,7 +520,7 @@ RUNNER_NOT_7.3 := on 7.3, TRACE=1 with both lanes traced Oopses in the guest (RI
 vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@$(if $(OPS_ABSENT_$(KVER)),echo "vm-test: no struct_ops lane for $(OPS_ABSENT_$(KVER)) on $(KVER): a module can register struct_ops from Linux 6.9 on (register_bpf_struct_ops())")
 	@$(if $(TYPE_ABSENT_$(KVER)),echo "vm-test: series $(KVER) does not carry $(TYPE_ABSENT_$(KVER)): make new-type found no room for it there")
-	@$(if $(FOREIGN),echo "vm-test: ARCH=$(ARCH): our suites only (the kernel's own tests are not cross-built yet); the runner's self-tests run on x86_64"; exit 0;) \
+	@$(if $(FOREIGN),echo "vm-test: ARCH=$(ARCH): the runner's self-tests run on x86_64 (make vm-selftest)"; exit 0;) \
 	$(if $(filter $(KVER),$(RUNNER_KVERS)),,echo "vm-test: the runner's self-tests are not run on $(KVER) ($(RUNNER_NOT_$(KVER))); make vm-selftest KVER=$(KVER) runs them"; exit 0;) \
 	if [ "$(runner_key)" = "$$(cat $(SELFTEST_STAMP) 2>/dev/null)" ]; then \
 		echo "vm-test: runner self-tests not re-run: they passed at $$(date -r $(SELFTEST_STAMP) '+%F %T') and the runner's sources and kernel config are unchanged (make vm-selftest runs them)"; \
@@ -552,20 +562,49 @@ SELFTESTS_TESTMOD := $(SELFTESTS_OUT)/guest/bpf_testmod.ko
 TESTMOD_DIR = $(if $(wildcard $(SRC)/$(SELFTESTS_BPF)/test_kmods),test_kmods,bpf_testmod)
 # Building bpf_testmod.ko alone in folder $(1) against build folder $(2) of source tree $(3): test_kmods/ takes the
 # build folder as O= (KDIR the source tree), bpf_testmod/ as KDIR.
-testmod_make = $(MAKE) -C $(1) CC="ccache gcc" MODULES=bpf_testmod.ko \
+testmod_make = $(MAKE) -C $(1) $(KCROSS) CC="ccache $(CROSS)gcc" MODULES=bpf_testmod.ko \
 	$(if $(filter test_kmods,$(TESTMOD_DIR)),KDIR=$(3) O=$(2),KDIR=$(2))
 # Static linking without touching libbpf's shared library: lib.mk's USERCFLAGS/USERLDFLAGS reach the tests' own
 # compiles and links only (test_progs and test_verifier link with CFLAGS, not always with LDFLAGS).
 SELFTESTS_STATIC := USERCFLAGS=-static USERLDFLAGS=-static
-SELFTESTS_MAKE := $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF) OUTPUT=$(SELFTESTS_OUT) VMLINUX_BTF=$(KOUT)/vmlinux \
+SELFTESTS_MAKE = $(MAKE) -C $(SELFTESTS_TREE)/$(SELFTESTS_BPF) OUTPUT=$(SELFTESTS_OUT) VMLINUX_BTF=$(KOUT)/vmlinux \
 	CLANG=$(BPF_CLANG) LLC=llc-19 LLVM_STRIP=llvm-strip-19 TRUNNER_EXTRA_FILES= LSKELS= LSKELS_SIGNED= LSKELS_EXTRA= LINKED_SKELS= LIBARENA_SKEL= LIBARENA_ASAN_SKEL= feature-llvm=0 \
-	$(SELFTESTS_STATIC)
+	$(SELFTESTS_STATIC) $(SELFTESTS_CROSS) $(if $(XENDIAN),BPFTOOL=$(XENDIAN_BPFTOOL))
+BPFTOOL_MAKE = $(MAKE) -C $(SELFTESTS_TREE)/tools/bpf/bpftool OUTPUT=$(SELFTESTS_OUT)/bpftool-static/ EXTRA_LDFLAGS=-static \
+	$(if $(FOREIGN),$(SELFTESTS_CROSS) CLANG=$(BPF_CLANG) LLVM_STRIP=llvm-strip-19 feature-llvm=0 \
+		VMLINUX_BTF=$(if $(filter bpfeb,$(BPF_TARGET_$(ARCH))),,$(KOUT)/vmlinux))
+
+# On ARCH=arm64 and s390x the selftests are cross-built as BPF CI builds s390x's: kbuild's ARCH and CROSS_COMPILE,
+# and a CC that carries the sysroot where make deps put the target's libelf, zlib and libzstd (CC, not USERCFLAGS:
+# libbpf's own sub-make sees only CC). The Debian architecture is the machine's name. SKIP_CRYPTO: 7.3's signed
+# loaders want the target's libcrypto, which the sysroot leaves out.
+HOST_SUITE := $(shell . /etc/os-release 2>/dev/null && echo $$VERSION_CODENAME)
+SYSROOT := $(TOP)/$(BUILD)/sysroot-$(ARCH)
+SYSROOT_PACKAGES := libelf-dev libelf1 zlib1g-dev zlib1g libzstd-dev libzstd1
+TRIPLE := $(patsubst %-,%,$(CROSS))
+SELFTESTS_CROSS := $(if $(FOREIGN),ARCH=$(KARCH_$(ARCH)) CROSS_COMPILE=$(CROSS) HOSTCC=gcc SKIP_CRYPTO=1 \
+	CC="$(CROSS)gcc -isystem $(SYSROOT)/usr/include -L$(SYSROOT)/usr/lib/$(TRIPLE) -Wl$(comma)-rpath-link$(comma)$(SYSROOT)/lib/$(TRIPLE)")
+# 6.1's and 6.12's libbpf open only BPF objects of the host's byte order (bpf_object__check_endianness()); 7.3's
+# opens and links either. A big-endian machine's skeletons on those series are made by 7.3's bootstrap bpftool.
+SAME_ENDIAN_LIBBPF := 6.1 6.12
+XENDIAN := $(and $(filter bpfeb,$(BPF_TARGET_$(ARCH))),$(filter $(KVER),$(SAME_ENDIAN_LIBBPF)))
+XENDIAN_BPFTOOL := $(TOP)/$(BUILD)/bpftool-7.3/bootstrap/bpftool
+$(XENDIAN_BPFTOOL):
+	@$(MAKE) -s kernel-src KVER=7.3 ARCH=x86_64 FLAVOR=normal BASE= KERNEL_SRC=
+	@echo "selftests: building 7.3's bpftool for the host: $(KVER)'s cannot link big-endian BPF objects"
+	@rm -rf $(@D)/../tree && mkdir -p $(@D)/../tree && \
+	for e in $(TOP)/$(BUILD)/src/linux-source-7.3/*; do [ "$${e##*/}" = tools ] || ln -s $$e $(@D)/../tree/; done && \
+	cp -as $(TOP)/$(BUILD)/src/linux-source-7.3/tools $(@D)/../tree/tools
+	$(MAKE) -s -C $(@D)/../tree/tools/bpf/bpftool OUTPUT=$(abspath $(@D)/..)/ feature-llvm=0 bootstrap \
+		> $(@D)/../build.log 2>&1 || { tail -20 $(@D)/../build.log; exit 1; }
 
 # The key covers what the tools are built from: the tree's tools/ and the test list. A kernel edit elsewhere keeps
 # them (their BPF programs are CO-RE, and test_verifier carries its own instructions).
 selftests_key = $$( { git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD -- tools; \
 	(cd $(SRC) && git ls-files -z --others --exclude-standard tools | xargs -0 -r sha256sum); echo "$(SELFTESTS) $(BPF_CLANG) $(notdir $(SELFTESTS_TESTMOD))"; } | sha256sum)
-selftests: kernel
+selftests: kernel $(if $(XENDIAN),$(XENDIAN_BPFTOOL))
+	@$(if $(FOREIGN),test -f $(SYSROOT)/usr/lib/$(TRIPLE)/libelf.a || \
+		{ echo "selftests: no $(ARCH) sysroot in $(SYSROOT): run make deps ARCH=$(ARCH)"; exit 1; })
 	@if [ -f $(SELFTESTS_OUT)/guest/test_verifier ] && [ "$(selftests_key)" = "$$(cat $(SELFTESTS_OUT)/.oreore-key 2>/dev/null)" ]; then \
 		echo "selftests: $(SELFTESTS_OUT) is up to date"; exit 0; fi; \
 	$(MAKE) -s selftests-build && rm -f $(SELFTESTS_TESTMOD) && echo "$(selftests_key)" > $(SELFTESTS_OUT)/.oreore-key
@@ -589,15 +628,14 @@ selftests-build: $(BIN)/progress
 	@echo "selftests: building test_progs, test_verifier and bpftool from $(SRC) (log: $(SELFTESTS_OUT)/build.log)"
 	@start=$$(date +%s); \
 	if ! { $(SELFTESTS_MAKE) -j$$(nproc) test_progs test_verifier && mkdir -p $(SELFTESTS_OUT)/bpftool-static && \
-		$(MAKE) -C $(SELFTESTS_TREE)/tools/bpf/bpftool OUTPUT=$(SELFTESTS_OUT)/bpftool-static/ EXTRA_LDFLAGS=-static \
-		-j$$(nproc); } 2>&1 | $(BIN)/progress -label selftests -log $(SELFTESTS_OUT)/build.log \
+		$(BPFTOOL_MAKE) -j$$(nproc); } 2>&1 | $(BIN)/progress -label selftests -log $(SELFTESTS_OUT)/build.log \
 			-estimate $(SELFTESTS_OUT)/.oreore-units; then \
 		grep -E 'error|Error' $(SELFTESTS_OUT)/build.log | head -20; \
 		echo "selftests: build failed (full log: $(SELFTESTS_OUT)/build.log)"; exit 1; fi; \
 	$(BIN)/progress -record $(SELFTESTS_OUT)/.oreore-units -log $(SELFTESTS_OUT)/build.log; \
 	cp $(SELFTESTS_OUT)/bpftool-static/bpftool $(SELFTESTS_OUT)/bpftool; \
 	mkdir -p $(SELFTESTS_OUT)/guest; \
-	for b in $(notdir $(SELFTESTS_BIN)); do strip -o $(SELFTESTS_OUT)/guest/$$b $(SELFTESTS_OUT)/$$b; \
+	for b in $(notdir $(SELFTESTS_BIN)); do $(CROSS)strip -o $(SELFTESTS_OUT)/guest/$$b $(SELFTESTS_OUT)/$$b; \
 		if readelf -l $(SELFTESTS_OUT)/$$b | grep -q INTERP; then \
 			echo "selftests: $$b is linked dynamically: the guest has no libc"; exit 1; fi; done; \
 	echo "selftests: built in $$(( $$(date +%s) - start )) s"
@@ -607,9 +645,11 @@ selftests-build: $(BIN)/progress
 # config. This boots the base tree's kernel (BASE=1) with the selftests built from the patched tree and the kernel
 # lane's tests (no module, none of our suites), and vm/cmd/baseline writes the tests that fail there into
 # harness/kselftest/known/KVER-FLAVOR.txt (the series' own tests are never listed). Review the diff, then commit it.
-BASE_INITRAMFS := $(GUEST)/initramfs-$(FLAVORED)-base.cpio
-BASE_VMOUT := $(VMOUT)-base
-KNOWN_LIST := harness/kselftest/known/$(KVER)-$(FLAVOR).txt
+BASE_INITRAMFS := $(GUEST)/initramfs-$(BASE_FLAVORED).cpio
+BASE_VMOUT := $(TOP)/$(BUILD)/vm-$(BASE_FLAVORED)
+BASE_KOUT := $(TOP)/$(BUILD)/kernel-$(BASE_FLAVORED)
+# x86_64's lists have no machine in their name; arm64's and s390x's do (measured on their own base kernels).
+KNOWN_LIST := harness/kselftest/known/$(KVER)-$(FLAVOR)$(if $(FOREIGN),-$(ARCH)).txt
 selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 	$(MAKE) -s kernel BASE=1
 	@mkdir -p $(GUEST)
@@ -619,13 +659,13 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 	@# bpf_testmod.ko's BTF is split BTF on top of its kernel's: the base kernel gets one built against it.
 	$(if $(SELFTESTS_TESTMOD),rm -rf $(BASE_VMOUT)/bpf_testmod && \
 		mkdir -p $(BASE_VMOUT)/bpf_testmod && cp -L $(SRC)/$(SELFTESTS_BPF)/$(TESTMOD_DIR)/Makefile $(SRC)/$(SELFTESTS_BPF)/$(TESTMOD_DIR)/*.[ch] $(BASE_VMOUT)/bpf_testmod/ && \
-		$(call testmod_make,$(BASE_VMOUT)/bpf_testmod,$(TOP)/$(BUILD)/kernel-$(FLAVORED)-base,$(BASE_SRC)) -s)
+		$(call testmod_make,$(BASE_VMOUT)/bpf_testmod,$(BASE_KOUT),$(BASE_SRC)) -s)
 	$(BIN)/mkinitramfs -o $(BASE_INITRAMFS) -init $(GUEST)/guest-init -test2json $(GUEST)/test2json \
 		-test other=$(GUEST)/kselftest-kernel.test $(addprefix -selftest ,$(SELFTESTS_BIN)) \
 		$(if $(SELFTESTS_TESTMOD),-selftest $(BASE_VMOUT)/bpf_testmod/bpf_testmod.ko)
 	@mkdir -p $(BASE_VMOUT)
 	@# Failing tests are what this run measures (code 1); a broken VM, a kernel report or a timeout is not a baseline.
-	rc=0; $(BIN)/vmtest -kernel $(TOP)/$(BUILD)/kernel-$(FLAVORED)-base/arch/x86/boot/bzImage -initramfs $(BASE_INITRAMFS) \
+	rc=0; $(BIN)/vmtest -arch $(ARCH) $(QEMU_FLAG) -kernel $(BASE_KOUT)/arch/$(KARCH_$(ARCH))/boot/$(KIMAGE_$(ARCH)) -initramfs $(BASE_INITRAMFS) \
 		-timeout $(TIMEOUT) -test-timeout $(TEST_TIMEOUT) -m $(MEMORY) -accel $(ACCEL) -out $(BASE_VMOUT) \
 		-append "oreore.baseline=1 $(GUEST_APPEND)" > $(BASE_VMOUT)/report.txt || rc=$$?; \
 	tail -n 12 $(BASE_VMOUT)/report.txt; \
@@ -633,7 +673,8 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 	@# The series' own tests on base: each must skip with its reason (kselftest/kernel's TestSeriesTestsSkipWithoutTheTypes).
 	@grep -o 'series test skipped on base: [^"]*' $(BASE_VMOUT)/test-events.json | sed 's/\\n$$//' || \
 		{ echo "selftests-baseline: no series test reported a skip (report: $(BASE_VMOUT)/report.txt)"; exit 1; }
-	$(BIN)/baseline -events $(BASE_VMOUT)/test-events.json -list $(KNOWN_LIST) -series $(KVER) -flavor $(FLAVOR) -own "$(SERIES_SELFTESTS)"
+	$(BIN)/baseline -events $(BASE_VMOUT)/test-events.json -list $(KNOWN_LIST) -series $(KVER) -flavor $(FLAVOR) -arch $(ARCH) \
+		-own "$(SERIES_SELFTESTS)"
 	@git --no-pager diff --stat -- $(KNOWN_LIST)
 
 # --- the guest for a developer: one command, or a shell, instead of the suites ---------------------------------
@@ -641,7 +682,7 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 RUN_OUT := $(TOP)/$(BUILD)/run-$(FLAVORED)
 vm-run: initramfs $(BIN)/vmrun
 	@test -n "$(CMD)" || { echo "vm-run: say what to run, e.g. make vm-run CMD='oreore prog list'"; exit 64; }
-	$(BIN)/vmrun -arch $(ARCH) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
+	$(BIN)/vmrun -arch $(ARCH) $(QEMU_FLAG) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
 		-append "$(GUEST_APPEND)" $(addprefix -file ,$(FILES)) -- $(CMD)
 
 # u-root's shell and a few of its core commands, only in vm-shell's guest (they would slow every vm-test boot).
@@ -654,7 +695,7 @@ $(SHELL_BIN)/%: go.mod go.sum $(GO_STAMP)
 
 # An interactive shell in the guest, on this terminal; `exit` ends the guest and QEMU.
 vm-shell: initramfs shell-bin $(BIN)/vmrun
-	$(BIN)/vmrun -arch $(ARCH) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
+	$(BIN)/vmrun -arch $(ARCH) $(QEMU_FLAG) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
 		-append "$(GUEST_APPEND)" -bin $(SHELL_BIN) -shell
 
 # The suites under gdb, on this terminal: the guest waits at start_kernel with the lx- commands and the module's

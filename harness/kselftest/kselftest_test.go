@@ -89,13 +89,29 @@ func TestParseKnown(t *testing.T) {
 	}
 }
 
-// Every list in the repo parses, and there is one per series and flavor.
+// Every list in the repo parses, and there is one per series and flavor on
+// x86_64, and 6.12's normal flavor's on arm64 and s390x.
 func TestKnownListsParse(t *testing.T) {
-	for _, series := range []string{"6.1", "6.12"} {
+	type list struct{ series, flavor, machine string }
+	want := []list{{"6.12", "normal", "arm64"}, {"6.12", "normal", "s390x"}}
+	for _, series := range []string{"6.1", "6.12", "7.3"} {
 		for _, flavor := range []string{"normal", "debug"} {
-			if _, err := KnownFor(series, flavor); err != nil {
-				t.Error(err)
-			}
+			want = append(want, list{series, flavor, "x86_64"})
+		}
+	}
+	for _, l := range want {
+		if _, err := KnownFor(l.series, l.flavor, l.machine); err != nil {
+			t.Error(err)
+		}
+	}
+	entries, err := knownFiles.ReadDir("known")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		b, _ := knownFiles.ReadFile("known/" + e.Name())
+		if _, err := ParseKnown(string(b)); err != nil {
+			t.Errorf("%s: %v", e.Name(), err)
 		}
 	}
 }

@@ -159,7 +159,8 @@ func Report(t *testing.T, binary, out string, results []Result, known Known) (st
 }
 
 // KnownHere is the list for the running kernel: its series from the kernel
-// release, its flavor from kmemleak, which only the debug flavor has. A
+// release, its flavor from kmemleak, which only the debug flavor has, and the
+// machine the guest is. A
 // baseline run (the base kernel, guest.BaselineParam) measures the list, so
 // none applies there.
 func KnownHere(t *testing.T) Known {
@@ -176,7 +177,7 @@ func KnownHere(t *testing.T) Known {
 	if guest.DebugFlavor() {
 		flavor = "debug"
 	}
-	k, err := KnownFor(u.Series, flavor)
+	k, err := KnownFor(u.Series, flavor, Machine())
 	if err != nil {
 		t.Fatal(err)
 	}

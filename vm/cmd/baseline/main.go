@@ -55,19 +55,20 @@ func main() {
 	list := flag.String("list", "", "the known-failures list to write")
 	series := flag.String("series", "", "kernel series, e.g. 6.1")
 	flavor := flag.String("flavor", "normal", "normal or debug")
+	arch := flag.String("arch", "x86_64", "the guest's machine: x86_64, arm64 or s390x")
 	ownList := flag.String("own", "", "space-separated tests that are the series' own besides those named oreore (never listed)")
 	flag.Parse()
 	if *events == "" || *list == "" || *series == "" {
-		fmt.Fprintln(os.Stderr, "usage: baseline -events FILE -list FILE -series SERIES [-flavor FLAVOR] [-own 'TEST ...']")
+		fmt.Fprintln(os.Stderr, "usage: baseline -events FILE -list FILE -series SERIES [-flavor FLAVOR] [-arch MACHINE] [-own 'TEST ...']")
 		os.Exit(64)
 	}
-	if err := run(*events, *list, *series, *flavor, strings.Fields(*ownList), time.Now(), os.Stdout); err != nil {
+	if err := run(*events, *list, *series, *flavor, *arch, strings.Fields(*ownList), time.Now(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "baseline:", err)
 		os.Exit(1)
 	}
 }
 
-func run(eventsPath, listPath, series, flavor string, ownList []string, now time.Time, w io.Writer) error {
+func run(eventsPath, listPath, series, flavor, arch string, ownList []string, now time.Time, w io.Writer) error {
 	f, err := os.Open(eventsPath)
 	if err != nil {
 		return err
@@ -90,8 +91,13 @@ func run(eventsPath, listPath, series, flavor string, ownList []string, now time
 		own[t] = true
 	}
 	next, report := merge(old, base, own, now)
+	machine := ""
+	if arch != "x86_64" {
+		machine = ", " + arch
+	}
 	header := []string{
-		fmt.Sprintf("The kernel's BPF selftests that fail on Linux %s (%s flavor) with oreore's config and without the", series, flavor),
+		fmt.Sprintf("The kernel's BPF selftests that fail on Linux %s (%s flavor%s) with oreore's config and without the", series,
+			flavor, machine),
 		fmt.Sprintf("series: written by make selftests-baseline (vm/cmd/baseline) from a run on the base kernel, %s.", now.Format("2006-01-02")),
 		"BINARY<TAB>TEST<TAB>REASON; harness/kselftest reads it. A failure that is not here fails vm-test. Reasons",
 		"can be edited by hand: the next baseline keeps them for the tests that still fail on base.",

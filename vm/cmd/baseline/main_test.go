@@ -49,7 +49,7 @@ func TestBaselineWritesTheFailuresOnBase(t *testing.T) {
 	}
 	var out strings.Builder
 	ev := events(t, said, keyFails, oreoreRun, strFails, verifier, progs)
-	if err := run(ev, list, "6.1", "normal", []string{"libbpf_str"}, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), &out); err != nil {
+	if err := run(ev, list, "6.1", "normal", "x86_64", []string{"libbpf_str"}, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), &out); err != nil {
 		t.Fatal(err)
 	}
 	b, err := os.ReadFile(list)
@@ -82,7 +82,7 @@ func TestBaselineWritesTheFailuresOnBase(t *testing.T) {
 func TestBaselineNewEntryHasTheFirstLogLine(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "6.12-normal.txt")
 	ev := events(t, said, keyFails, verifier, progs)
-	if err := run(ev, list, "6.12", "normal", nil, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), &strings.Builder{}); err != nil {
+	if err := run(ev, list, "6.12", "normal", "arm64", nil, time.Date(2026, 11, 27, 0, 0, 0, 0, time.UTC), &strings.Builder{}); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(list)
@@ -94,7 +94,7 @@ func TestBaselineNewEntryHasTheFirstLogLine(t *testing.T) {
 	if got := k.Reason("test_verifier", "#123/p reference tracking: acquire/release user key reference"); got != want {
 		t.Errorf("reason %q, want %q", got, want)
 	}
-	if !strings.HasPrefix(string(b), "# The kernel's BPF selftests that fail on Linux 6.12") {
+	if !strings.HasPrefix(string(b), "# The kernel's BPF selftests that fail on Linux 6.12 (normal flavor, arm64)") {
 		t.Errorf("header:\n%s", b)
 	}
 }
@@ -110,7 +110,7 @@ func TestBaselineRefusesRunsThatMeasureNothing(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			list := filepath.Join(t.TempDir(), "l.txt")
-			if err := run(events(t, lines...), list, "6.1", "normal", nil, time.Now(), &strings.Builder{}); err == nil {
+			if err := run(events(t, lines...), list, "6.1", "normal", "x86_64", nil, time.Now(), &strings.Builder{}); err == nil {
 				t.Fatal("no error")
 			}
 			if _, err := os.Stat(list); err == nil {

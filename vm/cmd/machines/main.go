@@ -12,6 +12,8 @@
 //	                      byte order (bpfeb)
 //	QEMU_<m>              QEMU's emulator
 //	ARCH_PACKAGES_<m>     the Debian packages of the cross compiler and QEMU
+//	QEMU_BACKPORT_<m>     the package of the newer QEMU make deps fetches
+//	                      from backports ("": the host's is used)
 //
 // The Makefile includes its output (build/machines.mk), which make rebuilds
 // when vm/qemu changes.
@@ -54,6 +56,7 @@ func write(w io.Writer, machines map[string]qemu.Machine) error {
 		for _, v := range [][2]string{
 			{"KARCH", m.KbuildArch}, {"CROSS", m.CrossCompile}, {"KIMAGE", m.KernelImage}, {"GOARCH", m.GOARCH},
 			{"BPF_TARGET", m.BPFTarget}, {"QEMU", m.QEMU}, {"ARCH_PACKAGES", strings.Join(m.Packages, " ")},
+			{"QEMU_BACKPORT", m.QEMUBackport},
 		} {
 			fmt.Fprintf(&b, "%s_%s := %s\n", v[0], name, v[1])
 		}

@@ -19,7 +19,7 @@ func TestMakeReadsEachMachine(t *testing.T) {
 	}
 	mk := filepath.Join(t.TempDir(), "machines.mk")
 	if err := os.WriteFile(mk, []byte(b.String()+`
-print: ; @echo "$(MACHINES)|$(foreach m,$(MACHINES),$(m):$(KARCH_$(m)),$(CROSS_$(m)),$(KIMAGE_$(m)),$(GOARCH_$(m)),$(BPF_TARGET_$(m)),$(QEMU_$(m)),$(ARCH_PACKAGES_$(m));)"
+print: ; @echo "$(MACHINES)|$(foreach m,$(MACHINES),$(m):$(KARCH_$(m)),$(CROSS_$(m)),$(KIMAGE_$(m)),$(GOARCH_$(m)),$(BPF_TARGET_$(m)),$(QEMU_$(m)),$(ARCH_PACKAGES_$(m)),$(QEMU_BACKPORT_$(m));)"
 `), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -28,9 +28,9 @@ print: ; @echo "$(MACHINES)|$(foreach m,$(MACHINES),$(m):$(KARCH_$(m)),$(CROSS_$
 		t.Fatalf("make: %v\n%s", err, out)
 	}
 	want := "arm64 s390x x86_64|" +
-		"arm64:arm64,aarch64-linux-gnu-,Image,arm64,,qemu-system-aarch64,gcc-aarch64-linux-gnu qemu-system-arm; " +
-		"s390x:s390,s390x-linux-gnu-,bzImage,s390x,bpfeb,qemu-system-s390x,gcc-s390x-linux-gnu qemu-system-misc; " +
-		"x86_64:x86,,bzImage,amd64,,qemu-system-x86_64,;\n"
+		"arm64:arm64,aarch64-linux-gnu-,Image,arm64,,qemu-system-aarch64,gcc-aarch64-linux-gnu qemu-system-arm,; " +
+		"s390x:s390,s390x-linux-gnu-,bzImage,s390x,bpfeb,qemu-system-s390x,gcc-s390x-linux-gnu qemu-system-misc,qemu-system-s390x; " +
+		"x86_64:x86,,bzImage,amd64,,qemu-system-x86_64,,;\n"
 	if string(out) != want {
 		t.Errorf("make read\n%s\nwant\n%s", out, want)
 	}

@@ -52,6 +52,7 @@ func main() {
 	flag.StringVar(&cfg.Kernel, "kernel", "", "bzImage to boot")
 	flag.StringVar(&cfg.Initramfs, "initramfs", "", "initramfs built by mkinitramfs")
 	arch := flag.String("arch", "", "the machine the guest boots as: x86_64, arm64 or s390x (default: the host's)")
+	qemuBin := flag.String("qemu", "", "the emulator to run instead of the machine's (make passes the one make deps fetched where the host's is wrong)")
 	flag.StringVar(&cfg.OutDir, "out", "build/vm-run", "folder for console.log and results.jsonl")
 	flag.StringVar(&cfg.Memory, "m", "1G", "guest memory")
 	flag.IntVar(&cfg.CPUs, "smp", 2, "guest CPUs")
@@ -72,7 +73,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(64)
 	} else {
-		cfg.Machine = m
+		cfg.Machine = m.WithQEMU(*qemuBin)
 	}
 	argv := flag.Args()
 	if *shell && len(argv) == 0 {
