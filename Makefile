@@ -76,6 +76,8 @@ SRC      := $(if $(KERNEL_SRC),$(abspath $(KERNEL_SRC)),$(if $(BASE),$(BASE_SRC)
 # KIMAGE_<m>, GOARCH_<m>, BPF_TARGET_<m>, QEMU_<m>, ARCH_PACKAGES_<m>, written by vm/cmd/machines from vm/qemu's
 # Machines, where the runner finds the same machines.
 MACHINES_INPUTS := $(wildcard vm/qemu/machine.go vm/cmd/machines/main.go)
+# `make` alone is `make all` (vm-test): the generated makefiles' rules come first in this file.
+.DEFAULT_GOAL := all
 $(BUILD)/machines.mk: $(MACHINES_INPUTS)
 	@mkdir -p $(@D) && go run ./vm/cmd/machines > $@.tmp && mv $@.tmp $@
 include $(BUILD)/machines.mk
@@ -209,7 +211,7 @@ help:
 	@echo "  GDB=1, GDB_SCRIPT=F vm-test, vm-run, vm-shell under gdb (make vm-gdb); PANIC_ON_WARN=1: a WARN panics (vmcore)"
 	@echo "  KERNEL_TESTS=0      vm-test without the kernel's own selftests: only our suites (the fast loop)"
 
-.PHONY: fuzz fuzz-run vm-cover cover-run docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check new-type patches patches-roundtrip bench clean
+.PHONY: qemu-check fuzz fuzz-run vm-cover cover-run docs selftests selftests-build selftests-baseline vm-gdb vm-run vm-shell shell-bin vm-selftest all deps kernel-src kernel kmod programs initramfs vm-test vm-test-all test checkpatch series-build-check new-type patches patches-roundtrip bench clean
 all: vm-test
 
 deps:
@@ -513,11 +515,16 @@ VERDICT_KEY := $(VMOUT)/verdict.key
 verdict_key = $$( { sha256sum $(BZIMAGE) $(INITRAMFS) $(BIN)/vmtest | cut -c1-64; $(QEMU_BIN) --version; \
 	echo "$(TIMEOUT) $(TEST_TIMEOUT) $(MEMORY) $(ACCEL) $(GUEST_APPEND) $(GUEST_TESTARGS) $(PANIC_ON_WARN) $(TRACE)"; } | sha256sum | cut -c1-16)
 
+# The backported emulator (QEMU_BIN) is said missing before anything is built, not by QEMU's "no such file" at the end.
+qemu-check:
+	@$(if $(QEMU_BACKPORT_$(ARCH)),test -x $(QEMU_BIN) || { echo "ARCH=$(ARCH) runs QEMU from $(QEMU_BIN)$(comma) which is not \
+		there: make deps ARCH=$(ARCH) fetches it (the host's computes wrong: QEMUBackport in vm/qemu/machine.go)"; exit 1; })
+
 # The kernels the runner's self-tests pass on, and why not on the others (say it on every run).
 RUNNER_KVERS := 6.1 6.12
 RUNNER_NOT_7.3 := on 7.3, TRACE=1 with both lanes traced Oopses in the guest (RIP 0xcc0 from the module's bpf_store) \
 	and gdb's breakpoints in the module never resolve: TRACE and GDB are for 6.1 and 6.12 until then
-vm-test: initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
+vm-test: qemu-check initramfs shell-bin $(BIN)/vmtest $(BIN)/vmrun
 	@$(if $(OPS_ABSENT_$(KVER)),echo "vm-test: no struct_ops lane for $(OPS_ABSENT_$(KVER)) on $(KVER): a module can register struct_ops from Linux 6.9 on (register_bpf_struct_ops())")
 	@$(if $(TYPE_ABSENT_$(KVER)),echo "vm-test: series $(KVER) does not carry $(TYPE_ABSENT_$(KVER)): make new-type found no room for it there")
 	@$(if $(FOREIGN),echo "vm-test: ARCH=$(ARCH): the runner's self-tests run on x86_64 (make vm-selftest)"; exit 0;) \
@@ -650,7 +657,7 @@ BASE_VMOUT := $(TOP)/$(BUILD)/vm-$(BASE_FLAVORED)
 BASE_KOUT := $(TOP)/$(BUILD)/kernel-$(BASE_FLAVORED)
 # x86_64's lists have no machine in their name; arm64's and s390x's do (measured on their own base kernels).
 KNOWN_LIST := harness/kselftest/known/$(KVER)-$(FLAVOR)$(if $(FOREIGN),-$(ARCH)).txt
-selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
+selftests-baseline: qemu-check selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 	$(MAKE) -s kernel BASE=1
 	@mkdir -p $(GUEST)
 	$(GO_GUEST) build $(GUEST_LDFLAGS) -o $(GUEST)/guest-init ./harness/cmd/guest-init
@@ -680,7 +687,7 @@ selftests-baseline: selftests $(BIN)/mkinitramfs $(BIN)/vmtest $(BIN)/baseline
 # --- the guest for a developer: one command, or a shell, instead of the suites ---------------------------------
 # make vm-run CMD='oreore prog list' [FILES='host[:guest] ...']: exits with the command's status (125: no status).
 RUN_OUT := $(TOP)/$(BUILD)/run-$(FLAVORED)
-vm-run: initramfs $(BIN)/vmrun
+vm-run: qemu-check initramfs $(BIN)/vmrun
 	@test -n "$(CMD)" || { echo "vm-run: say what to run, e.g. make vm-run CMD='oreore prog list'"; exit 64; }
 	$(BIN)/vmrun -arch $(ARCH) $(QEMU_FLAG) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
 		-append "$(GUEST_APPEND)" $(addprefix -file ,$(FILES)) -- $(CMD)
@@ -694,13 +701,13 @@ $(SHELL_BIN)/%: go.mod go.sum $(GO_STAMP)
 	$(GO_GUEST) build -tags goshliner $(GUEST_LDFLAGS) -o $@ github.com/u-root/u-root/cmds/core/$*
 
 # An interactive shell in the guest, on this terminal; `exit` ends the guest and QEMU.
-vm-shell: initramfs shell-bin $(BIN)/vmrun
+vm-shell: qemu-check initramfs shell-bin $(BIN)/vmrun
 	$(BIN)/vmrun -arch $(ARCH) $(QEMU_FLAG) -kernel $(BZIMAGE) -initramfs $(INITRAMFS) -out $(RUN_OUT) -accel $(ACCEL) $(DEBUG_FLAGS) \
 		-append "$(GUEST_APPEND)" -bin $(SHELL_BIN) -shell
 
 # The suites under gdb, on this terminal: the guest waits at start_kernel with the lx- commands and the module's
 # symbols loaded (`break bpf_store`, `continue`); the console goes to $(VMOUT)-gdb/console.log.
-vm-gdb: initramfs $(BIN)/vmtest
+vm-gdb: qemu-check initramfs $(BIN)/vmtest
 	$(VMTEST) -out $(VMOUT)-gdb -append "$(GUEST_APPEND)" -gdb -- $$GUEST_TESTARGS
 
 # Both flavors, as CI runs them.
