@@ -170,6 +170,7 @@ help:
 	@echo
 	@echo "Targets:"
 	@echo "  deps                install the Debian packages and Go modules (root)"
+	@echo "                      ARCH=arm64|s390x: also the cross compiler and QEMU; the machine's libraries into build/"
 	@echo "  vm-test             build what changed, boot the patched kernel, run the suites, print the verdict"
 	@echo "  test                host-side tests: encoder, loader, XDP in namespaces, runner, checkpatch, patch export"
 	@echo "  vm-run CMD='...'    one command in the guest (FILES='host[:guest] ...' copies files in)"
