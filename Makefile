@@ -625,6 +625,8 @@ selftests: kernel $(if $(XENDIAN),$(XENDIAN_BPFTOOL))
 			|| { tail -20 $(SELFTESTS_OUT)/build.log; exit 1; }; \
 		cp $(SELFTESTS_TREE)/$(SELFTESTS_BPF)/$(TESTMOD_DIR)/bpf_testmod.ko $(SELFTESTS_TESTMOD); fi
 
+# OUTPUT/bpftool is the selftests' own symlink to a bpftool of their build (on x86_64 the host's bootstrap one, which
+# generates the skeletons): the static bpftool replaces the link, not the file it points to.
 selftests-build: $(BIN)/progress
 	@rm -rf $(SELFTESTS_TREE); mkdir -p $(SELFTESTS_TREE)
 	@for e in $(SRC)/*; do [ "$${e##*/}" = tools ] || ln -s $$e $(SELFTESTS_TREE)/; done
@@ -641,7 +643,7 @@ selftests-build: $(BIN)/progress
 		grep -E 'error|Error' $(SELFTESTS_OUT)/build.log | head -20; \
 		echo "selftests: build failed (full log: $(SELFTESTS_OUT)/build.log)"; exit 1; fi; \
 	$(BIN)/progress -record $(SELFTESTS_OUT)/.oreore-units -log $(SELFTESTS_OUT)/build.log; \
-	cp $(SELFTESTS_OUT)/bpftool-static/bpftool $(SELFTESTS_OUT)/bpftool; \
+	cp --remove-destination $(SELFTESTS_OUT)/bpftool-static/bpftool $(SELFTESTS_OUT)/bpftool; \
 	mkdir -p $(SELFTESTS_OUT)/guest; \
 	for b in $(notdir $(SELFTESTS_BIN)); do $(CROSS)strip -o $(SELFTESTS_OUT)/guest/$$b $(SELFTESTS_OUT)/$$b; \
 		if readelf -l $(SELFTESTS_OUT)/$$b | grep -q INTERP; then \
