@@ -227,6 +227,13 @@ deps:
 	$(if $(QEMU_BACKPORT_$(ARCH)),$(GO) run ./vm/cmd/backports -suite $(HOST_SUITE)-backports -state $(BUILD)/apt-backports \
 		-into $(BUILD)/debs $(QEMU_BACKPORT_$(ARCH)))
 
+# `make -n` runs each recipe line that names $(MAKE) (so that the sub-make can print its commands), all of the line:
+# the lines that build and then write a key saying the build is current (kernel, kmod, selftests) start with
+# NOT_DRY, which ends them at once under -n. (A `make -n selftests-baseline` once wrote 7.3's selftests key over a
+# stale build, whose bpftool then crashed in the guest.)
+DRY_RUN := $(findstring n,$(firstword -$(MAKEFLAGS)))
+NOT_DRY := $(if $(DRY_RUN),exit 0;)
+
 # --- kernel source: Debian's tarball as a git tree, the series applied with git am ---------------------------
 # The stamp records which series is applied; a changed series is re-applied from the base tag, which would lose
 # uncommitted edits in the tree, so those stop the build instead.
@@ -348,7 +355,7 @@ kernel_key = $$( { echo $(KGOALS) $(PROFILE_VARS); git -C $(SRC) rev-parse HEAD;
 # put other contents under some objects and then the same contents back (6.1's vmlinux then held five `struct path`
 # in its BTF, and two test_verifier cases failed), and a key written over them would have vouched for it for ever.
 kernel: $(KCONFIG_DONE) $(BIN)/progress
-	@key=$(kernel_key); \
+	@$(NOT_DRY) key=$(kernel_key); \
 	if [ -f $(BZIMAGE) ] && [ "$$key" = "$$(cat $(KOUT)/.oreore-key 2>/dev/null)" ]; then \
 		echo "kernel: $(BZIMAGE) is up to date"; exit 0; fi; \
 	echo "kernel: building $(BZIMAGE) (log: $(KOUT)/build.log)"; \
@@ -376,7 +383,7 @@ kmod_key = $$( btf=$$(mktemp) && $(CROSS)objcopy --dump-section .BTF=$$btf $(KOU
 	{ cat $(KMOD_SRC)/* $$btf $(KOUT)/Module.symvers $(KOUT)/.config; echo $(PROFILE_VARS) $(MODULES); } | sha256sum; \
 	rm -f $$btf)
 kmod: kernel
-	@key=$(kmod_key); \
+	@$(NOT_DRY) key=$(kmod_key); \
 	if ls $(KOS) >/dev/null 2>&1 && [ "$$key" = "$$(cat $(KMOD_OUT)/.oreore-key 2>/dev/null)" ]; then exit 0; fi; \
 	rm -f $(KMOD_OUT)/.oreore-key $(KOS); mkdir -p $(KMOD_OUT); \
 	echo "kmod: building $(MODULES) in $(KMOD_OUT)"; \
@@ -613,12 +620,12 @@ selftests_key = $$( { git -C $(SRC) rev-parse HEAD; git -C $(SRC) diff HEAD -- t
 selftests: kernel $(if $(XENDIAN),$(XENDIAN_BPFTOOL))
 	@$(if $(FOREIGN),test -f $(SYSROOT)/usr/lib/$(TRIPLE)/libelf.a || \
 		{ echo "selftests: no $(ARCH) sysroot in $(SYSROOT): run make deps ARCH=$(ARCH)"; exit 1; })
-	@if [ -f $(SELFTESTS_OUT)/guest/test_verifier ] && [ "$(selftests_key)" = "$$(cat $(SELFTESTS_OUT)/.oreore-key 2>/dev/null)" ]; then \
+	@$(NOT_DRY) if [ -f $(SELFTESTS_OUT)/guest/test_verifier ] && [ "$(selftests_key)" = "$$(cat $(SELFTESTS_OUT)/.oreore-key 2>/dev/null)" ]; then \
 		echo "selftests: $(SELFTESTS_OUT) is up to date"; exit 0; fi; \
 	$(MAKE) -s selftests-build && rm -f $(SELFTESTS_TESTMOD) && echo "$(selftests_key)" > $(SELFTESTS_OUT)/.oreore-key
 	@# bpf_testmod.ko's BTF is split BTF on top of vmlinux's, as for our module: a newer vmlinux rebuilds it, and so
 	@# does a new tools/ (its source is there).
-	@if [ -n "$(SELFTESTS_TESTMOD)" ] && { [ ! -f $(SELFTESTS_TESTMOD) ] || [ $(KOUT)/vmlinux -nt $(SELFTESTS_TESTMOD) ]; }; then \
+	@$(NOT_DRY) if [ -n "$(SELFTESTS_TESTMOD)" ] && { [ ! -f $(SELFTESTS_TESTMOD) ] || [ $(KOUT)/vmlinux -nt $(SELFTESTS_TESTMOD) ]; }; then \
 		echo "selftests: building bpf_testmod.ko against $(KOUT)"; \
 		rm -f $(SELFTESTS_TREE)/$(SELFTESTS_BPF)/$(TESTMOD_DIR)/bpf_testmod.ko; \
 		$(call testmod_make,$(SELFTESTS_TREE)/$(SELFTESTS_BPF)/$(TESTMOD_DIR),$(KOUT),$(SRC)) -s >> $(SELFTESTS_OUT)/build.log 2>&1 \
@@ -636,7 +643,7 @@ selftests-build: $(BIN)/progress
 	for f in prog_tests/*.c progs/*.c; do case "$$keep" in *" $${f#*/} "*) ;; *) rm $$f;; esac; done; \
 	echo "selftests: test_progs from $(words $(SELFTESTS)) tests ($(SELFTESTS)) and $$(ls progs/*.c | wc -l) BPF programs"
 	@echo "selftests: building test_progs, test_verifier and bpftool from $(SRC) (log: $(SELFTESTS_OUT)/build.log)"
-	@start=$$(date +%s); \
+	@$(NOT_DRY) start=$$(date +%s); \
 	if ! { $(SELFTESTS_MAKE) -j$$(nproc) test_progs test_verifier && mkdir -p $(SELFTESTS_OUT)/bpftool-static && \
 		$(BPFTOOL_MAKE) -j$$(nproc); } 2>&1 | $(BIN)/progress -label selftests -log $(SELFTESTS_OUT)/build.log \
 			-estimate $(SELFTESTS_OUT)/.oreore-units; then \
