@@ -5,10 +5,11 @@ import (
 	"bytes"
 	"fmt"
 	"go/format"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -135,18 +136,9 @@ func GenerateNumbers(series map[string]map[string]uint32) ([]byte, error) {
 	b.WriteString("package progtype\n\n")
 	b.WriteString("// seriesNumbers holds, per series, the enumerators that its patches add to\n// include/uapi/linux/bpf.h.\n")
 	b.WriteString("var seriesNumbers = map[string]map[string]uint32{\n")
-	keys := make([]string, 0, len(series))
-	for s := range series {
-		keys = append(keys, s)
-	}
-	sort.Strings(keys)
-	for _, s := range keys {
+	for _, s := range slices.Sorted(maps.Keys(series)) {
 		enums := series[s]
-		names := make([]string, 0, len(enums))
-		for n := range enums {
-			names = append(names, n)
-		}
-		sort.Strings(names)
+		names := slices.Sorted(maps.Keys(enums))
 		fmt.Fprintf(&b, "\t%q: {\n", s)
 		for _, n := range names {
 			fmt.Fprintf(&b, "\t\t%q: %d,\n", n, enums[n])
