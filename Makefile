@@ -602,14 +602,16 @@ SELFTESTS_CROSS := $(if $(FOREIGN),ARCH=$(KARCH_$(ARCH)) CROSS_COMPILE=$(CROSS) 
 # 6.1's and 6.12's libbpf open only BPF objects of the host's byte order (bpf_object__check_endianness()); 7.3's
 # opens and links either. A big-endian machine's skeletons on those series are made by 7.3's bootstrap bpftool.
 SAME_ENDIAN_LIBBPF := 6.1 6.12
+# A tree to build tree $(1)'s tools in, at $(2): tools/ is a copy made of symlinks (the tools' build writes and
+# deletes files there, never in the tree), every other top-level entry a link.
+tools_tree = rm -rf $(2) && mkdir -p $(2) && for e in $(1)/*; do [ "$${e\#\#*/}" = tools ] || ln -s $$e $(2)/; done && \
+	cp -as $(1)/tools $(2)/tools
 XENDIAN := $(and $(filter bpfeb,$(BPF_TARGET_$(ARCH))),$(filter $(KVER),$(SAME_ENDIAN_LIBBPF)))
 XENDIAN_BPFTOOL := $(TOP)/$(BUILD)/bpftool-7.3/bootstrap/bpftool
 $(XENDIAN_BPFTOOL):
 	@$(MAKE) -s kernel-src KVER=7.3 ARCH=x86_64 FLAVOR=normal BASE= KERNEL_SRC=
 	@echo "selftests: building 7.3's bpftool for the host: $(KVER)'s cannot link big-endian BPF objects"
-	@rm -rf $(@D)/../tree && mkdir -p $(@D)/../tree && \
-	for e in $(TOP)/$(BUILD)/src/linux-source-7.3/*; do [ "$${e##*/}" = tools ] || ln -s $$e $(@D)/../tree/; done && \
-	cp -as $(TOP)/$(BUILD)/src/linux-source-7.3/tools $(@D)/../tree/tools
+	@$(call tools_tree,$(TOP)/$(BUILD)/src/linux-source-7.3,$(@D)/../tree)
 	$(MAKE) -s -C $(@D)/../tree/tools/bpf/bpftool OUTPUT=$(abspath $(@D)/..)/ feature-llvm=0 bootstrap \
 		> $(@D)/../build.log 2>&1 || { tail -20 $(@D)/../build.log; exit 1; }
 
@@ -635,9 +637,7 @@ selftests: kernel $(if $(XENDIAN),$(XENDIAN_BPFTOOL))
 # OUTPUT/bpftool is the selftests' own symlink to a bpftool of their build (on x86_64 the host's bootstrap one, which
 # generates the skeletons): the static bpftool replaces the link, not the file it points to.
 selftests-build: $(BIN)/progress
-	@rm -rf $(SELFTESTS_TREE); mkdir -p $(SELFTESTS_TREE)
-	@for e in $(SRC)/*; do [ "$${e##*/}" = tools ] || ln -s $$e $(SELFTESTS_TREE)/; done
-	@cp -as $(SRC)/tools $(SELFTESTS_TREE)/tools
+	@$(call tools_tree,$(SRC),$(SELFTESTS_TREE))
 	@cd $(SELFTESTS_TREE)/$(SELFTESTS_BPF) && \
 	keep=" $(addsuffix .c,$(SELFTESTS)) $$(sed -n -E 's/^#include "([a-z0-9_]+)\.(l|sub)?skel\.h".*/\1.c/p' $(addprefix prog_tests/,$(addsuffix .c,$(SELFTESTS))) | tr '\n' ' ')"; \
 	for f in prog_tests/*.c progs/*.c; do case "$$keep" in *" $${f#*/} "*) ;; *) rm $$f;; esac; done; \
